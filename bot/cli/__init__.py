@@ -82,8 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("", file=sys.stderr)
         return 130
-    except Exception:  # a bug: log it for us, one line for the user
-        logger.exception("surveybot %s failed", args.command)
+    except Exception:  # a bug: the traceback only with -v, one line for the user
+        logger.debug("surveybot %s failed", args.command, exc_info=True)
         print(
             f"surveybot {args.command}: internal error; run again with -v for details",
             file=sys.stderr,

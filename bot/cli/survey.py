@@ -1,0 +1,63 @@
+"""``surveybot validate`` and ``surveybot try``: survey files without any server."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from bot.cli import CommandError
+
+
+def register(subparsers: Any) -> None:
+    validate = subparsers.add_parser(
+        "validate",
+        help="check survey files",
+        description="Check survey files; prints one summary line per valid file, every problem otherwise.",
+    )
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.set_defaults(handler=validate_command)
+
+    try_ = subparsers.add_parser(
+        "try",
+        help="answer a survey in this terminal",
+        description="Answer a survey in the terminal, exactly as a respondent would in a chat.",
+    )
+    try_.add_argument("file", metavar="FILE")
+    try_.add_argument("--lang", default=None, help="answer in this language (default: the survey's first)")
+    try_.set_defaults(handler=try_command)
+
+
+def validate_command(args: argparse.Namespace) -> int:
+    from bot.loading import DefinitionError, load_survey
+
+    failed = False
+    for path in args.files:
+        try:
+            survey = load_survey(path)
+        except DefinitionError as error:
+            failed = True
+            print(error, file=sys.stderr)
+            continue
+        questions = len(survey.answerable_questions)
+        notes = len(survey.questions) - questions
+        print(
+            f"{path}: ok: {survey.id} v{survey.version}, {len(survey.sections)} sections, "
+            f"{questions} questions" + (f", {notes} notes" if notes else "") + f", languages {', '.join(survey.languages)}"
+        )
+    return 1 if failed else 0
+
+
+def try_command(args: argparse.Namespace) -> int:
+    from bot.loading import DefinitionError, load_survey
+    from bot.terminal import TerminalSession
+
+    try:
+        survey = load_survey(args.file)
+    except DefinitionError as error:
+        raise CommandError(f"the survey is not valid:\n{error}", exit_code=1) from None
+    if args.lang is not None and survey.language_for(args.lang) != args.lang:
+        raise CommandError(
+            f"--lang {args.lang}: the survey has {', '.join(survey.languages)}; choose one of them", exit_code=2
+        )
+    return TerminalSession(survey, language=args.lang, stdin=sys.stdin, stdout=sys.stdout).run()
