@@ -21,7 +21,8 @@ SURVEY_ID_PATTERN: Final = r"^[a-z0-9][a-z0-9_-]*$"
 #: The reserved choice value of the "other (name)" choice.
 OTHER_VALUE: Final = "other"
 
-Identifier = Annotated[str, StringConstraints(pattern=QUESTION_ID_PATTERN, max_length=64)]
+#: At most 48 characters, so that a button's data ("t:<id>:#12") fits Telegram's 64 bytes.
+Identifier = Annotated[str, StringConstraints(pattern=QUESTION_ID_PATTERN, max_length=48)]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")]
 #: A text people read: one string for every language, or a map language → text.
 LocalizedText = Annotated[str, StringConstraints(min_length=1)] | dict[LanguageCode, str]

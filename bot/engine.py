@@ -133,14 +133,25 @@ def resume(survey: Survey, state: SessionState, action: Action, *, today: date |
 
 def submitted_values(survey: Survey, state: SessionState, *, today: date | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """The answers and "other" texts of the relevant questions only."""
-    relevant = _relevance(survey, state.answers, today or date.today())
+    return relevant_answers(survey, state.answers, state.others, today=today)
+
+
+def relevant_answers(
+    survey: Survey, answers: dict[str, Any], others: dict[str, str], *, today: date | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Keep only the answers (and "other" texts) of questions that are relevant given ``answers``.
+
+    Exports use it on stored answers: a question made non-relevant by a later
+    change keeps its stored answer, but it is not part of the report.
+    """
+    relevant = _relevance(survey, answers, today or date.today())
     values = {
-        question.id: state.answers[question.id]
+        question.id: answers[question.id]
         for question in survey.questions
-        if question.answerable and relevant[question.id] and question.id in state.answers
+        if question.answerable and relevant[question.id] and question.id in answers
     }
-    others = {key: text for key, text in state.others.items() if key in values}
-    return values, others
+    kept_others = {key: text for key, text in others.items() if key in values}
+    return values, kept_others
 
 
 def progress(survey: Survey, state: SessionState, *, today: date | None = None) -> tuple[int, int]:
@@ -512,7 +523,8 @@ class _Walk:
             }:
                 return [option.value]
         tokens = [token for token in cleaned.replace("、", ",").replace("，", ",").replace(" ", ",").split(",") if token]
-        if not tokens or not all(token.isdigit() for token in tokens):
+        # ASCII digits only: str.isdigit() also accepts characters int() refuses (𐩀, ²).
+        if not tokens or not all(token.isascii() and token.isdigit() and len(token) <= 9 for token in tokens):
             return None
         numbers = [int(token) for token in tokens]
         if any(not 1 <= number <= len(options) for number in numbers):
@@ -520,7 +532,8 @@ class _Walk:
         values = [options[number - 1].value for number in numbers]
         return sorted(set(values), key=[o.value for o in options].index)
 
-    def finish_selection(self, question: CompiledQuestion, selection: list[str]) -> None:
+    def checked_selection(self, question: CompiledQuestion, selection: list[str]) -> list[str]:
+        """``selection`` in the order of the choices, if its size is allowed."""
         minimum = self.min_selected(question)
         maximum = question.definition.max_selected
         if len(selection) < minimum:
@@ -529,10 +542,13 @@ class _Walk:
             raise self.reject(RejectionCode.SELECTION, "engine.select_min", min=minimum)
         if maximum is not None and len(selection) > maximum:
             raise self.reject(RejectionCode.SELECTION, "engine.select_max", max=maximum)
-        if not selection:
+        return [option.value for option in question.options if option.value in selection]
+
+    def finish_selection(self, question: CompiledQuestion, selection: list[str]) -> None:
+        ordered = self.checked_selection(question, selection)
+        if not ordered:
             self.skip_unanswered(question)
             return
-        ordered = [option.value for option in question.options if option.value in selection]
         if OTHER_VALUE in ordered:
             previous = self.state.answers.get(question.id)
             had_other = isinstance(previous, list) and OTHER_VALUE in previous
@@ -549,6 +565,10 @@ class _Walk:
     def skip_unanswered(self, question: CompiledQuestion) -> None:
         state = self.state
         if question.id in state.answers:
+            # Clearing an optional answer skips the question: it is not asked again on the
+            # way back to the review, and the review says "skipped".
+            if question.id not in state.skipped:
+                state.skipped.append(question.id)
             self.accept(question, None)
             return
         if question.id not in state.skipped:
@@ -581,7 +601,10 @@ def _answer_text(walk: _Walk, action: AnswerText) -> None:
             raise walk.reject(RejectionCode.INVALID, "answer.other_empty", label=walk.other_label(question))
         if len(name) > MAX_OTHER_LENGTH:
             raise walk.reject(RejectionCode.INVALID, "answer.too_long", max=MAX_OTHER_LENGTH, length=len(name))
-        value: Any = list(state.selection or [OTHER_VALUE]) if kind is QuestionType.SELECT_MULTIPLE else OTHER_VALUE
+        value: Any = OTHER_VALUE
+        if kind is QuestionType.SELECT_MULTIPLE:
+            # The selection may have changed while the name was awaited: check it again.
+            value = walk.checked_selection(question, list(state.selection or [OTHER_VALUE]))
         walk.accept(question, value, other=name)
         return
     if kind is QuestionType.LONG_TEXT:
@@ -650,9 +673,19 @@ def _choose(walk: _Walk, question: CompiledQuestion, value: str) -> None:
     walk.accept(question, value)
 
 
+def _option_value(question: CompiledQuestion, value: str) -> str:
+    """A choice value; ``#i`` names the i-th option (buttons use it to stay short)."""
+    if value.startswith("#") and value[1:].isdigit():
+        index = int(value[1:])
+        if index < len(question.options):
+            return question.options[index].value
+    return value
+
+
 def _choose_option(walk: _Walk, action: ChooseOption) -> None:
     question = walk.check_button(action.question_id)
     kind = question.type
+    action = ChooseOption(value=_option_value(question, action.value), question_id=action.question_id)
     if kind is QuestionType.YES_NO and action.value in (parsing.YES, parsing.NO):
         walk.accept(question, action.value)
     elif kind is QuestionType.SELECT_ONE and action.value in question.option_values:
@@ -666,6 +699,7 @@ def _choose_option(walk: _Walk, action: ChooseOption) -> None:
 
 def _toggle_option(walk: _Walk, action: ToggleOption) -> None:
     question = walk.check_button(action.question_id)
+    action = ToggleOption(value=_option_value(question, action.value), question_id=action.question_id)
     if question.type is not QuestionType.SELECT_MULTIPLE or action.value not in question.option_values:
         raise walk.reject(RejectionCode.STALE, "engine.stale_button")
     state = walk.state
@@ -828,7 +862,11 @@ def _pause(walk: _Walk, action: Pause) -> None:
 
 def _set_language(walk: _Walk, action: SetLanguage) -> None:
     languages = walk.survey.languages
-    chosen = next((lang for lang in languages if lang == action.language or lang.split("-")[0] == action.language), None)
+    # Case and region are ignored as in Survey.language_for ("EN", "zh-hans", "zh_CN").
+    requested = action.language.strip().lower().replace("_", "-")
+    chosen = next((lang for lang in languages if lang.lower() == requested), None) or next(
+        (lang for lang in languages if requested and lang.lower().split("-")[0] == requested.split("-")[0]), None
+    )
     if chosen is None:
         raise walk.reject(RejectionCode.INVALID, "engine.unknown_language", languages=", ".join(languages))
     walk.state.language = chosen

@@ -1,0 +1,113 @@
+"""The Telegram channel: building the python-telegram-bot ``Application`` and running it.
+
+Updates of different chats are handled concurrently, updates of one chat in
+the order they arrived (:class:`PerChatUpdateProcessor`), so a respondent's
+long text sent in three messages is stored in order while other respondents
+do not wait. The survey position is in the database, so a restart or a
+second process continues exactly where each respondent was.
+
+``run_polling`` fetches updates with ``getUpdates``; ``run_webhook`` serves
+them from our aiohttp server (:mod:`bot.channels.webhook`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
+from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes
+
+from bot.catalog import BOT_LANGUAGES, bot_language, translate
+from bot.service import SurveyService
+from bot.settings import Settings
+from handlers import RESPONDENT_COMMANDS, register
+from handlers.delivery import deliver
+from handlers.rendering import OutgoingMessage
+
+logger = logging.getLogger(__name__)
+
+#: How many updates are handled at once (across different chats).
+MAX_CONCURRENT_UPDATES = 64
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Concurrent across chats, sequential within one chat."""
+
+    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._waiting: defaultdict[int, int] = defaultdict(int)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat_id = 0
+        if isinstance(update, Update):
+            if update.effective_chat is not None:
+                chat_id = update.effective_chat.id
+            elif update.effective_user is not None:
+                chat_id = update.effective_user.id
+        self._waiting[chat_id] += 1
+        try:
+            async with self._locks[chat_id]:
+                await coroutine
+        finally:
+            self._waiting[chat_id] -= 1
+            if not self._waiting[chat_id]:
+                del self._waiting[chat_id]
+                self._locks.pop(chat_id, None)
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+
+def build_application(
+    settings: Settings, service: SurveyService, *, webhook: bool = False
+) -> Application:  # type: ignore[type-arg]
+    """The bot, wired to ``service``; with ``webhook`` it has no updater (updates come from our server)."""
+    assert settings.telegram_token is not None, "checked by the caller"
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_token.get_secret_value())
+        .base_url(settings.telegram_api_url)
+        .base_file_url(settings.telegram_file_url)
+        .concurrent_updates(PerChatUpdateProcessor())
+        .post_init(_post_init)
+    )
+    if webhook:
+        builder = builder.updater(None)
+    application = builder.build()
+    register(application, service=service, download_dir=settings.data_dir / "tmp")
+    application.add_error_handler(on_error)
+    return application
+
+
+async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+    await set_command_menus(application)
+
+
+async def set_command_menus(application: Application) -> None:  # type: ignore[type-arg]
+    """The command menu in each bot language; English for every other language."""
+    scope = BotCommandScopeAllPrivateChats()
+    for language in BOT_LANGUAGES:
+        commands = [BotCommand(name, translate(language, f"tg.command_{name}")) for name in RESPONDENT_COMMANDS]
+        default = language == "en"
+        await application.bot.set_my_commands(commands, scope=scope, language_code=None if default else language)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure with its traceback; tell the respondent, whose answers are safe."""
+    logger.error("handling an update failed", exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    user = update.effective_user
+    language = bot_language(user.language_code if user else None)
+    try:
+        await deliver(context.bot, update.effective_chat.id, OutgoingMessage(text=translate(language, "tg.error")))
+    except Exception:  # the apology itself failed; the log has the original error
+        logger.warning("could not tell chat %s about the error", update.effective_chat.id, exc_info=True)

@@ -1,0 +1,114 @@
+"""``surveybot run``: the Telegram bot, by polling or behind a webhook."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.cli import CommandError
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run the Telegram bot",
+        description="Run the Telegram bot: polls by default, or serves a webhook with --webhook-url.",
+    )
+    parser.add_argument("--webhook-url", help="public HTTPS URL Telegram posts updates to")
+    parser.add_argument("--listen", default="127.0.0.1:8443", metavar="HOST:PORT", help="where the webhook server listens")
+    parser.add_argument("--secret-token", help="secret Telegram sends with every webhook request")
+    parser.set_defaults(handler=run_command)
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise CommandError(f"--listen {value!r}: write HOST:PORT, such as 0.0.0.0:8443", exit_code=2)
+    return host.strip("[]"), int(port)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from bot.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        raise CommandError(str(error), exit_code=2) from None
+    if settings.telegram_token is None or not settings.telegram_token.get_secret_value().strip():
+        raise CommandError(
+            "SURVEYBOT_TELEGRAM_TOKEN is not set; put the token @BotFather gave you in the environment or .env",
+            exit_code=2,
+        )
+    webhook: tuple[str, str, int, str] | None = None
+    if args.webhook_url:
+        if not args.secret_token:
+            raise CommandError("--webhook-url needs --secret-token, so that forged updates are refused", exit_code=2)
+        host, port = parse_listen(args.listen)
+        path = urlsplit(args.webhook_url).path or "/"
+        webhook = (args.webhook_url, host, port, path)
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        logging.getLogger().setLevel(logging.INFO)
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    asyncio.run(_serve(settings, webhook, args.secret_token))
+    return 0
+
+
+async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secret_token: str | None) -> None:
+    from aiohttp import web
+
+    from bot.channels.telegram import build_application
+    from bot.channels.webhook import make_webhook_app
+    from bot.service import SurveyService
+    from storage.database import Database
+    from storage.errors import StorageError
+    from storage.migrate import ensure_schema
+
+    database = Database.from_settings(settings)
+    try:
+        await ensure_schema(database)
+    except StorageError as error:
+        await database.dispose()
+        raise CommandError(str(error), exit_code=2) from None
+    service = SurveyService(database=database, settings=settings)
+    application = build_application(settings, service, webhook=webhook is not None)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner: web.AppRunner | None = None
+    try:
+        await application.initialize()
+        if application.post_init:
+            await application.post_init(application)
+        if webhook is None:
+            assert application.updater is not None
+            await application.bot.delete_webhook()
+            await application.updater.start_polling(allowed_updates=["message", "edited_message", "callback_query"])
+            logger.info("polling for updates as @%s", application.bot.username)
+        else:
+            url, host, port, path = webhook
+            assert secret_token is not None
+            runner = web.AppRunner(make_webhook_app(application, secret_token=secret_token, path=path))
+            await runner.setup()
+            await web.TCPSite(runner, host, port).start()
+            await application.bot.set_webhook(
+                url=url, secret_token=secret_token, allowed_updates=["message", "edited_message", "callback_query"]
+            )
+            logger.info("serving the webhook on %s:%d%s for %s", host, port, path, url)
+        await application.start()
+        await stop.wait()
+    finally:
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        if runner is not None:
+            await runner.cleanup()
+        await application.shutdown()
+        await database.dispose()

@@ -1,0 +1,358 @@
+"""The survey service: the one entry point a channel calls for each inbound update.
+
+For an update it opens ONE write transaction, claims the update id (a
+redelivered update changes nothing and shows nothing), loads the account and
+its active response with the row locked, runs the engine, and writes the
+answers, their history, the attachments and the new state before committing.
+Two updates for one response (the same person on two phones, two people of
+one unit) therefore never interleave: PostgreSQL locks the response row, and
+SQLite's write transactions hold the database lock from their first statement.
+
+Channels pass a :class:`ChannelUser` and an engine action and render the
+:class:`~bot.outcome.Outcome` they get back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import engine
+from bot.catalog import bot_language
+from bot.actions import Action, Pause, Resume, SetLanguage, ShowReview, Upload
+from bot.definition import QuestionType
+from bot.events import AnswerChanged, Event, Submitted
+from bot.loading import parse_survey
+from bot.outcome import (
+    Greeting,
+    InvitationProblem,
+    InvitationRefused,
+    LanguageChanged,
+    Notice,
+    NotInvited,
+    Outcome,
+    ReadOnly,
+    ReadOnlyReason,
+    SubmissionReceipt,
+)
+from bot.settings import Settings
+from bot.state import SessionState
+from bot.survey import Survey
+from storage.answers import add_attachment, claim_update, lock_response, record_answer
+from storage.database import Database
+from storage.invitations import redeem_invitation
+from storage.models import Campaign, CampaignStatus, Respondent, Response, ResponseStatus
+from storage.respondents import find_respondent, get_or_create_respondent, list_bindings, mark_reachable
+from storage.surveys import get_survey_version
+from storage.types import utc_now
+
+logger = logging.getLogger(__name__)
+
+#: Actions allowed when the answers are read-only (after the deadline, campaign closed).
+READ_ONLY_ACTIONS: tuple[type, ...] = (Resume, ShowReview, Pause, SetLanguage)
+ATTACHMENTS_DIR = "attachments"
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelUser:
+    """The account an update came from."""
+
+    channel: str
+    external_id: str
+    display_name: str | None = None
+    #: The language the channel reports for the account (Telegram's ``language_code``).
+    language_code: str | None = None
+
+
+@dataclass(slots=True)
+class _Context:
+    """One locked response and everything around it, inside a transaction."""
+
+    respondent: Respondent
+    response: Response
+    campaign: Campaign
+    survey: Survey
+    language: str
+
+
+class SurveyService:
+    """Joins the engine and storage: one transaction per inbound update."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        settings: Settings,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.clock = clock
+        self._surveys: dict[int, Survey] = {}
+
+    # -- entry points -------------------------------------------------------------------
+
+    async def start(self, *, user: ChannelUser, update_id: str | None, token: str | None = None) -> Outcome:
+        """``/start`` with or without an invitation token: bind, greet and resume."""
+        now = self.clock()
+        async with self.database.transaction() as session:
+            if update_id is not None and not await claim_update(
+                session=session, channel=user.channel, update_id=update_id, now=now
+            ):
+                return Outcome(language=self._fallback_language(user), duplicate=True)
+            respondent = await self._respondent(session, user, now)
+            if token:
+                redemption = await redeem_invitation(session=session, token=token, respondent=respondent, now=now)
+                if redemption.refusal is not None:
+                    problem = InvitationProblem(redemption.refusal.value)
+                    return Outcome(language=self._language(respondent, None), events=(InvitationRefused(problem),))
+            context = await self._context(session, respondent)
+            if context is None:
+                return Outcome(language=self._language(respondent, None), events=(NotInvited(),))
+            return await self._greet(session, context, now)
+
+    async def act(self, *, user: ChannelUser, update_id: str | None, action: Action) -> Outcome:
+        """Apply one respondent action to the account's active response."""
+        if isinstance(action, Upload):
+            action = self._store_upload(action)
+        now = self.clock()
+        async with self.database.transaction() as session:
+            if update_id is not None and not await claim_update(
+                session=session, channel=user.channel, update_id=update_id, now=now
+            ):
+                return Outcome(language=self._fallback_language(user), duplicate=True)
+            respondent = await self._respondent(session, user, now)
+            if isinstance(action, SetLanguage):
+                respondent.language = action.language
+            context = await self._context(session, respondent)
+            if context is None:
+                return Outcome(language=self._language(respondent, None), events=(NotInvited(),))
+            if context.response.state is None:
+                return await self._greet(session, context, now)
+            return await self._step(session, context, action, user, now)
+
+    # -- steps ----------------------------------------------------------------------------
+
+    async def _greet(self, session: AsyncSession, context: _Context, now: datetime) -> Outcome:
+        survey, response = context.survey, context.response
+        zone = ZoneInfo(context.campaign.timezone)
+        resumed = response.state is not None
+        if resumed:
+            state = self._state(context)
+            step = engine.resume(survey, state, Resume(), today=self._today(context, now))
+            events: list[Event | Notice] = []
+        else:
+            step = engine.start(survey, language=context.language, today=self._today(context, now))
+            response.started_at = now
+            response.status = ResponseStatus.IN_PROGRESS
+            response.state = step.state.to_dict()
+            events = []
+        response.last_activity_at = now
+        answered, total = engine.progress(survey, step.state, today=self._today(context, now))
+        greeting = Greeting(
+            survey_title=survey.text(survey.definition.title, context.language),
+            campaign_title=context.campaign.title,
+            unit_name=response.unit.name,
+            deadline=context.campaign.deadline.astimezone(zone),
+            total_questions=total,
+            answered=answered,
+            resumed=resumed,
+        )
+        events.append(greeting)
+        read_only = self._read_only(context, now)
+        if read_only is not None:
+            events.append(read_only)
+            review = engine.resume(survey, step.state, ShowReview(), today=self._today(context, now))
+            events.extend(review.events)
+        else:
+            events.extend(step.events)
+        return Outcome(language=context.language, events=tuple(events), response_id=response.id)
+
+    async def _step(
+        self, session: AsyncSession, context: _Context, action: Action, user: ChannelUser, now: datetime
+    ) -> Outcome:
+        survey, response = context.survey, context.response
+        today = self._today(context, now)
+        read_only = self._read_only(context, now)
+        if read_only is not None and not isinstance(action, READ_ONLY_ACTIONS):
+            return Outcome(language=context.language, events=(read_only,), response_id=response.id)
+        state = self._state(context)
+        step = engine.resume(survey, state, action, today=today)
+        events: list[Event | Notice] = list(step.events)
+        if isinstance(action, SetLanguage):
+            events.insert(0, LanguageChanged(language=step.state.language))
+        if step.rejected:
+            response.last_activity_at = now
+            return Outcome(language=step.state.language, events=tuple(events), response_id=response.id)
+        new_state = step.state
+        for event in step.events:
+            if isinstance(event, AnswerChanged):
+                await self._record(session, context, event, user, new_state, now)
+            elif isinstance(event, Submitted):
+                response.status = ResponseStatus.SUBMITTED
+                response.submitted_at = now
+                response.submitted_values = {"answers": event.answers, "others": event.others}
+                events.append(
+                    SubmissionReceipt(
+                        revision=event.revision,
+                        submitted_at=now.astimezone(ZoneInfo(context.campaign.timezone)),
+                        unit_name=response.unit.name,
+                    )
+                )
+        if response.status is ResponseStatus.NOT_STARTED:
+            response.status = ResponseStatus.IN_PROGRESS
+            response.started_at = response.started_at or now
+        response.state = new_state.to_dict()
+        response.revision = new_state.revision
+        response.last_activity_at = now
+        return Outcome(language=new_state.language, events=tuple(events), response_id=response.id)
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        context: _Context,
+        event: AnswerChanged,
+        user: ChannelUser,
+        state: SessionState,
+        now: datetime,
+    ) -> None:
+        response = context.response
+        await record_answer(
+            session=session,
+            response=response,
+            question_id=event.question_id,
+            old_value=event.old_value,
+            new_value=event.new_value,
+            old_other=event.old_other,
+            new_other=event.new_other,
+            respondent_id=context.respondent.id,
+            channel=user.channel,
+            revision=state.revision,
+            now=now,
+        )
+        question = context.survey.by_id[event.question_id]
+        value = event.new_value
+        if question.type is QuestionType.FILE and isinstance(value, dict) and value.get("ref"):
+            await add_attachment(
+                session=session,
+                response=response,
+                question_id=question.id,
+                original_name=str(value.get("name", "")),
+                stored_path=str(value["ref"]),
+                size=int(value.get("size", 0)),
+                mime_type=value.get("mime"),
+                sha256=Path(str(value["ref"])).name,  # stored under its sha256
+                respondent_id=context.respondent.id,
+                now=now,
+            )
+
+    # -- helpers --------------------------------------------------------------------------
+
+    async def _respondent(self, session: AsyncSession, user: ChannelUser, now: datetime) -> Respondent:
+        existing = await find_respondent(session=session, channel=user.channel, external_id=user.external_id)
+        respondent = await get_or_create_respondent(
+            session=session,
+            channel=user.channel,
+            external_id=user.external_id,
+            display_name=user.display_name,
+            # The account's own language counts only until the person picks one.
+            language=user.language_code if existing is None or not existing.language else None,
+            now=now,
+        )
+        if respondent.unreachable:
+            await mark_reachable(session=session, respondent=respondent)
+        return respondent
+
+    async def _context(self, session: AsyncSession, respondent: Respondent) -> _Context | None:
+        """The account's active response, locked, or its newest open binding's."""
+        response_id = respondent.active_response_id
+        if response_id is None:
+            bindings = await list_bindings(session=session, respondent=respondent, open_only=True)
+            if not bindings:
+                return None
+            response_id = bindings[0].unit.response.id
+            respondent.active_response_id = response_id
+        response = await lock_response(session=session, response_id=response_id)
+        if response is None:
+            respondent.active_response_id = None
+            return None
+        campaign = response.unit.campaign
+        survey = await self._survey(session, campaign.survey_version_id)
+        return _Context(
+            respondent=respondent,
+            response=response,
+            campaign=campaign,
+            survey=survey,
+            language=self._language(respondent, survey),
+        )
+
+    async def _survey(self, session: AsyncSession, survey_version_id: int) -> Survey:
+        survey = self._surveys.get(survey_version_id)
+        if survey is None:
+            version = await get_survey_version(session=session, survey_version_id=survey_version_id)
+            survey = parse_survey(json.dumps(version.definition, ensure_ascii=False), source=f"survey version {version.id}")
+            self._surveys[survey_version_id] = survey
+        return survey
+
+    def _state(self, context: _Context) -> SessionState:
+        assert context.response.state is not None
+        state = SessionState.from_dict(context.response.state)
+        # Two people of one unit share the response but each reads in their own language.
+        state.language = context.language
+        return state
+
+    def _language(self, respondent: Respondent, survey: Survey | None) -> str:
+        if survey is None:
+            return bot_language(respondent.language)
+        return survey.language_for(respondent.language)
+
+    def _fallback_language(self, user: ChannelUser) -> str:
+        return bot_language(user.language_code)
+
+    def _today(self, context: _Context, now: datetime) -> date:
+        return now.astimezone(ZoneInfo(context.campaign.timezone)).date()
+
+    def _read_only(self, context: _Context, now: datetime) -> ReadOnly | None:
+        campaign = context.campaign
+        deadline = campaign.deadline.astimezone(ZoneInfo(campaign.timezone))
+        if campaign.status is not CampaignStatus.OPEN:
+            return ReadOnly(reason=ReadOnlyReason.CLOSED, deadline=deadline)
+        if now >= campaign.deadline:
+            return ReadOnly(reason=ReadOnlyReason.DEADLINE_PASSED, deadline=deadline)
+        return None
+
+    def _store_upload(self, action: Upload) -> Upload:
+        """Move a file the channel downloaded into the attachments store, named by its sha256.
+
+        The stored name never contains anything the respondent chose, so no
+        upload can escape the attachments directory. A file already stored
+        (the same content) is reused.
+        """
+        if not action.ref:
+            return action
+        source = Path(action.ref)
+        digest = hashlib.sha256()
+        with source.open("rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
+        sha = digest.hexdigest()
+        relative = Path(ATTACHMENTS_DIR) / sha[:2] / sha
+        target = self.settings.data_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            temporary = target.with_suffix(".part")
+            shutil.copyfile(source, temporary)
+            with temporary.open("rb") as stream:
+                os.fsync(stream.fileno())
+            temporary.replace(target)
+        return replace(action, ref=relative.as_posix())

@@ -1,0 +1,175 @@
+"""End-to-end harness: the real PTB Application, our service and database, a fake Bot API.
+
+Nothing of ours is replaced: updates travel over HTTP from the fake server
+(``tests/fakes/telegram.py``) through python-telegram-bot's polling into our
+handlers, the service and a real database (SQLite, and PostgreSQL when
+``SURVEYBOT_TEST_POSTGRES_URL`` is set). Only the clock is ours to set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from telegram.ext import Application
+
+from bot.channels.telegram import build_application
+from bot.loading import load_survey
+from bot.service import SurveyService
+from bot.settings import Settings
+from storage.campaigns import create_campaign
+from storage.database import Database
+from storage.invitations import create_invitation
+from storage.migrate import ensure_schema
+from storage.rosters import add_units
+from storage.surveys import get_or_create_survey_version
+from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
+from tests.storage.conftest import Backend, backend  # noqa: F401  (fixture)
+
+ROOT = Path(__file__).resolve().parents[2]
+NANTONG = ROOT / "surveys" / "nantong-midterm-2023.yaml"
+UNITS = ("崇川区", "通州区", "海门区")
+#: How long the bot must stay silent before a test takes its answer as complete.
+QUIET_SECONDS = 0.15
+
+
+class Clock:
+    """The service's clock, settable by a test."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class BotHarness:
+    fake: FakeTelegram
+    backend: Backend
+    data_dir: Path
+    clock: Clock
+    campaign_id: int = 0
+    deadline: datetime = field(default_factory=lambda: datetime(2026, 12, 15, 9, 0, tzinfo=UTC))
+    tokens: dict[str, list[str]] = field(default_factory=dict)
+    database: Database | None = None
+    application: Application | None = None  # type: ignore[type-arg]
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(
+            telegram_token=SecretStr(self.fake.token),
+            telegram_api_url=f"{self.fake.url}/bot",
+            telegram_file_url=f"{self.fake.url}/file/bot",
+            database_url=self.backend.url_with_schema,
+            data_dir=self.data_dir,
+        )
+
+    async def start(self) -> None:
+        """Build a fresh service and Application (as a new process would) and start polling."""
+        self.database = self.backend.open()
+        await ensure_schema(self.database)
+        service = SurveyService(database=self.database, settings=self.settings, clock=self.clock)
+        application = build_application(self.settings, service)
+        await application.initialize()
+        if application.post_init:
+            await application.post_init(application)
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0, timeout=1)
+        self.application = application
+
+    async def stop(self) -> None:
+        application = self.application
+        if application is None:
+            return
+        assert application.updater is not None
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+        self.application = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    async def create_campaign(self, *, units: tuple[str, ...] = UNITS, invitations_per_unit: int = 2) -> None:
+        database = self.database or self.backend.open()
+        await ensure_schema(database)
+        survey = load_survey(NANTONG)
+        async with database.transaction() as session:
+            version = await get_or_create_survey_version(
+                session=session,
+                definition_json=survey.definition.model_dump(mode="json", exclude_none=True),
+                survey_id=survey.id,
+                version=survey.version,
+                content_hash=survey.content_hash,
+            )
+            campaign = await create_campaign(
+                session=session,
+                survey_version=version,
+                title="南通中期评估",
+                deadline=self.deadline,
+                now=self.clock(),
+            )
+            roster = await add_units(session=session, campaign=campaign, names=list(units))
+            for unit in roster:
+                self.tokens[unit.name] = [
+                    (await create_invitation(session=session, unit=unit, now=self.clock()))[1]
+                    for _ in range(invitations_per_unit)
+                ]
+            self.campaign_id = campaign.id
+
+
+@pytest.fixture
+async def harness(backend: Backend, tmp_path: Path) -> AsyncIterator[BotHarness]:  # noqa: F811
+    async with FakeTelegram() as fake:
+        harness = BotHarness(
+            fake=fake,
+            backend=backend,
+            data_dir=tmp_path / "data",
+            clock=Clock(datetime(2026, 12, 1, 2, 0, tzinfo=UTC)),
+        )
+        await harness.start()
+        await harness.create_campaign()
+        try:
+            yield harness
+        finally:
+            await harness.stop()
+            await backend.dispose_all()
+            assert not fake.internal_errors, fake.internal_errors
+
+
+async def replies(user: FakeUser, *, at_least: int = 1, timeout: float = 10.0) -> list[BotMessage]:
+    """The bot's new messages after the user's last action, once the bot has gone quiet."""
+    deadline = time.monotonic() + timeout
+    await user.wait_for_bot(count=at_least, timeout=timeout)
+    seen = -1
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        count = len(user.new_messages())
+        if count != seen:
+            seen, quiet_since = count, time.monotonic()
+        elif time.monotonic() - quiet_since >= QUIET_SECONDS:
+            break
+        await asyncio.sleep(0.02)
+    return list(user.new_messages())
+
+
+async def text_of(user: FakeUser, **kwargs: object) -> str:
+    """All new bot messages joined, for assertions on what the person reads."""
+    return "\n---\n".join(message.text or "" for message in await replies(user, **kwargs))  # type: ignore[arg-type]
+
+
+def last_prompt(user: FakeUser) -> BotMessage:
+    """The newest bot message with buttons."""
+    for message in reversed(user.messages):
+        if message.inline_keyboard:
+            return message
+    raise AssertionError("no bot message with buttons")
