@@ -1,7 +1,8 @@
 """Telegram handlers, registered in one fixed order.
 
 Order matters: python-telegram-bot runs the first matching handler of a
-group. Commands come first, then button presses, then message kinds from the
+group. Commands come first (the coordinator's, then the respondent's), then
+button presses (the coordinator's campaign pickers before the respondent's), then message kinds from the
 most specific (edited text, documents, photos, text) to the catch-all, which
 answers anything else with "please answer with ..." and comes last.
 """
@@ -18,18 +19,33 @@ from telegram.ext import (
     filters,
 )
 
+from bot.coordination import CoordinatorService
 from bot.service import SurveyService
+from handlers.coordinator import CALLBACK_PATTERN, CoordinatorHandlers
 from handlers.respondent import RespondentHandlers
 
 #: The respondent commands, in menu order (descriptions come from the catalogs).
 RESPONDENT_COMMANDS: tuple[str, ...] = ("start", "resume", "back", "review", "lang", "cancel", "help")
+#: The coordinator commands (not in the menu: respondents never need them).
+COORDINATOR_COMMANDS: tuple[str, ...] = ("campaigns", "status", "export")
 
 
-def register(application: Application, *, service: SurveyService, download_dir: Path) -> RespondentHandlers:  # type: ignore[type-arg]
+def register(
+    application: Application,  # type: ignore[type-arg]
+    *,
+    service: SurveyService,
+    coordination: CoordinatorService,
+    download_dir: Path,
+) -> None:
     respondent = RespondentHandlers(service=service, download_dir=download_dir)
+    coordinator = CoordinatorHandlers(coordination=coordination)
     private = filters.ChatType.PRIVATE
     application.add_handlers(
         [
+            CommandHandler("campaigns", coordinator.campaigns, filters=private),
+            CommandHandler("status", coordinator.status, filters=private),
+            CommandHandler("export", coordinator.export, filters=private),
+            CallbackQueryHandler(coordinator.status_button, pattern=CALLBACK_PATTERN),
             CommandHandler("start", respondent.start, filters=private),
             CommandHandler("help", respondent.help, filters=private),
             CommandHandler("resume", respondent.resume, filters=private),
@@ -45,4 +61,3 @@ def register(application: Application, *, service: SurveyService, download_dir: 
             MessageHandler(filters.UpdateType.MESSAGE & private, respondent.unsupported),
         ]
     )
-    return respondent

@@ -22,6 +22,7 @@ from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes
 
 from bot.catalog import BOT_LANGUAGES, bot_language, translate
+from bot.coordination import CoordinatorService
 from bot.service import SurveyService
 from bot.settings import Settings
 from handlers import RESPONDENT_COMMANDS, register
@@ -82,7 +83,8 @@ def build_application(
     if webhook:
         builder = builder.updater(None)
     application = builder.build()
-    register(application, service=service, download_dir=settings.data_dir / "tmp")
+    coordination = CoordinatorService(database=service.database, settings=settings, clock=service.clock)
+    register(application, service=service, coordination=coordination, download_dir=settings.data_dir / "tmp")
     application.add_error_handler(on_error)
     return application
 

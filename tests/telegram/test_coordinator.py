@@ -1,0 +1,89 @@
+"""Coordinators see progress at a glance; everyone else is refused, and it is logged."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+
+from storage.coordinators import add_coordinator
+from tests.telegram.conftest import BotHarness, replies, text_of
+
+COORDINATOR_ID = 9001
+
+
+@pytest.fixture
+async def coordinator(harness: BotHarness) -> int:
+    database = harness.backend.open()
+    async with database.transaction() as session:
+        await add_coordinator(session=session, channel="telegram", external_id=COORDINATOR_ID)
+    return COORDINATOR_ID
+
+
+async def test_respondent_asking_for_status__is_refused_and_logged(
+    harness: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = harness.fake.user(9100, "好奇的人", language_code="zh-hans")
+    with caplog.at_level(logging.WARNING, logger="bot.coordination"):
+        for command in ("/status", "/campaigns", "/export"):
+            await user.send_command(command)
+            assert "此命令仅限协调人使用" in await text_of(user)
+    refusals = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refusals) == 3 and "9100" in refusals[0].getMessage()
+
+
+async def test_campaigns__lists_deadline_and_progress(harness: BotHarness, coordinator: int) -> None:
+    user = harness.fake.user(coordinator, "协调人", language_code="zh-hans")
+    await user.send_command("/campaigns")
+    text = await text_of(user)
+    assert f"#{harness.campaign_id} 南通中期评估｜截止 2026-12-15 17:00｜已提交 0/3｜进行中" in text
+
+
+async def test_status__names_the_units_not_submitted_and_marks_them_overdue_after_the_deadline(
+    harness: BotHarness, coordinator: int
+) -> None:
+    respondent = harness.fake.user(9200, "王芳", language_code="zh-hans")
+    await respondent.send_command("/start", harness.tokens["通州区"][0])
+    await replies(respondent)
+    await respondent.send_text("通州区科协")
+    await replies(respondent)
+
+    user = harness.fake.user(coordinator, "协调人", language_code="zh-hans")
+    await user.send_command("/status")
+    text = await text_of(user)
+    assert "已提交 0，填报中 1，未开始 2（共 3 个单位）" in text
+    assert "未提交（3）：\n崇川区（未开始）\n通州区（填报中）\n海门区（未开始）" in text
+
+    harness.clock.now = harness.deadline + timedelta(hours=1)
+    await user.send_command("/status", str(harness.campaign_id))
+    text = await text_of(user)
+    assert "（已截止）" in text and "逾期未提交（3）" in text and "通州区（填报中） ⚠️" in text
+
+
+async def test_status_with_several_open_campaigns__offers_buttons(harness: BotHarness, coordinator: int) -> None:
+    await harness.create_campaign(units=("如皋市",))
+    user = harness.fake.user(coordinator, "协调人", language_code="zh-hans")
+    await user.send_command("/status")
+    [choice] = await replies(user)
+    assert "请选择填报活动" in (choice.text or "")
+    assert len(choice.inline_keyboard) == 2
+    await user.press(f"#{harness.campaign_id} 南通中期评估")
+    assert "共 1 个单位" in await text_of(user)
+
+
+async def test_status_of_an_unknown_campaign__says_so(harness: BotHarness, coordinator: int) -> None:
+    user = harness.fake.user(coordinator, "协调人", language_code="zh-hans")
+    await user.send_command("/status", "999")
+    assert "没有编号为 999 的填报活动" in await text_of(user)
+
+
+async def test_admin_ids_setting__makes_a_coordinator_without_the_table(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await harness.stop()
+    monkeypatch.setenv("SURVEYBOT_ADMIN_IDS", "9300")
+    await harness.start()
+    user = harness.fake.user(9300, "Admin", language_code="en")
+    await user.send_command("/campaigns")
+    assert "Campaigns:" in await text_of(user)
