@@ -1,0 +1,343 @@
+"""``surveybot campaign``: create, list, close and reopen campaigns.
+
+``campaign create`` loads the survey file (storing a new survey version when
+its content is new), creates the campaign and optionally its roster from a
+units file, and prints the campaign's id as its last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import unicodedata
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.cli import CommandError
+from bot.cli.database import run_with_database
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from storage.database import Database
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_REMIND = "3d,1d,2h"
+_DURATION_PART = re.compile(r"(\d+)([wdhms])")
+_UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_UNIT_NAMES = (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+
+
+# -- parsing of option values (shared with ``surveybot invite``) -----------------------
+
+
+def parse_duration(text: str, *, option: str) -> timedelta:
+    """``3d``, ``2h``, ``90m``, ``1d12h``, ``2w`` → a positive timedelta; else exit 2."""
+    compact = text.strip().lower().replace(" ", "")
+    position = 0
+    seconds = 0
+    for match in _DURATION_PART.finditer(compact):
+        if match.start() != position:
+            break
+        seconds += int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        position = match.end()
+    if not compact or position != len(compact) or seconds <= 0:
+        raise CommandError(
+            f"{option} {text!r}: expected a duration such as 3d, 2h, 90m or 1d12h "
+            "(w weeks, d days, h hours, m minutes, s seconds)",
+            exit_code=2,
+        )
+    return timedelta(seconds=seconds)
+
+
+def parse_reminders(text: str) -> list[int]:
+    """``3d,1d,2h`` → offsets in seconds before the deadline; ``none`` → no reminders."""
+    if text.strip().lower() in {"none", "no", "off", ""}:
+        return []
+    offsets = [
+        int(parse_duration(part, option="--remind").total_seconds()) for part in text.split(",")
+    ]
+    if len(set(offsets)) != len(offsets):
+        raise CommandError(f"--remind {text!r}: a reminder time is given twice", exit_code=2)
+    return sorted(offsets, reverse=True)
+
+
+def format_duration(seconds: int) -> str:
+    """The inverse of :func:`parse_duration` for whole units: 86400 → ``1d``."""
+    parts: list[str] = []
+    for name, size in _UNIT_NAMES:
+        if seconds >= size:
+            count, seconds = divmod(seconds, size)
+            parts.append(f"{count}{name}")
+    return "".join(parts) or "0s"
+
+
+def parse_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CommandError(
+            f"--timezone {name!r}: unknown time zone; use an IANA name such as Asia/Shanghai",
+            exit_code=2,
+        ) from None
+
+
+def parse_deadline(text: str) -> datetime:
+    """An ISO 8601 date and time with its UTC offset, e.g. ``2026-12-15T17:00+08:00``."""
+    try:
+        deadline = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CommandError(
+            f"--deadline {text!r}: not a date and time; write it like 2026-12-15T17:00+08:00",
+            exit_code=2,
+        ) from None
+    if deadline.tzinfo is None or deadline.utcoffset() is None:
+        raise CommandError(
+            f"--deadline {text!r} has no time zone; add the UTC offset, "
+            "e.g. 2026-12-15T17:00+08:00",
+            exit_code=2,
+        )
+    return deadline
+
+
+def format_deadline(deadline: datetime, zone_name: str) -> str:
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = deadline.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M} {zone_name}"
+
+
+def display_width(text: str) -> int:
+    """Terminal columns of ``text``: wide (CJK) characters count as two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows aligned in columns two spaces apart (CJK-aware)."""
+    widths = [display_width(cell) for cell in header]
+    for row in rows:
+        widths = [max(width, display_width(cell)) for width, cell in zip(widths, row, strict=True)]
+    lines = []
+    for row in (header, *rows):
+        cells = [cell + " " * (width - display_width(cell)) for cell, width in zip(row, widths, strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def read_units(path: str) -> list[str]:
+    from storage.rosters import RosterFileError, read_units_file
+
+    try:
+        return read_units_file(Path(path))
+    except RosterFileError as error:
+        raise CommandError(str(error)) from None
+
+
+# -- the commands -----------------------------------------------------------------------
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "campaign",
+        help="create, list, close and reopen campaigns",
+        description="A campaign sends one survey to a roster of units, due at a deadline.",
+    )
+    actions = parser.add_subparsers(dest="campaign_command", metavar="ACTION", required=True)
+
+    create = actions.add_parser(
+        "create",
+        help="create a campaign; prints its id as the last line",
+        description="Create a campaign. The last line printed is the new campaign's id.",
+    )
+    create.add_argument("--survey", required=True, metavar="FILE", help="the survey file (YAML)")
+    create.add_argument("--title", required=True, help="the campaign's title")
+    create.add_argument(
+        "--deadline",
+        required=True,
+        metavar="WHEN",
+        help="date, time and UTC offset, e.g. 2026-12-15T17:00+08:00",
+    )
+    create.add_argument(
+        "--remind",
+        default=DEFAULT_REMIND,
+        metavar="TIMES",
+        help=f"reminders before the deadline, comma-separated, or none (default {DEFAULT_REMIND})",
+    )
+    create.add_argument(
+        "--units-file",
+        metavar="FILE",
+        help="the roster: UTF-8 text or CSV, one unit per line (first column), # comments",
+    )
+    create.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="time zone the deadline and reminders are shown in (default SURVEYBOT_TIMEZONE, "
+        "Asia/Shanghai)",
+    )
+    create.set_defaults(handler=handle_create)
+
+    listing = actions.add_parser("list", help="list campaigns with their progress")
+    listing.set_defaults(handler=handle_list)
+
+    close = actions.add_parser("close", help="close a campaign: no more answers are taken")
+    close.add_argument("campaign_id", type=int, metavar="ID")
+    close.set_defaults(handler=handle_close)
+
+    reopen = actions.add_parser(
+        "reopen",
+        help="reopen a closed campaign, or one unit's submitted response for editing",
+    )
+    reopen.add_argument("campaign_id", type=int, metavar="ID")
+    reopen.add_argument(
+        "--unit", metavar="NAME", help="reopen only this unit's submitted response"
+    )
+    reopen.set_defaults(handler=handle_reopen)
+
+
+def _load_survey(path: str) -> object:
+    from bot.loading import DefinitionError, load_survey
+
+    try:
+        return load_survey(path)
+    except DefinitionError as error:
+        raise CommandError(str(error)) from None
+
+
+def handle_create(args: argparse.Namespace) -> int:
+    from bot.cli.database import cli_settings
+
+    settings = cli_settings()
+    deadline = parse_deadline(args.deadline)
+    if deadline <= datetime.now(deadline.tzinfo):
+        raise CommandError(f"--deadline {args.deadline}: the deadline is in the past")
+    reminders = parse_reminders(args.remind)
+    zone_name = args.timezone or settings.timezone
+    parse_zone(zone_name)
+    survey = _load_survey(args.survey)
+    units = read_units(args.units_file) if args.units_file else []
+
+    definition_json = survey.definition.model_dump(mode="json", exclude_none=True)  # type: ignore[attr-defined]
+
+    async def operation(database: Database, settings: Settings) -> list[str]:
+        from storage.campaigns import create_campaign
+        from storage.errors import InvalidValueError
+        from storage.rosters import add_units
+        from storage.surveys import get_or_create_survey_version
+
+        async with database.transaction() as session:
+            version = await get_or_create_survey_version(
+                session=session,
+                definition_json=definition_json,
+                survey_id=survey.id,  # type: ignore[attr-defined]
+                version=survey.version,  # type: ignore[attr-defined]
+                content_hash=survey.content_hash,  # type: ignore[attr-defined]
+            )
+            try:
+                campaign = await create_campaign(
+                    session=session,
+                    survey_version=version,
+                    title=args.title,
+                    deadline=deadline,
+                    timezone=zone_name,
+                    reminder_offsets=reminders,
+                )
+            except InvalidValueError as error:
+                raise CommandError(str(error)) from None
+            if units:
+                await add_units(session=session, campaign=campaign, names=units)
+        reminder_text = ", ".join(format_duration(offset) for offset in reminders) or "none"
+        return [
+            f"survey {version.survey_id} version {version.version} "
+            f"(stored version #{version.id}, content {version.content_hash[:12]})",
+            f"campaign {campaign.title!r}: deadline {format_deadline(campaign.deadline, zone_name)}, "
+            f"reminders {reminder_text} before",
+            f"roster: {len(units)} unit(s)"
+            + (f" from {args.units_file}" if args.units_file else "; add them with surveybot invite"),
+            str(campaign.id),
+        ]
+
+    for line in run_with_database(operation, settings=settings):
+        print(line)
+    return 0
+
+
+def handle_list(args: argparse.Namespace) -> int:
+    async def operation(database: Database, settings: Settings) -> list[str]:
+        from storage.campaigns import list_campaigns
+
+        async with database.read() as session:
+            progress = await list_campaigns(session=session)
+        if not progress:
+            return ["no campaigns yet; create one with surveybot campaign create"]
+        rows = [
+            [
+                str(item.campaign.id),
+                item.campaign.title,
+                format_deadline(item.campaign.deadline, item.campaign.timezone),
+                item.campaign.status.value,
+                str(item.units),
+                str(item.submitted),
+            ]
+            for item in progress
+        ]
+        return format_table(["ID", "TITLE", "DEADLINE", "STATUS", "UNITS", "SUBMITTED"], rows)
+
+    for line in run_with_database(operation):
+        print(line)
+    return 0
+
+
+def handle_close(args: argparse.Namespace) -> int:
+    async def operation(database: Database, settings: Settings) -> str:
+        from storage.campaigns import close_campaign, get_campaign
+
+        async with database.transaction() as session:
+            campaign = await get_campaign(
+                session=session, campaign_id=args.campaign_id, for_update=True
+            )
+            changed = await close_campaign(session=session, campaign=campaign)
+        if changed:
+            return f"campaign {campaign.id} closed; no more answers are taken"
+        return f"campaign {campaign.id} was already closed"
+
+    print(run_with_database(operation))
+    return 0
+
+
+def handle_reopen(args: argparse.Namespace) -> int:
+    async def operation(database: Database, settings: Settings) -> str:
+        from storage.campaigns import get_campaign, reopen_campaign
+        from storage.models import CampaignStatus
+        from storage.responses import get_unit_response, reopen_response
+        from storage.rosters import get_unit
+
+        async with database.transaction() as session:
+            campaign = await get_campaign(
+                session=session, campaign_id=args.campaign_id, for_update=True
+            )
+            if args.unit is None:
+                if await reopen_campaign(session=session, campaign=campaign):
+                    return f"campaign {campaign.id} reopened; answers are taken again"
+                return f"campaign {campaign.id} is open already"
+            if campaign.status is not CampaignStatus.OPEN:
+                raise CommandError(
+                    f"campaign {campaign.id} is closed; reopen it first with "
+                    f"`surveybot campaign reopen {campaign.id}`"
+                )
+            unit = await get_unit(session=session, campaign=campaign, name=args.unit)
+            response = await get_unit_response(session=session, unit=unit, for_update=True)
+            if await reopen_response(session=session, response=response):
+                return f"unit {unit.name!r} of campaign {campaign.id}: response reopened for editing"
+            return (
+                f"unit {unit.name!r} of campaign {campaign.id} has not submitted; "
+                "its response is editable already"
+            )
+
+    print(run_with_database(operation))
+    return 0

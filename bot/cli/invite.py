@@ -1,0 +1,161 @@
+"""``surveybot invite``: invitation links for the units of a campaign, and their revocation.
+
+``surveybot invite --campaign ID --unit NAME... | --units-file FILE`` adds the
+units to the roster when needed and prints one line per invitation,
+``NAME<TAB>TOKEN<TAB>LINK``; LINK is the Telegram deep link
+``https://t.me/<bot>?start=<token>`` when ``SURVEYBOT_TELEGRAM_BOT_USERNAME``
+is set, else the token again. Tokens are stored only as hashes: this output is
+the only place they appear, so hand it on securely.
+
+``surveybot invite revoke --campaign ID --unit NAME...`` revokes the units'
+unused invitations (``--disconnect``: also the used ones, and the accounts that
+joined through them lose the unit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from bot.cli import CommandError
+from bot.cli.campaign import parse_duration, read_units
+from bot.cli.database import run_with_database
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from storage.database import Database
+
+logger = logging.getLogger(__name__)
+
+MAX_PER_UNIT = 50
+
+
+def telegram_link(username: str | None, token: str) -> str:
+    """The deep link that starts the bot with ``token``, or the token when no bot is named."""
+    if not username:
+        return token
+    return f"https://t.me/{username.strip().lstrip('@')}?start={token}"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "invite",
+        help="create invitation links for units (adding them to the roster), or revoke them",
+        description=(
+            "Create invitations: one line per invitation, NAME<TAB>TOKEN<TAB>LINK. "
+            "Units not on the roster yet are added. The tokens are shown only here."
+        ),
+        epilog="Revoke: surveybot invite revoke --campaign ID --unit NAME [--disconnect]",
+    )
+    parser.add_argument("--campaign", type=int, metavar="ID", help="the campaign's id")
+    names = parser.add_mutually_exclusive_group()
+    names.add_argument(
+        "--unit", action="append", metavar="NAME", help="a unit to invite (repeatable)"
+    )
+    names.add_argument(
+        "--units-file",
+        metavar="FILE",
+        help="units to invite: UTF-8 text or CSV, one per line (first column), # comments",
+    )
+    parser.add_argument(
+        "--expires", metavar="DURATION", help="the invitations expire after e.g. 7d, 48h"
+    )
+    parser.add_argument(
+        "--per-unit",
+        type=int,
+        default=1,
+        metavar="N",
+        help="invitations per unit, one per person who will answer for it (default 1)",
+    )
+    parser.set_defaults(handler=handle_create)
+
+    actions = parser.add_subparsers(dest="invite_command", metavar="[revoke]")
+    revoke = actions.add_parser(
+        "revoke",
+        help="revoke a unit's unused invitations",
+        description="Revoke the unused invitations of the named units.",
+    )
+    revoke.add_argument("--campaign", type=int, metavar="ID", required=True)
+    revoke.add_argument("--unit", action="append", metavar="NAME", required=True)
+    revoke.add_argument(
+        "--disconnect",
+        action="store_true",
+        help="also revoke used invitations: the accounts that joined lose the unit",
+    )
+    revoke.set_defaults(handler=handle_revoke)
+
+
+def handle_create(args: argparse.Namespace) -> int:
+    if args.campaign is None:
+        raise CommandError("--campaign ID is required", exit_code=2)
+    if not args.unit and not args.units_file:
+        raise CommandError("name the units: --unit NAME (repeatable) or --units-file FILE", exit_code=2)
+    if not 1 <= args.per_unit <= MAX_PER_UNIT:
+        raise CommandError(f"--per-unit must be between 1 and {MAX_PER_UNIT}", exit_code=2)
+    lifetime = parse_duration(args.expires, option="--expires") if args.expires else None
+    names: list[str] = read_units(args.units_file) if args.units_file else list(args.unit)
+
+    async def operation(database: Database, settings: Settings) -> list[str]:
+        from storage.campaigns import get_campaign
+        from storage.errors import InvalidValueError
+        from storage.invitations import create_invitation
+        from storage.models import CampaignStatus
+        from storage.rosters import ensure_units
+
+        now = datetime.now(UTC)
+        expires_at = now + lifetime if lifetime is not None else None
+        lines: list[str] = []
+        async with database.transaction() as session:
+            campaign = await get_campaign(session=session, campaign_id=args.campaign, for_update=True)
+            if campaign.status is not CampaignStatus.OPEN:
+                raise CommandError(
+                    f"campaign {campaign.id} is closed; reopen it first with "
+                    f"`surveybot campaign reopen {campaign.id}`"
+                )
+            try:
+                units, added = await ensure_units(session=session, campaign=campaign, names=names)
+            except InvalidValueError as error:
+                raise CommandError(str(error)) from None
+            for unit in units:
+                for _ in range(args.per_unit):
+                    _, token = await create_invitation(
+                        session=session, unit=unit, expires_at=expires_at, now=now
+                    )
+                    link = telegram_link(settings.telegram_bot_username, token)
+                    lines.append(f"{unit.name}\t{token}\t{link}")
+        if added:
+            logger.info("campaign %s: %d unit(s) added to the roster", args.campaign, len(added))
+        return lines
+
+    for line in run_with_database(operation):
+        print(line)
+    return 0
+
+
+def handle_revoke(args: argparse.Namespace) -> int:
+    async def operation(database: Database, settings: Settings) -> list[str]:
+        from storage.campaigns import get_campaign
+        from storage.invitations import revoke_invitations
+        from storage.rosters import check_unit_names, get_unit
+
+        lines: list[str] = []
+        async with database.transaction() as session:
+            campaign = await get_campaign(session=session, campaign_id=args.campaign)
+            units = [
+                await get_unit(session=session, campaign=campaign, name=name)
+                for name in check_unit_names(args.unit)
+            ]
+            for unit in units:
+                revoked = await revoke_invitations(
+                    session=session, unit=unit, include_used=args.disconnect
+                )
+                used = sum(1 for invitation in revoked if invitation.used_by_respondent_id)
+                detail = f" ({used} used: those accounts lost the unit)" if args.disconnect else ""
+                lines.append(f"{unit.name}\trevoked {len(revoked)} invitation(s){detail}")
+        return lines
+
+    for line in run_with_database(operation):
+        print(line)
+    return 0

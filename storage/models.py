@@ -1,0 +1,363 @@
+"""The ORM models: every table surveybot stores, on SQLite and PostgreSQL alike.
+
+The shape, from the survey down to one answer::
+
+    SurveyVersion ─< Campaign ─< Unit ─┬─ Response ─┬─< Answer
+                                       │            ├─< AnswerHistory (append-only)
+                                       │            └─< Attachment
+                                       ├─< Invitation >─ Respondent (used_by)
+                                       └─< RespondentUnit >─ Respondent
+
+plus ``ProcessedUpdate`` (inbound update ids already handled, per channel) and
+``Coordinator``. Every unit gets its ``Response`` row when it joins the roster,
+so a channel can always lock that row (``SELECT ... FOR UPDATE``) before it
+reads and writes a response's state. Timestamps are timezone-aware UTC
+(:class:`storage.types.UTCDateTime`); JSON columns hold plain data.
+
+Relationships are loaded explicitly (``selectinload`` or
+``await obj.awaitable_attrs.name``): under asyncio an implicit lazy load fails.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
+from sqlalchemy.ext.asyncio import AsyncAttrs
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime, utc_now
+
+#: Deterministic constraint names, so that migrations can name what they alter.
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: The default time zone of a campaign's deadline.
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+#: 64-bit ids for the tables that grow with traffic (INTEGER on SQLite, whose
+#: auto-increment needs exactly that type).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+# Lengths shared by the models and the migrations.
+CHANNEL_LENGTH = 32
+EXTERNAL_ID_LENGTH = 128
+QUESTION_ID_LENGTH = 64
+SHA256_HEX_LENGTH = 64
+
+
+class Channel(StrEnum):
+    """The chat channels surveybot speaks through (stored as plain strings)."""
+
+    TELEGRAM = "telegram"
+    TERMINAL = "terminal"
+
+
+class CampaignStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ResponseStatus(StrEnum):
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+
+
+def _enum_column(enum_class: type[StrEnum], name: str) -> Enum:
+    """A VARCHAR holding the enum's values (not a native PostgreSQL enum type)."""
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=False,
+        length=16,
+        validate_strings=True,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class Base(AsyncAttrs, DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class SurveyVersion(Base):
+    """One content of a survey file; a campaign pins one and never changes it."""
+
+    __tablename__ = "survey_versions"
+    __table_args__ = (UniqueConstraint("survey_id", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    #: sha256 hex of the canonical JSON of the definition.
+    content_hash: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH))
+    #: The validated definition as plain JSON data (it is also valid YAML).
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    campaigns: Mapped[list[Campaign]] = relationship(back_populates="survey_version")
+
+
+class Campaign(Base):
+    """A survey sent to a roster of units, due at a deadline."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    survey_version_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_versions.id", ondelete="RESTRICT"), index=True
+    )
+    #: The deadline, stored in UTC; show it in ``timezone``.
+    deadline: Mapped[datetime]
+    #: IANA time zone name the campaign's times are shown in.
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
+    #: Seconds before the deadline at which reminders go out, largest first.
+    reminder_offsets: Mapped[list[int]] = mapped_column(JSON, default=list)
+    status: Mapped[CampaignStatus] = mapped_column(
+        _enum_column(CampaignStatus, "campaign_status"), default=CampaignStatus.OPEN
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    closed_at: Mapped[datetime | None]
+
+    survey_version: Mapped[SurveyVersion] = relationship(back_populates="campaigns")
+    units: Mapped[list[Unit]] = relationship(
+        back_populates="campaign", order_by="Unit.position", passive_deletes=True
+    )
+
+
+class Unit(Base):
+    """One member of a campaign's roster (a county, a member unit...); owes one response."""
+
+    __tablename__ = "units"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "name"),
+        UniqueConstraint("campaign_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    #: Roster order, 1-based, as given by the coordinator.
+    position: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="units")
+    response: Mapped[Response] = relationship(back_populates="unit", passive_deletes=True)
+    invitations: Mapped[list[Invitation]] = relationship(
+        back_populates="unit", passive_deletes=True, order_by="Invitation.id"
+    )
+    bindings: Mapped[list[RespondentUnit]] = relationship(
+        back_populates="unit", passive_deletes=True
+    )
+
+
+class Invitation(Base):
+    """A one-account ticket into a unit; only the sha256 of its token is stored."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    used_by_respondent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("respondents.id", ondelete="SET NULL"), index=True
+    )
+    used_at: Mapped[datetime | None]
+
+    unit: Mapped[Unit] = relationship(back_populates="invitations")
+    used_by: Mapped[Respondent | None] = relationship()
+
+
+class Respondent(Base):
+    """A chat account (one per channel and external id)."""
+
+    __tablename__ = "respondents"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(CHANNEL_LENGTH))
+    external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    #: The language the account asked for (e.g. Telegram's ``language_code``).
+    language: Mapped[str | None] = mapped_column(String(16))
+    #: Messages cannot reach the account (it blocked the bot, was deleted...).
+    unreachable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    unreachable_reason: Mapped[str | None] = mapped_column(String(500))
+    unreachable_since: Mapped[datetime | None]
+    #: The response the account is answering now, when it is bound to several.
+    active_response_id: Mapped[int | None] = mapped_column(
+        ForeignKey("responses.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    last_seen_at: Mapped[datetime | None]
+
+    active_response: Mapped[Response | None] = relationship()
+    bindings: Mapped[list[RespondentUnit]] = relationship(
+        back_populates="respondent", passive_deletes=True
+    )
+
+
+class RespondentUnit(Base):
+    """A respondent may answer for a unit (several people per unit, several units per person)."""
+
+    __tablename__ = "respondent_units"
+    __table_args__ = (UniqueConstraint("respondent_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    respondent_id: Mapped[int] = mapped_column(ForeignKey("respondents.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    #: The invitation the binding came from, if any.
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitations.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    respondent: Mapped[Respondent] = relationship(back_populates="bindings")
+    unit: Mapped[Unit] = relationship(back_populates="bindings")
+
+
+class Response(Base):
+    """The one response a unit owes: the engine's state and the status of the work."""
+
+    __tablename__ = "responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[ResponseStatus] = mapped_column(
+        _enum_column(ResponseStatus, "response_status"), default=ResponseStatus.NOT_STARTED
+    )
+    #: The engine's state (plain data); None before the first step.
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    #: Bumped by every change written to the response.
+    revision: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    started_at: Mapped[datetime | None]
+    last_activity_at: Mapped[datetime | None]
+    submitted_at: Mapped[datetime | None]
+    #: The values of the last submission (question id → value).
+    submitted_values: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+
+    unit: Mapped[Unit] = relationship(back_populates="response")
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", passive_deletes=True, order_by="Answer.id"
+    )
+
+
+class Answer(Base):
+    """The current answer to one question of one response."""
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("response_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(String(QUESTION_ID_LENGTH))
+    value: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    #: The free text of an "other (name)" choice.
+    other_text: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_by_respondent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("respondents.id", ondelete="SET NULL"), index=True
+    )
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class AnswerHistory(Base):
+    """One change of one answer: who, when, through which channel, from what to what.
+
+    Append-only: rows are inserted by :func:`storage.responses.record_answer`
+    and never updated.
+    """
+
+    __tablename__ = "answer_history"
+    __table_args__ = (Index(None, "response_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(String(QUESTION_ID_LENGTH))
+    respondent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("respondents.id", ondelete="SET NULL"), index=True
+    )
+    channel: Mapped[str | None] = mapped_column(String(CHANNEL_LENGTH))
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+    old_value: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    new_value: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    old_other_text: Mapped[str | None] = mapped_column(Text)
+    new_other_text: Mapped[str | None] = mapped_column(Text)
+    #: The response's revision this change produced.
+    revision: Mapped[int]
+
+
+class Attachment(Base):
+    """An uploaded file: its metadata here, its bytes under ``<data dir>/attachments/``."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("responses.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[str] = mapped_column(String(QUESTION_ID_LENGTH))
+    #: The name the respondent's file had (for display and exports only).
+    original_name: Mapped[str] = mapped_column(String(255))
+    #: Where the bytes are, relative to the data directory (``attachments/...``).
+    stored_path: Mapped[str] = mapped_column(String(500))
+    size: Mapped[int] = mapped_column(BigInteger)
+    mime_type: Mapped[str | None] = mapped_column(String(127))
+    sha256: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH))
+    uploaded_by_respondent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("respondents.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ProcessedUpdate(Base):
+    """An inbound update already handled; a redelivery of it changes nothing."""
+
+    __tablename__ = "processed_updates"
+    __table_args__ = (UniqueConstraint("channel", "update_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(CHANNEL_LENGTH))
+    update_id: Mapped[str] = mapped_column(String(128))
+    processed_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+
+
+class Coordinator(Base):
+    """A chat account allowed to run coordinator commands (besides ``SURVEYBOT_ADMIN_IDS``)."""
+
+    __tablename__ = "coordinators"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(CHANNEL_LENGTH))
+    external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH))
+    added_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -1,0 +1,219 @@
+"""Responses: the engine state of one unit's response, its current answers and their history.
+
+Read-then-write a response only after :func:`lock_response` in a
+:meth:`storage.database.Database.transaction`: on PostgreSQL that is a
+``SELECT ... FOR UPDATE`` on the response row, on SQLite the transaction
+already holds the database's write lock. Two updates of one response then
+never interleave.
+
+``revision`` counts the changes of a response's data: every answer change
+(:func:`record_answer`) and every submission or reopening bumps it by one;
+saving the engine state alone (navigation) does not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.errors import InvalidValueError, NotFoundError
+from storage.models import (
+    QUESTION_ID_LENGTH,
+    Answer,
+    AnswerHistory,
+    Respondent,
+    Response,
+    ResponseStatus,
+    Unit,
+)
+from storage.rows import aware_now, canonical_json
+
+logger = logging.getLogger(__name__)
+
+
+async def get_response(
+    *, session: AsyncSession, response_id: int, for_update: bool = False
+) -> Response:
+    """The response, optionally locked for update, or :class:`NotFoundError`."""
+    statement = select(Response).where(Response.id == response_id)
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    response = await session.scalar(statement)
+    if response is None:
+        raise NotFoundError(f"no response with id {response_id}")
+    return response
+
+
+async def lock_response(*, session: AsyncSession, response_id: int) -> Response:
+    """The response, locked until the end of the transaction, with fresh column values."""
+    return await get_response(session=session, response_id=response_id, for_update=True)
+
+
+async def get_unit_response(
+    *, session: AsyncSession, unit: Unit | int, for_update: bool = False
+) -> Response:
+    unit_id = unit if isinstance(unit, int) else unit.id
+    statement = select(Response).where(Response.unit_id == unit_id)
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    response = await session.scalar(statement)
+    if response is None:
+        raise NotFoundError(f"unit {unit_id} has no response row")
+    return response
+
+
+async def current_answers(*, session: AsyncSession, response: Response) -> dict[str, Answer]:
+    """The response's current answers by question id."""
+    rows = await session.scalars(select(Answer).where(Answer.response_id == response.id))
+    return {answer.question_id: answer for answer in rows}
+
+
+def _json_text(value: Any, what: str) -> str:
+    try:
+        return canonical_json(value)
+    except (TypeError, ValueError) as error:
+        raise InvalidValueError(f"{what} is not JSON data: {error}") from None
+
+
+async def record_answer(
+    *,
+    session: AsyncSession,
+    response: Response,
+    question_id: str,
+    value: Any,
+    other_text: str | None = None,
+    respondent: Respondent | None = None,
+    channel: str | None = None,
+    now: datetime | None = None,
+) -> AnswerHistory | None:
+    """Set (or with ``value=None`` clear) one answer, appending the change to the history.
+
+    Returns the history row, or None when the answer did not change. Bumps the
+    response's revision and marks it in progress if it had not started.
+    """
+    if not question_id or len(question_id) > QUESTION_ID_LENGTH:
+        raise InvalidValueError(f"bad question id {question_id!r}")
+    new_text = _json_text(value, f"the answer to {question_id}")
+    moment = aware_now(now)
+    answer = await session.scalar(
+        select(Answer).where(Answer.response_id == response.id, Answer.question_id == question_id)
+    )
+    old_value = answer.value if answer is not None else None
+    old_other = answer.other_text if answer is not None else None
+    if _json_text(old_value, "the stored answer") == new_text and old_other == other_text:
+        return None
+    respondent_id = respondent.id if respondent is not None else None
+    if value is None and other_text is None:
+        if answer is not None:
+            await session.delete(answer)
+    elif answer is None:
+        session.add(
+            Answer(
+                response_id=response.id,
+                question_id=question_id,
+                value=value,
+                other_text=other_text,
+                updated_at=moment,
+                updated_by_respondent_id=respondent_id,
+            )
+        )
+    else:
+        answer.value = value
+        answer.other_text = other_text
+        answer.updated_at = moment
+        answer.updated_by_respondent_id = respondent_id
+    response.revision += 1
+    _touch(response, moment)
+    history = AnswerHistory(
+        response_id=response.id,
+        question_id=question_id,
+        respondent_id=respondent_id,
+        channel=channel,
+        at=moment,
+        old_value=old_value,
+        new_value=value,
+        old_other_text=old_other,
+        new_other_text=other_text,
+        revision=response.revision,
+    )
+    session.add(history)
+    await session.flush()
+    return history
+
+
+def _touch(response: Response, moment: datetime) -> None:
+    if response.started_at is None:
+        response.started_at = moment
+    if response.status is ResponseStatus.NOT_STARTED:
+        response.status = ResponseStatus.IN_PROGRESS
+    response.last_activity_at = moment
+
+
+async def save_state(
+    *,
+    session: AsyncSession,
+    response: Response,
+    state: Mapping[str, Any] | None,
+    now: datetime | None = None,
+) -> None:
+    """Store the engine's state; a response that had not started is now in progress."""
+    if state is not None:
+        _json_text(state, "the engine state")
+    response.state = dict(state) if state is not None else None
+    _touch(response, aware_now(now))
+    await session.flush()
+
+
+async def submit_response(
+    *,
+    session: AsyncSession,
+    response: Response,
+    values: Mapping[str, Any],
+    now: datetime | None = None,
+) -> None:
+    """Mark the response submitted with the submitted values (question id → value)."""
+    _json_text(values, "the submitted values")
+    moment = aware_now(now)
+    _touch(response, moment)
+    response.status = ResponseStatus.SUBMITTED
+    response.submitted_at = moment
+    response.submitted_values = dict(values)
+    response.revision += 1
+    await session.flush()
+    logger.info("response %s submitted at revision %s", response.id, response.revision)
+
+
+async def reopen_response(
+    *, session: AsyncSession, response: Response, now: datetime | None = None
+) -> bool:
+    """A submitted response becomes editable again (in progress); False if it was not submitted.
+
+    The last submission's values and time stay until the next submission.
+    """
+    if response.status is not ResponseStatus.SUBMITTED:
+        return False
+    response.status = ResponseStatus.IN_PROGRESS
+    response.last_activity_at = aware_now(now)
+    response.revision += 1
+    await session.flush()
+    logger.info("response %s reopened", response.id)
+    return True
+
+
+async def answer_history(
+    *, session: AsyncSession, response: Response, question_id: str | None = None
+) -> list[AnswerHistory]:
+    """The response's answer changes in the order they happened."""
+    statement = (
+        select(AnswerHistory)
+        .where(AnswerHistory.response_id == response.id)
+        .order_by(AnswerHistory.id)
+    )
+    if question_id is not None:
+        statement = statement.where(AnswerHistory.question_id == question_id)
+    return list(await session.scalars(statement))

@@ -1,0 +1,75 @@
+"""Small helpers shared by the repository modules."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.errors import InvalidValueError
+from storage.types import utc_now
+
+RowT = TypeVar("RowT")
+
+
+async def insert_unless_exists(
+    session: AsyncSession,
+    row: RowT,
+    *,
+    existing: Callable[[], Awaitable[RowT | None]],
+) -> tuple[RowT, bool]:
+    """Return ``(existing row, False)`` or insert ``row`` and return ``(row, True)``.
+
+    The insert runs in a savepoint, so that losing a race against another
+    transaction inserting the same unique key (possible on PostgreSQL) ends in
+    reading that row rather than in an error that spoils the transaction.
+    """
+    found = await existing()
+    if found is not None:
+        return found, False
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        found = await existing()
+        if found is None:
+            raise
+        return found, False
+    return row, True
+
+
+def require_in_session(session: AsyncSession, row: object, name: str) -> None:
+    """Refuse a row loaded by another session: changes to it would be silently lost."""
+    if row not in session:
+        raise InvalidValueError(
+            f"the {name} was loaded in another session; load it in this transaction first"
+        )
+
+
+def aware_now(now: datetime | None) -> datetime:
+    """``now`` checked to be timezone-aware, or the current UTC time."""
+    if now is None:
+        return utc_now()
+    return require_aware(now, "now")
+
+
+def require_aware(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidValueError(f"{name} must be timezone-aware, got {value.isoformat()}")
+    return value
+
+
+def canonical_json(data: Any) -> str:
+    """The JSON text of ``data`` with sorted keys and no spaces: stable for hashing."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def sha256_hex(data: bytes | str) -> str:
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,303 @@
+"""The database-backed commands end to end through ``bot.cli.main``, on every backend."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from storage.invitations import hash_token
+
+DEADLINE = "2099-12-15T17:00+08:00"
+
+
+@pytest.fixture
+def cli(backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:  # type: ignore[no-untyped-def]
+    """Environment for the commands: data dir in tmp_path, the backend's database."""
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name in ("DATABASE_URL", "TELEGRAM_BOT_USERNAME", "ADMIN_IDS", "TIMEZONE"):
+        monkeypatch.delenv(f"SURVEYBOT_{name}", raising=False)
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("SURVEYBOT_DATA_DIR", str(data_dir))
+    if backend.name == "postgresql":
+        monkeypatch.setenv("SURVEYBOT_DATABASE_URL", backend.url_with_schema)
+    yield data_dir
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str], list[str]]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out.splitlines(), captured.err.splitlines()
+
+
+def create_campaign(capsys, survey_file: Path, *extra: str) -> int:  # type: ignore[no-untyped-def]
+    code, out, err = run(
+        capsys, "campaign", "create", "--survey", str(survey_file), "--title", "南通 中期评估",
+        "--deadline", DEADLINE, *extra,
+    )
+    assert code == 0, err
+    return int(out[-1])
+
+
+def test_campaign_create__prints_the_id_last_and_migrates_a_fresh_database(
+    cli: Path, backend, survey_file: Path, capsys  # type: ignore[no-untyped-def]
+) -> None:
+    units = cli.parent / "units.txt"
+    units.write_text("\ufeff# 南通\n崇川区\n海门区\n", encoding="utf-8")
+
+    code, out, err = run(
+        capsys, "campaign", "create", "--survey", str(survey_file), "--title", "南通 中期评估",
+        "--deadline", DEADLINE, "--remind", "2d,6h", "--units-file", str(units),
+    )
+
+    assert (code, err) == (0, [])
+    assert out[-1] == "1"
+    assert "2d, 6h" in "\n".join(out)
+    assert "2 unit(s)" in "\n".join(out)
+    if backend.name == "sqlite":
+        assert (cli / "surveybot.db").is_file()
+    assert create_campaign(capsys, survey_file) == 2
+
+
+def test_campaign_list__shows_deadline_in_zone_status_and_counts(
+    cli: Path, survey_file: Path, capsys  # type: ignore[no-untyped-def]
+) -> None:
+    campaign = create_campaign(capsys, survey_file, "--timezone", "Asia/Shanghai")
+    run(capsys, "invite", "--campaign", str(campaign), "--unit", "崇川区", "--unit", "海门区")
+
+    code, out, _ = run(capsys, "campaign", "list")
+
+    assert code == 0
+    assert out[0].split() == ["ID", "TITLE", "DEADLINE", "STATUS", "UNITS", "SUBMITTED"]
+    assert out[1].split() == ["1", "南通", "中期评估", "2099-12-15", "17:00", "Asia/Shanghai", "open", "2", "0"]
+
+
+def test_campaign_close_and_reopen(cli: Path, survey_file: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    campaign = str(create_campaign(capsys, survey_file))
+    assert run(capsys, "campaign", "close", campaign)[0] == 0
+    assert "closed" in run(capsys, "campaign", "list")[1][1]
+
+    code, _, err = run(capsys, "invite", "--campaign", campaign, "--unit", "崇川区")
+    assert code == 1 and "is closed" in err[0]
+
+    code, out, _ = run(capsys, "campaign", "reopen", campaign)
+    assert code == 0 and "reopened" in out[0]
+    assert run(capsys, "invite", "--campaign", campaign, "--unit", "崇川区")[0] == 0
+    code, out, _ = run(capsys, "campaign", "reopen", campaign, "--unit", "崇川区")
+    assert code == 0 and "has not submitted" in out[0]
+
+
+def test_invite__prints_tab_separated_lines_with_deep_links(
+    cli: Path, survey_file: Path, capsys, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    campaign = str(create_campaign(capsys, survey_file))
+    monkeypatch.setenv("SURVEYBOT_TELEGRAM_BOT_USERNAME", "@nantong_survey_bot")
+
+    code, out, err = run(
+        capsys, "invite", "--campaign", campaign, "--unit", "崇川区", "--unit", "海门区", "--expires", "7d"
+    )
+
+    assert (code, err) == (0, [])
+    assert len(out) == 2
+    rows = [line.split("\t") for line in out]
+    assert [row[0] for row in rows] == ["崇川区", "海门区"]
+    for name, token, link in rows:
+        assert len(token) >= 22
+        assert link == f"https://t.me/nantong_survey_bot?start={token}"
+    assert rows[0][1] != rows[1][1]
+
+
+def test_invite__without_bot_username_the_third_column_is_the_token(
+    cli: Path, survey_file: Path, capsys  # type: ignore[no-untyped-def]
+) -> None:
+    campaign = str(create_campaign(capsys, survey_file))
+    units = cli.parent / "units.csv"
+    units.write_text("崇川区,张三\n# 注释\n\n如皋市,李四\n", encoding="utf-8")
+
+    code, out, _ = run(capsys, "invite", "--campaign", campaign, "--units-file", str(units), "--per-unit", "2")
+
+    assert code == 0
+    rows = [line.split("\t") for line in out]
+    assert [row[0] for row in rows] == ["崇川区", "崇川区", "如皋市", "如皋市"]
+    assert all(len(row) == 3 and row[1] == row[2] for row in rows)
+    assert "2" in run(capsys, "campaign", "list")[1][1].split()  # two units on the roster now
+
+
+def test_invite__tokens_are_stored_only_hashed(
+    cli: Path, backend, survey_file: Path, capsys  # type: ignore[no-untyped-def]
+) -> None:
+    campaign = str(create_campaign(capsys, survey_file))
+    _, out, _ = run(capsys, "invite", "--campaign", campaign, "--unit", "崇川区")
+    token = out[0].split("\t")[1]
+
+    async def stored_hashes() -> list[str]:
+        from sqlalchemy import select
+
+        from storage.models import Invitation
+
+        database = backend.open()
+        try:
+            async with database.read() as session:
+                return list(await session.scalars(select(Invitation.token_hash)))
+        finally:
+            await database.dispose()
+
+    assert asyncio.run(stored_hashes()) == [hash_token(token)]
+
+
+def test_invite_revoke(cli: Path, survey_file: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    campaign = str(create_campaign(capsys, survey_file))
+    run(capsys, "invite", "--campaign", campaign, "--unit", "崇川区", "--per-unit", "3")
+
+    code, out, err = run(capsys, "invite", "revoke", "--campaign", campaign, "--unit", "崇川区")
+
+    assert (code, err) == (0, [])
+    assert out == ["崇川区\trevoked 3 invitation(s)"]
+    code, _, err = run(capsys, "invite", "revoke", "--campaign", campaign, "--unit", "无此单位")
+    assert code == 1 and err == [f"surveybot invite: campaign {campaign} has no unit named '无此单位'"]
+
+
+def test_admin_add_list_remove(cli: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SURVEYBOT_ADMIN_IDS", "777")
+    assert run(capsys, "admin", "add", "--telegram-id", "12345")[0] == 0
+    code, out, _ = run(capsys, "admin", "add", "--telegram-id", "12345")
+    assert code == 0 and "already" in out[0]
+
+    code, out, _ = run(capsys, "admin", "list")
+    assert code == 0
+    assert [line.split("\t")[:2] for line in out] == [["telegram", "12345"], ["telegram", "777"]]
+    assert out[1].endswith("SURVEYBOT_ADMIN_IDS")
+
+    assert run(capsys, "admin", "remove", "--telegram-id", "12345")[0] == 0
+    code, _, err = run(capsys, "admin", "remove", "--telegram-id", "12345")
+    assert code == 1 and err == ["surveybot admin: Telegram account 12345 is not a coordinator"]
+    code, _, err = run(capsys, "admin", "remove", "--telegram-id", "777")
+    assert code == 1 and "SURVEYBOT_ADMIN_IDS" in err[0]
+
+
+def test_db_upgrade_and_current(cli: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run(capsys, "db", "current")
+    assert code == 0 and out[0].startswith("none (empty database")
+    code, out, _ = run(capsys, "db", "upgrade")
+    assert code == 0 and "upgraded from an empty database to revision 0001" in out[0]
+    code, out, _ = run(capsys, "db", "upgrade")
+    assert code == 0 and "already at revision 0001" in out[0]
+    assert run(capsys, "db", "current")[1] == ["0001 (newest)"]
+
+
+def test_newer_database__every_command_refuses_it(
+    cli: Path, backend, capsys  # type: ignore[no-untyped-def]
+) -> None:
+    assert run(capsys, "db", "upgrade")[0] == 0
+
+    async def pretend_newer() -> None:
+        from sqlalchemy import text
+
+        database = backend.open()
+        try:
+            async with database.transaction() as session:
+                await session.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+        finally:
+            await database.dispose()
+
+    asyncio.run(pretend_newer())
+    expected = "the database was written by a newer surveybot (revision 0099); upgrade surveybot"
+    for argv in (["campaign", "list"], ["db", "current"], ["db", "upgrade"], ["admin", "list"]):
+        code, out, err = run(capsys, *argv)
+        assert (code, out) == (2, [])
+        assert err == [f"surveybot {argv[0]}: {expected}"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "exit_code", "message"),
+    [
+        (["--deadline", "2099-12-15T17:00"], 2, "has no time zone"),
+        (["--deadline", "2020-12-15T17:00+08:00"], 1, "the deadline is in the past"),
+        (["--deadline", "next friday"], 2, "not a date and time"),
+        (["--remind", "3d,1x"], 2, "--remind '1x': expected a duration"),
+        (["--remind", "1d,24h"], 2, "given twice"),
+        (["--timezone", "Mars/Base"], 2, "unknown time zone"),
+        (["--survey", "missing.yaml"], 1, "file not found"),
+        (["--units-file", "missing.txt"], 1, "missing.txt: file not found"),
+    ],
+)
+def test_campaign_create__errors_are_one_line_with_an_exit_code(
+    cli: Path, survey_file: Path, capsys, argv: list[str], exit_code: int, message: str  # type: ignore[no-untyped-def]
+) -> None:
+    options = {"--survey": str(survey_file), "--title": "T", "--deadline": DEADLINE}
+    extra: list[str] = []
+    for flag, value in zip(argv[::2], argv[1::2], strict=True):
+        if flag in options:
+            options[flag] = value
+        else:
+            extra += [flag, value]
+    flat = [part for pair in options.items() for part in pair]
+
+    code, out, err = run(capsys, "campaign", "create", *flat, *extra)
+
+    assert code == exit_code
+    assert out == []
+    assert len(err) == 1 and err[0].startswith("surveybot campaign: ")
+    assert message in err[0]
+
+
+def test_campaign_create__duplicate_unit_in_units_file(cli: Path, survey_file: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    units = cli.parent / "units.txt"
+    units.write_text("崇川区\n海门区\n崇川区\n", encoding="utf-8")
+    code, out, err = run(
+        capsys, "campaign", "create", "--survey", str(survey_file), "--title", "T",
+        "--deadline", DEADLINE, "--units-file", str(units),
+    )
+    assert (code, out) == (1, [])
+    assert err == [f"surveybot campaign: {units}: line 3: unit '崇川区' is already on line 1"]
+
+
+def test_campaign_create__invalid_survey_lists_its_problems(cli: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    bad = cli.parent / "bad.yaml"
+    bad.write_text("id: x\n", encoding="utf-8")
+    code, out, err = run(
+        capsys, "campaign", "create", "--survey", str(bad), "--title", "T", "--deadline", DEADLINE
+    )
+    assert (code, out) == (1, [])
+    assert err and err[0].startswith(f"surveybot campaign: {bad}")
+    assert "Traceback" not in "\n".join(err)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["campaign", "close", "99"],
+        ["campaign", "reopen", "99"],
+        ["invite", "--campaign", "99", "--unit", "崇川区"],
+        ["invite", "revoke", "--campaign", "99", "--unit", "崇川区"],
+    ],
+)
+def test_unknown_campaign__is_one_line_exit_1(cli: Path, capsys, argv: list[str]) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (1, [])
+    assert err == [f"surveybot {argv[0]}: no campaign with id 99; `surveybot campaign list` shows them"]
+
+
+def test_invite__usage_errors(cli: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run(capsys, "invite", "--unit", "崇川区")
+    assert code == 2 and err == ["surveybot invite: --campaign ID is required"]
+    code, _, err = run(capsys, "invite", "--campaign", "1")
+    assert code == 2 and "--unit NAME" in err[0]
+    code, _, err = run(capsys, "invite", "--campaign", "1", "--unit", "a", "--expires", "soon")
+    assert code == 2 and "--expires 'soon'" in err[0]
+
+
+def test_unreachable_database__is_one_line_naming_the_url_without_password(
+    cli: Path, capsys, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setenv("SURVEYBOT_DATABASE_URL", "postgresql+asyncpg://bot:hunter2@127.0.0.1:1/surveybot")
+    code, out, err = run(capsys, "campaign", "list")
+    assert (code, out) == (2, [])
+    assert len(err) == 1
+    assert err[0].startswith(
+        "surveybot campaign: cannot open the database postgresql+asyncpg://bot:***@127.0.0.1:1/surveybot: "
+    )
+    assert "hunter2" not in err[0]

@@ -1,0 +1,101 @@
+"""Migrations: an empty database upgrades, the models match the migrations, newer is refused."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+
+from storage.database import Database
+from storage.errors import SchemaTooNewError
+from storage.migrate import (
+    alembic_config,
+    current_revision,
+    ensure_schema,
+    head_revision,
+    schema_status,
+    upgrade,
+)
+from storage.models import Base
+
+
+def _differences(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "compare_server_default": True}
+    )
+    return list(compare_metadata(context, Base.metadata))
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+async def test_upgrade_from_empty__creates_every_table(empty_database: Database) -> None:
+    assert await current_revision(empty_database) is None
+
+    status = await upgrade(empty_database)
+
+    assert status.is_current
+    assert await current_revision(empty_database) == head_revision()
+    async with empty_database.engine.connect() as connection:
+        tables = await connection.run_sync(_tables)
+    assert tables == set(Base.metadata.tables) | {"alembic_version"}
+
+
+async def test_models_match_migrations__autogenerate_finds_no_difference(
+    database: Database,
+) -> None:
+    async with database.engine.connect() as connection:
+        differences = await connection.run_sync(_differences)
+    assert differences == []
+
+
+async def test_ensure_schema__is_idempotent_and_cheap_when_current(database: Database) -> None:
+    await ensure_schema(database)
+    await ensure_schema(database)
+    assert (await schema_status(database)).is_current
+
+
+async def test_ensure_schema__concurrent_first_use_migrates_once(backend) -> None:  # type: ignore[no-untyped-def]
+    databases = [backend.open() for _ in range(4)]
+    await asyncio.gather(*(ensure_schema(database) for database in databases))
+    for database in databases:
+        assert (await schema_status(database)).is_current
+
+
+async def test_newer_revision__is_refused_with_a_clear_message(fresh_database: Database) -> None:
+    database = fresh_database
+    async with database.transaction() as session:
+        await session.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+
+    with pytest.raises(SchemaTooNewError) as raised:
+        await ensure_schema(database)
+    assert str(raised.value) == (
+        "the database was written by a newer surveybot (revision 9999); upgrade surveybot"
+    )
+    with pytest.raises(SchemaTooNewError):
+        await upgrade(database)
+
+
+async def test_downgrade_to_base_then_upgrade__round_trips(fresh_database: Database) -> None:
+    database = fresh_database
+
+    def downgrade(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        with connection.begin():
+            command.downgrade(config, "base")
+
+    async with database.engine.connect() as connection:
+        await connection.run_sync(downgrade)
+    assert await current_revision(database) is None
+    async with database.engine.connect() as connection:
+        assert await connection.run_sync(_tables) == {"alembic_version"}
+
+    await ensure_schema(database)
+    assert await current_revision(database) == head_revision()
