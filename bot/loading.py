@@ -44,9 +44,8 @@ class Problem:
     question_id: str | None = None
 
     def render(self, source: str) -> str:
-        where = f" {self.path}" if self.path else ""
-        which = f" ({self.question_id})" if self.question_id else ""
-        return f"{source}:{where}{which}: {self.message}"
+        where = " ".join(part for part in (self.path, f"({self.question_id})" if self.question_id else "") if part)
+        return f"{source}: {where}: {self.message}" if where else f"{source}: {self.message}"
 
 
 class DefinitionError(Exception):

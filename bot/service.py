@@ -14,22 +14,23 @@ Channels pass a :class:`ChannelUser` and an engine action and render the
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import json
 import logging
-import os
-import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from bot import engine
 from bot.catalog import bot_language
-from bot.actions import Action, Pause, Resume, SetLanguage, ShowReview, Upload
+from bot.actions import Action, Pause, Resume, SetLanguage, ShowReview
 from bot.definition import QuestionType
 from bot.events import AnswerChanged, Event, Submitted
 from bot.loading import parse_survey
@@ -48,19 +49,21 @@ from bot.outcome import (
 from bot.settings import Settings
 from bot.state import SessionState
 from bot.survey import Survey
-from storage.answers import add_attachment, claim_update, lock_response, record_answer
+from storage.attachments import store_attachment
 from storage.database import Database
+from storage.errors import NotFoundError
 from storage.invitations import redeem_invitation
-from storage.models import Campaign, CampaignStatus, Respondent, Response, ResponseStatus
+from storage.models import Campaign, CampaignStatus, Respondent, Response, ResponseStatus, Unit
 from storage.respondents import find_respondent, get_or_create_respondent, list_bindings, mark_reachable
+from storage.responses import lock_response, record_answer, save_state, submit_response
 from storage.surveys import get_survey_version
 from storage.types import utc_now
+from storage.updates import claim_update
 
 logger = logging.getLogger(__name__)
 
 #: Actions allowed when the answers are read-only (after the deadline, campaign closed).
 READ_ONLY_ACTIONS: tuple[type, ...] = (Resume, ShowReview, Pause, SetLanguage)
-ATTACHMENTS_DIR = "attachments"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,7 @@ class _Context:
 
     respondent: Respondent
     response: Response
+    unit: Unit
     campaign: Campaign
     survey: Survey
     language: str
@@ -122,9 +126,12 @@ class SurveyService:
             return await self._greet(session, context, now)
 
     async def act(self, *, user: ChannelUser, update_id: str | None, action: Action) -> Outcome:
-        """Apply one respondent action to the account's active response."""
-        if isinstance(action, Upload):
-            action = self._store_upload(action)
+        """Apply one respondent action to the account's active response.
+
+        An :class:`~bot.actions.Upload`'s ``ref`` is the path of the file the
+        channel downloaded; once the engine accepts it, the file is copied into
+        the attachments store and the answer refers to the stored copy.
+        """
         now = self.clock()
         async with self.database.transaction() as session:
             if update_id is not None and not await claim_update(
@@ -153,16 +160,14 @@ class SurveyService:
             events: list[Event | Notice] = []
         else:
             step = engine.start(survey, language=context.language, today=self._today(context, now))
-            response.started_at = now
-            response.status = ResponseStatus.IN_PROGRESS
-            response.state = step.state.to_dict()
+            await save_state(session=session, response=response, state=step.state.to_dict(), now=now)
             events = []
         response.last_activity_at = now
         answered, total = engine.progress(survey, step.state, today=self._today(context, now))
         greeting = Greeting(
             survey_title=survey.text(survey.definition.title, context.language),
             campaign_title=context.campaign.title,
-            unit_name=response.unit.name,
+            unit_name=context.unit.name,
             deadline=context.campaign.deadline.astimezone(zone),
             total_questions=total,
             answered=answered,
@@ -195,26 +200,27 @@ class SurveyService:
             response.last_activity_at = now
             return Outcome(language=step.state.language, events=tuple(events), response_id=response.id)
         new_state = step.state
+        # Submission values are taken after the answers are recorded (an upload's
+        # reference changes from the channel's download to the stored copy).
+        submitted: Submitted | None = None
         for event in step.events:
             if isinstance(event, AnswerChanged):
                 await self._record(session, context, event, user, new_state, now)
             elif isinstance(event, Submitted):
-                response.status = ResponseStatus.SUBMITTED
-                response.submitted_at = now
-                response.submitted_values = {"answers": event.answers, "others": event.others}
-                events.append(
-                    SubmissionReceipt(
-                        revision=event.revision,
-                        submitted_at=now.astimezone(ZoneInfo(context.campaign.timezone)),
-                        unit_name=response.unit.name,
-                    )
+                submitted = event
+        await save_state(session=session, response=response, state=new_state.to_dict(), now=now)
+        if submitted is not None:
+            answers, others = engine.submitted_values(survey, new_state, today=today)
+            await submit_response(
+                session=session, response=response, values={"answers": answers, "others": others}, now=now
+            )
+            events.append(
+                SubmissionReceipt(
+                    revision=submitted.revision,
+                    submitted_at=now.astimezone(ZoneInfo(context.campaign.timezone)),
+                    unit_name=context.unit.name,
                 )
-        if response.status is ResponseStatus.NOT_STARTED:
-            response.status = ResponseStatus.IN_PROGRESS
-            response.started_at = response.started_at or now
-        response.state = new_state.to_dict()
-        response.revision = new_state.revision
-        response.last_activity_at = now
+            )
         return Outcome(language=new_state.language, events=tuple(events), response_id=response.id)
 
     async def _record(
@@ -226,35 +232,34 @@ class SurveyService:
         state: SessionState,
         now: datetime,
     ) -> None:
-        response = context.response
-        await record_answer(
-            session=session,
-            response=response,
-            question_id=event.question_id,
-            old_value=event.old_value,
-            new_value=event.new_value,
-            old_other=event.old_other,
-            new_other=event.new_other,
-            respondent_id=context.respondent.id,
-            channel=user.channel,
-            revision=state.revision,
-            now=now,
-        )
+        """Store one changed answer; an accepted upload is copied into the attachments store."""
         question = context.survey.by_id[event.question_id]
-        value = event.new_value
+        value: Any = event.new_value
         if question.type is QuestionType.FILE and isinstance(value, dict) and value.get("ref"):
-            await add_attachment(
+            content = await asyncio.to_thread(Path(str(value["ref"])).read_bytes)
+            attachment = await store_attachment(
                 session=session,
-                response=response,
+                data_dir=self.settings.data_dir,
+                response=context.response,
                 question_id=question.id,
-                original_name=str(value.get("name", "")),
-                stored_path=str(value["ref"]),
-                size=int(value.get("size", 0)),
+                original_name=str(value.get("name") or "file"),
+                content=content,
                 mime_type=value.get("mime"),
-                sha256=Path(str(value["ref"])).name,  # stored under its sha256
-                respondent_id=context.respondent.id,
+                respondent=context.respondent,
                 now=now,
             )
+            value = {**value, "ref": attachment.stored_path, "sha256": attachment.sha256}
+            state.answers[question.id] = value
+        await record_answer(
+            session=session,
+            response=context.response,
+            question_id=event.question_id,
+            value=value,
+            other_text=event.new_other,
+            respondent=context.respondent,
+            channel=user.channel,
+            now=now,
+        )
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -282,15 +287,21 @@ class SurveyService:
                 return None
             response_id = bindings[0].unit.response.id
             respondent.active_response_id = response_id
-        response = await lock_response(session=session, response_id=response_id)
-        if response is None:
+        try:
+            response = await lock_response(session=session, response_id=response_id)
+        except NotFoundError:
             respondent.active_response_id = None
             return None
-        campaign = response.unit.campaign
+        unit = await session.scalar(
+            select(Unit).where(Unit.id == response.unit_id).options(selectinload(Unit.campaign))
+        )
+        assert unit is not None, "every response belongs to a unit"
+        campaign = unit.campaign
         survey = await self._survey(session, campaign.survey_version_id)
         return _Context(
             respondent=respondent,
             response=response,
+            unit=unit,
             campaign=campaign,
             survey=survey,
             language=self._language(respondent, survey),
@@ -330,29 +341,3 @@ class SurveyService:
         if now >= campaign.deadline:
             return ReadOnly(reason=ReadOnlyReason.DEADLINE_PASSED, deadline=deadline)
         return None
-
-    def _store_upload(self, action: Upload) -> Upload:
-        """Move a file the channel downloaded into the attachments store, named by its sha256.
-
-        The stored name never contains anything the respondent chose, so no
-        upload can escape the attachments directory. A file already stored
-        (the same content) is reused.
-        """
-        if not action.ref:
-            return action
-        source = Path(action.ref)
-        digest = hashlib.sha256()
-        with source.open("rb") as stream:
-            for chunk in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(chunk)
-        sha = digest.hexdigest()
-        relative = Path(ATTACHMENTS_DIR) / sha[:2] / sha
-        target = self.settings.data_dir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.exists():
-            temporary = target.with_suffix(".part")
-            shutil.copyfile(source, temporary)
-            with temporary.open("rb") as stream:
-                os.fsync(stream.fileno())
-            temporary.replace(target)
-        return replace(action, ref=relative.as_posix())
