@@ -27,6 +27,7 @@ the updates of one row, and read-only sessions are ``READ ONLY`` transactions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -172,6 +173,11 @@ class Database:
         if self.is_sqlite:
             _install_sqlite_hooks(self.engine)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        # SQLite has one writer at a time. Within this process, writers queue on
+        # this lock in arrival order; otherwise they would poll in SQLite's busy
+        # handler, whose growing sleeps (up to 100 ms each) make latency spiky.
+        # Other processes are still held off by BEGIN IMMEDIATE and busy_timeout.
+        self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> Database:
@@ -230,10 +236,13 @@ class Database:
         start; on PostgreSQL lock the rows you read-then-write with
         ``with_for_update()``.
         """
-        async with self._sessions() as session:
-            async with session.begin():
-                await self._connect(session)
-                yield session
+        async with contextlib.AsyncExitStack() as stack:
+            if self._write_lock is not None:
+                await stack.enter_async_context(self._write_lock)
+            session = await stack.enter_async_context(self._sessions())
+            await stack.enter_async_context(session.begin())
+            await self._connect(session)
+            yield session
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
