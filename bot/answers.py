@@ -35,6 +35,9 @@ _MINUS_SIGNS: Final = str.maketrans({"−": "-", "–": "-", "—": "-", "﹣": 
 _UNIT_SUFFIX: Final = re.compile(r"\s*(个|项|人次|人|名|所|家|场|户|次|册|件|元|位|天|小时|%)$")
 _SIGN_WORDS: Final = (("增加", ""), ("增长", ""), ("多", ""), ("减少", "-"), ("下降", "-"), ("少", "-"))
 _NUMBER: Final = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+#: More digits than this is not a figure a person reports; refusing them keeps values exact
+#: (a Decimal holds 28 digits, ``万`` adds 4) and JSON-safe (no int beyond str()'s digit limit).
+MAX_NUMBER_DIGITS: Final = 24
 _DATE_FORMS: Final = (
     re.compile(r"^(?P<y>\d{4})\s*[-/.]\s*(?P<m>\d{1,2})\s*[-/.]\s*(?P<d>\d{1,2})$"),
     re.compile(r"^(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]?$"),
@@ -80,6 +83,8 @@ def parse_number(text: str) -> Decimal | None:
     if cleaned.endswith("万"):
         cleaned, multiplier = cleaned[:-1], 10_000
     if not _NUMBER.match(cleaned):
+        return None
+    if sum(char.isdigit() for char in cleaned) > MAX_NUMBER_DIGITS:
         return None
     if sign and cleaned[0] in "+-":
         return None  # "减少 -3" is ambiguous

@@ -17,6 +17,7 @@ judged on an empty value, as in XLSForm.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,12 +62,14 @@ from bot.events import (
     Submitted,
 )
 from bot.state import SessionState, SessionStatus, StateError
-from bot.survey import CompiledQuestion, Survey
+from bot.survey import CompiledQuestion, LocalizedQuestion, Survey
 
 logger = logging.getLogger(__name__)
 
 #: The longest name accepted for an "other (name)" choice.
 MAX_OTHER_LENGTH = 200
+#: How many choice lists are kept per question and language (a multiple choice has 2^n).
+_CHOICES_CACHE_SIZE = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,21 +168,22 @@ def format_answer(survey: Survey, question: CompiledQuestion, value: Any, other:
     """An answer as a person reads it, in ``language``."""
     kind = question.type
     if value is None:
-        return translate(language, "engine.unanswered")
+        return _translate(language, "engine.unanswered")
     if kind is QuestionType.YES_NO:
-        return translate(language, "engine.yes_label" if value == parsing.YES else "engine.no_label")
+        return _translate(language, "engine.yes_label" if value == parsing.YES else "engine.no_label")
     if kind in (QuestionType.SELECT_ONE, QuestionType.SELECT_MULTIPLE):
         chosen = value if isinstance(value, list) else [value]
+        option_labels = survey.localized(question, language).option_labels
         labels: list[str] = []
         for item in chosen:
             option = question.option(item)
-            label = survey.text(option.label, language) if option else str(item)
+            label = option_labels[item] if option else str(item)
             if option is not None and option.is_other and other:
-                label = translate(language, "engine.other_answer", label=label, text=other)
+                label = _translate(language, "engine.other_answer", label=label, text=other)
             labels.append(label)
-        return translate(language, "engine.list_separator").join(labels)
+        return _translate(language, "engine.list_separator").join(labels)
     if kind is QuestionType.FILE and isinstance(value, dict):
-        return translate(
+        return _translate(
             language,
             "engine.file_answer",
             name=value.get("name", ""),
@@ -191,6 +195,18 @@ def format_answer(survey: Survey, question: CompiledQuestion, value: Any, other:
 # -- internals ----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
+def _template(language: str, key: str) -> str:
+    """A catalog entry, unformatted (``translate`` without parameters returns it as is)."""
+    return translate(language, key)
+
+
+def _translate(language: str, key: str, /, **params: object) -> str:
+    """:func:`bot.catalog.translate`, with the catalog lookups cached."""
+    template = _template(language, key)
+    return template.format(**params) if params else template
+
+
 def _check_state(survey: Survey, state: SessionState) -> None:
     if state.survey_id != survey.id:
         raise StateError(f"state belongs to survey {state.survey_id!r}, not {survey.id!r}")
@@ -199,24 +215,71 @@ def _check_state(survey: Survey, state: SessionState) -> None:
 
 
 def _relevance(survey: Survey, answers: dict[str, Any], today: date) -> dict[str, bool]:
-    """Which questions are relevant, judged in order; non-relevant answers read as empty."""
+    """Which questions are relevant, judged in order; non-relevant answers read as empty.
+
+    Only the survey's relevance plan is walked: the questions with a ``relevant``
+    expression and those such an expression reads. Every other question is relevant.
+    """
+    relevant = dict(survey.all_relevant)
     values: dict[str, Any] = {}
-    relevant: dict[str, bool] = {}
-    for question in survey.questions:
+    for question, is_read in survey.relevance_plan:
         expression = question.relevant
-        is_relevant = expression is None or expression.test(values, today=today)
-        relevant[question.id] = is_relevant
-        if is_relevant:
+        if expression is not None and not expression.test(values, today=today):
+            relevant[question.id] = False
+        elif is_read:
             value = answers.get(question.id)
             if value is not None:
                 values[question.id] = parsing.to_expression_value(question.type, value)
     return relevant
 
 
+#: How many relevance judgements a survey keeps, and review items a question keeps.
+_RELEVANCE_CACHE_SIZE = 1024
+_REVIEW_CACHE_SIZE = 64
+
+
+def _judged(
+    survey: Survey, answers: dict[str, Any], today: date
+) -> tuple[dict[str, bool], tuple[CompiledQuestion, ...]]:
+    """The relevance of every question and the numbered (relevant, answerable) questions.
+
+    Relevance is a function of the day and of the answers that ``relevant``
+    expressions read, so it is computed once per combination and kept on the
+    survey. The result is shared: do not modify it.
+    """
+    key: list[object] | None = [today]
+    for question_id in survey.relevance_reads:
+        value = answers.get(question_id)
+        kind = type(value)
+        if kind is list:
+            value = tuple(value)
+        elif kind is dict:
+            key = None  # a file's metadata: not worth a key
+            break
+        key.append(kind)  # type: ignore[union-attr]
+        key.append(value)  # type: ignore[union-attr]
+    cache = survey.relevance_cache
+    frozen_key: tuple[object, ...] | None = tuple(key) if key is not None else None
+    if frozen_key is not None:
+        try:
+            found = cache.get(frozen_key)
+        except TypeError:  # an unhashable value in a hand-made state
+            frozen_key, found = None, None
+        if found is not None:
+            return found  # type: ignore[return-value]
+    relevant = _relevance(survey, answers, today)
+    judged = (relevant, tuple(q for q in survey.answerable_questions if relevant[q.id]))
+    if frozen_key is not None:
+        if len(cache) >= _RELEVANCE_CACHE_SIZE:
+            cache.clear()
+        cache[frozen_key] = judged
+    return judged
+
+
 class _Walk:
     """One step in progress: a mutable copy of the state and the events so far."""
 
-    __slots__ = ("survey", "state", "today", "events", "_relevant")
+    __slots__ = ("survey", "state", "today", "events", "_relevant", "_numbered")
 
     def __init__(self, survey: Survey, state: SessionState, today: date) -> None:
         self.survey = survey
@@ -224,6 +287,7 @@ class _Walk:
         self.today = today
         self.events: list[Event] = []
         self._relevant: dict[str, bool] | None = None
+        self._numbered: tuple[CompiledQuestion, ...] | None = None
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -234,21 +298,28 @@ class _Walk:
         self.events.append(event)
 
     def text(self, key: str, **params: object) -> str:
-        return translate(self.state.language, key, **params)
+        return _translate(self.state.language, key, **params)
 
     def reject(self, code: RejectionCode, key: str, *, reprompt: bool = False, **params: object) -> _Rejection:
         return _Rejection(code, self.text(key, **params), reprompt=reprompt)
 
     @property
     def relevant(self) -> dict[str, bool]:
+        """Question id → relevant, for the current answers (shared: do not modify)."""
         if self._relevant is None:
-            self._relevant = _relevance(self.survey, self.state.answers, self.today)
+            self._relevant, self._numbered = _judged(self.survey, self.state.answers, self.today)
         return self._relevant
 
-    def numbered(self) -> list[CompiledQuestion]:
+    def forget_relevance(self) -> None:
+        """The answers changed: judge relevance again when next asked."""
+        self._relevant = None
+        self._numbered = None
+
+    def numbered(self) -> tuple[CompiledQuestion, ...]:
         """The relevant questions that take an answer, numbered from 1 in this order."""
-        relevant = self.relevant
-        return [q for q in self.survey.questions if q.answerable and relevant[q.id]]
+        if self._numbered is None:
+            self._relevant, self._numbered = _judged(self.survey, self.state.answers, self.today)
+        return self._numbered
 
     def current_question(self, *, required: bool = True) -> CompiledQuestion | None:
         if self.state.status is not SessionStatus.ANSWERING or self.state.current is None:
@@ -279,19 +350,19 @@ class _Walk:
         state = self.state
         state.selection = None
         state.awaiting_other = False
-        self._relevant = None
         relevant = self.relevant
         for question in self.survey.questions[after_index + 1 :]:
             if not relevant[question.id]:
                 continue
             if not question.answerable:
                 if not state.return_to_review:
+                    texts = self.survey.localized(question, state.language)
                     self.emit(
                         NoteShown(
                             question_id=question.id,
-                            section_title=self.survey.text(question.section.title, state.language),
-                            text=self.survey.text(question.definition.label, state.language),
-                            hint=self.survey.text(question.definition.hint, state.language),
+                            section_title=texts.section_title,
+                            text=texts.label,
+                            hint=texts.hint,
                         )
                     )
                 continue
@@ -314,16 +385,24 @@ class _Walk:
         if question.type is QuestionType.SELECT_MULTIPLE and state.selection is None:
             state.selection = list(answer) if isinstance(answer, list) else []
         numbered = self.numbered()
-        position = next(i for i, q in enumerate(numbered, start=1) if q.id == question.id)
+        position = next((i for i, q in enumerate(numbered, start=1) if q is question), 0)
+        total = len(numbered)
+        if not position:
+            # Asked although no longer relevant (a `relevant` on today() changed since the
+            # question was reached): count it in rather than fail.
+            position = 1 + sum(1 for q in numbered if q.index < question.index)
+            total += 1
+        texts = self.survey.localized(question, language)
+        kind = question.type
         self.emit(
             Prompt(
                 question_id=question.id,
-                kind=question.type,
-                section_title=self.survey.text(question.section.title, language),
-                label=self.survey.text(question.definition.label, language),
-                hint=self.survey.text(question.definition.hint, language),
+                kind=kind,
+                section_title=texts.section_title,
+                label=texts.label,
+                hint=texts.hint,
                 position=position,
-                total=len(numbered),
+                total=total,
                 required=question.required,
                 can_skip=not question.required or answer is not None,
                 can_back=position > 1,
@@ -333,48 +412,62 @@ class _Walk:
                     if answer is not None
                     else None
                 ),
-                draft_length=self.draft_length(question.id),
-                max_length=question.max_length
-                if question.type in (QuestionType.TEXT, QuestionType.LONG_TEXT)
-                else None,
-                min_selected=self.min_selected(question) if question.type is QuestionType.SELECT_MULTIPLE else None,
+                draft_length=self.draft_length(question.id) if question.id in state.drafts else 0,
+                max_length=question.max_length if kind is QuestionType.TEXT or kind is QuestionType.LONG_TEXT else None,
+                min_selected=self.min_selected(question) if kind is QuestionType.SELECT_MULTIPLE else None,
                 max_selected=question.definition.max_selected,
                 awaiting_other=state.awaiting_other,
-                other_label=self.other_label(question) if state.awaiting_other else "",
-                accept=tuple(sorted(question.accept)),
-                max_size_mb=question.max_size_bytes / 1024 / 1024 if question.type is QuestionType.FILE else None,
+                other_label=texts.other_label if state.awaiting_other else "",
+                accept=question.accept_sorted,
+                max_size_mb=question.max_size_bytes / 1024 / 1024 if kind is QuestionType.FILE else None,
                 repeated=repeated,
             )
         )
 
     def choices(self, question: CompiledQuestion) -> tuple[PromptChoice, ...]:
-        language = self.state.language
-        if question.type is QuestionType.YES_NO:
-            answer = self.state.answers.get(question.id)
-            return (
-                PromptChoice(parsing.YES, self.text("engine.yes_label"), selected=answer == parsing.YES),
-                PromptChoice(parsing.NO, self.text("engine.no_label"), selected=answer == parsing.NO),
-            )
-        if question.type is QuestionType.SELECT_ONE:
-            answer = self.state.answers.get(question.id)
-            selected = {answer}
-        elif question.type is QuestionType.SELECT_MULTIPLE:
-            selected = set(self.state.selection or ())
+        kind = question.type
+        state = self.state
+        selected: Any
+        if kind is QuestionType.YES_NO or kind is QuestionType.SELECT_ONE:
+            selected = state.answers.get(question.id)
+        elif kind is QuestionType.SELECT_MULTIPLE:
+            selected = state.selection or ()
         else:
             return ()
+        cache = self.survey.localized(question, state.language).choices
+        try:
+            key = frozenset(selected) if kind is QuestionType.SELECT_MULTIPLE else selected
+            return cache[key]  # type: ignore[return-value]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable value in a hand-made state: build, do not cache
+            return self.build_choices(question, selected)
+        built = self.build_choices(question, selected)
+        if len(cache) < _CHOICES_CACHE_SIZE:
+            cache[key] = built
+        return built
+
+    def build_choices(self, question: CompiledQuestion, selected: Any) -> tuple[PromptChoice, ...]:
+        """The choices of ``question``, ``selected`` being its answer or (multiple choice) selection."""
+        if question.type is QuestionType.YES_NO:
+            return (
+                PromptChoice(parsing.YES, self.text("engine.yes_label"), selected=selected == parsing.YES),
+                PromptChoice(parsing.NO, self.text("engine.no_label"), selected=selected == parsing.NO),
+            )
+        chosen = set(selected) if question.type is QuestionType.SELECT_MULTIPLE else {selected}
+        labels = self.survey.localized(question, self.state.language).option_labels
         return tuple(
             PromptChoice(
                 value=option.value,
-                label=self.survey.text(option.label, language),
-                selected=option.value in selected,
+                label=labels[option.value],
+                selected=option.value in chosen,
                 is_other=option.is_other,
             )
             for option in question.options
         )
 
     def other_label(self, question: CompiledQuestion) -> str:
-        option = question.option(OTHER_VALUE)
-        return self.survey.text(option.label, self.state.language) if option else ""
+        return self.survey.localized(question, self.state.language).other_label
 
     def min_selected(self, question: CompiledQuestion) -> int:
         minimum = question.definition.min_selected
@@ -400,30 +493,22 @@ class _Walk:
         missing: list[int] = []
         items: list[ReviewItem] = []
         section_index = -1
+        section_title = ""
+        localized = self.survey.localized
         for number, question in enumerate(self.numbered(), start=1):
+            texts = localized(question, language)
             if question.section_index != section_index:
                 if items:
-                    sections.append(ReviewSection(title=self.survey.text(self.survey.sections[section_index].title, language), items=tuple(items)))
+                    sections.append(ReviewSection(title=section_title, items=tuple(items)))
                 items = []
                 section_index = question.section_index
+                section_title = texts.section_title
             answer = state.answers.get(question.id)
-            if answer is None:
-                display = self.text("engine.skipped" if question.id in state.skipped else "engine.unanswered")
-                if question.required:
-                    missing.append(number)
-            else:
-                display = format_answer(self.survey, question, answer, state.others.get(question.id), language)
-            items.append(
-                ReviewItem(
-                    number=number,
-                    question_id=question.id,
-                    label=self.survey.text(question.definition.label, language),
-                    display=display,
-                    answered=answer is not None,
-                )
-            )
+            if answer is None and question.required:
+                missing.append(number)
+            items.append(self.review_item(question, texts, number, answer))
         if items:
-            sections.append(ReviewSection(title=self.survey.text(self.survey.sections[section_index].title, language), items=tuple(items)))
+            sections.append(ReviewSection(title=section_title, items=tuple(items)))
         submitted = state.status is SessionStatus.SUBMITTED
         self.emit(
             ReviewShown(
@@ -434,6 +519,36 @@ class _Walk:
                 can_submit=not missing and not submitted,
             )
         )
+
+    def review_item(self, question: CompiledQuestion, texts: LocalizedQuestion, number: int, answer: Any) -> ReviewItem:
+        """Question ``number`` and its answer as the review lists it.
+
+        Items are immutable and depend only on the question, the language, the number and
+        the answer, so they are kept on the question's texts and reused.
+        """
+        state = self.state
+        other = state.others.get(question.id)
+        skipped = answer is None and question.id in state.skipped
+        cache = texts.review_items
+        key: tuple[object, ...] | None
+        try:
+            key = (number, type(answer), tuple(answer) if type(answer) is list else answer, other, skipped)
+            item = cache.get(key)
+        except TypeError:  # a file's metadata (a dict): build it every time
+            key, item = None, None
+        if item is None:
+            if answer is None:
+                display = self.text("engine.skipped" if skipped else "engine.unanswered")
+            else:
+                display = format_answer(self.survey, question, answer, other, state.language)
+            item = ReviewItem(
+                number=number, question_id=question.id, label=texts.label, display=display, answered=answer is not None
+            )
+            if key is not None:
+                if len(cache) >= _REVIEW_CACHE_SIZE:
+                    cache.clear()
+                cache[key] = item
+        return item  # type: ignore[return-value]
 
     # -- storing an answer --------------------------------------------------------------
 
@@ -447,6 +562,7 @@ class _Walk:
             state.answers.pop(question.id, None)
         else:
             state.answers[question.id] = value
+        self.forget_relevance()  # the only place answers change
         if other is None:
             state.others.pop(question.id, None)
         else:
@@ -470,14 +586,23 @@ class _Walk:
         expression = question.constraint
         if expression is None or value is None:
             return
-        answers = dict(self.state.answers)
-        answers[question.id] = value
-        relevant = _relevance(self.survey, answers, self.today)
-        values = {
-            q.id: parsing.to_expression_value(q.type, answers[q.id])
-            for q in self.survey.questions
-            if relevant[q.id] and q.id in answers
-        }
+        survey = self.survey
+        answers = self.state.answers
+        question_id = question.id
+        if question_id in survey.relevance_reads and answers.get(question_id) is not value:
+            # The new value may change what is relevant: judge it with the value in place.
+            candidate = dict(answers)
+            candidate[question_id] = value
+            relevant = _judged(survey, candidate, self.today)[0]
+        else:
+            relevant = self.relevant
+        by_id = survey.by_id
+        # An expression reads nothing but the questions it refers to.
+        values: dict[str, Any] = {}
+        for reference in question.constraint_references:
+            stored = value if reference == question_id else answers.get(reference)
+            if stored is not None and relevant[reference]:
+                values[reference] = parsing.to_expression_value(by_id[reference].type, stored)
         dot = parsing.to_expression_value(question.type, value)
         if not expression.test(values, dot=dot, today=self.today):
             message = question.definition.constraint_message
@@ -810,7 +935,9 @@ def _submit(walk: _Walk, action: Submit) -> None:
     state.selection = None
     state.awaiting_other = False
     state.return_to_review = False
-    values, others = submitted_values(walk.survey, state, today=walk.today)
+    # As submitted_values(), with the relevance this step already judged.
+    values = {question.id: state.answers[question.id] for question in numbered if question.id in state.answers}
+    others = {key: text for key, text in state.others.items() if key in values}
     walk.emit(Submitted(revision=state.revision, answers=values, others=others))
 
 

@@ -118,6 +118,8 @@ def _read_yaml(data: bytes | str, source: str) -> dict[str, Any]:
         raise fail("is empty; a survey needs id, version, title, languages and sections")
     try:
         raw = yaml.safe_load(text)
+    except RecursionError:
+        raise fail("nests too deeply to be a survey; check the brackets and indentation") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -385,11 +387,18 @@ def _check_references(
         where = f"at position {reference.position} (in {expression.source!r})"
         if target not in order:
             yield Problem(path, f"refers to unknown question ${{{target}}} {where}; check the id", question_id)
-        elif field == "relevant" and order[target] >= own:
-            what = "itself" if target == question_id else f"the later question ${{{target}}}"
+        elif field == "relevant" and target == question_id:
             yield Problem(
                 path,
-                f"refers to {what} {where}; relevance can only depend on earlier questions, so move the question after ${{{target}}}",
+                f"refers to itself {where}; whether a question is asked cannot depend on its own answer, "
+                "so refer to an earlier question",
+                question_id,
+            )
+        elif field == "relevant" and order[target] > own:
+            yield Problem(
+                path,
+                f"refers to the later question ${{{target}}} {where}; relevance can only depend on earlier questions, "
+                f"so move the question after ${{{target}}}",
                 question_id,
             )
 

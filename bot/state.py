@@ -50,20 +50,22 @@ class SessionState:
     revision: int = 0
 
     def copy(self) -> SessionState:
+        # Positional, in field order: this runs on every step.
+        drafts = self.drafts
         return SessionState(
-            survey_id=self.survey_id,
-            survey_version=self.survey_version,
-            language=self.language,
-            status=self.status,
-            current=self.current,
-            answers=dict(self.answers),
-            others=dict(self.others),
-            skipped=list(self.skipped),
-            selection=list(self.selection) if self.selection is not None else None,
-            drafts={key: [list(part) for part in parts] for key, parts in self.drafts.items()},
-            awaiting_other=self.awaiting_other,
-            return_to_review=self.return_to_review,
-            revision=self.revision,
+            self.survey_id,
+            self.survey_version,
+            self.language,
+            self.status,
+            self.current,
+            dict(self.answers),
+            dict(self.others),
+            list(self.skipped),
+            list(self.selection) if self.selection is not None else None,
+            {key: [list(part) for part in parts] for key, parts in drafts.items()} if drafts else {},
+            self.awaiting_other,
+            self.return_to_review,
+            self.revision,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from bot.actions import (
     AnswerText,
     Back,
     Finish,
+    GoTo,
     Pause,
     Resume,
     SetLanguage,
@@ -41,7 +42,9 @@ from bot.events import (
     ReviewShown,
     Submitted,
 )
+from bot.answers import normalize
 from bot.presentation import draft_text, prompt_text, review_blocks
+from bot.state import SessionStatus
 from bot.survey import Survey
 
 #: Commands without an argument and the action each one means.
@@ -66,6 +69,8 @@ class TerminalSession:
         self.today = date.today()
         self.step = engine.start(survey, language=language or survey.default_language, today=self.today)
         self.prompt: Prompt | None = None
+        #: The review was just shown: a bare number picks a question, as the review says.
+        self.after_review = False
 
     @property
     def language(self) -> str:
@@ -113,6 +118,13 @@ class TerminalSession:
 
     def action_for(self, text: str) -> Action | None:
         stripped = text.strip()
+        after_review, self.after_review = self.after_review, False
+        number = normalize(stripped)
+        if after_review and number.isascii() and number.isdigit():
+            # "/review" in the middle of the survey shows the review but stays on the current
+            # question; the review says "type a number to change that answer", so do that
+            # rather than take the number as an answer to the current question.
+            return GoTo(number=int(number))
         command, _, argument = stripped.partition(" ")
         if command in SIMPLE_COMMANDS:
             return SIMPLE_COMMANDS[command]()
@@ -159,7 +171,9 @@ class TerminalSession:
             elif isinstance(event, Rejected):
                 self.say(f"⚠ {event.reason}")
             elif isinstance(event, ReviewShown):
-                self.prompt = None
+                self.after_review = True
+                if self.step.state.status is not SessionStatus.ANSWERING:
+                    self.prompt = None  # still answering: a file question still takes a path
                 self.say()
                 for block in review_blocks(event, language):
                     self.say(block)
