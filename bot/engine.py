@@ -371,7 +371,9 @@ class _Walk:
             self.prompt(question)
             return
         state.return_to_review = False
-        self.show_review(status=SessionStatus.REVIEWING)
+        # Back from looking at a submitted answer without changing anything: still submitted.
+        unchanged = state.revision > 0 and not state.changed_since_submit
+        self.show_review(status=SessionStatus.SUBMITTED if unchanged else SessionStatus.REVIEWING)
 
     def prompt(self, question: CompiledQuestion, *, repeated: bool = False) -> None:
         state = self.state
@@ -516,7 +518,7 @@ class _Walk:
                 missing=tuple(missing),
                 revision=state.revision,
                 submitted=submitted,
-                can_submit=not missing and not submitted,
+                can_submit=not missing and not submitted and (state.revision == 0 or state.changed_since_submit),
             )
         )
 
@@ -571,6 +573,7 @@ class _Walk:
             state.skipped.remove(question.id)
         state.drafts.pop(question.id, None)
         if old_value != value or old_other != other:
+            state.changed_since_submit = state.revision > 0
             self.emit(
                 AnswerChanged(
                     question_id=question.id,
@@ -903,8 +906,9 @@ def _go_to(walk: _Walk, action: GoTo) -> None:
         assert current is not None
         if target.index > current.index and target.id not in state.answers:
             raise walk.reject(RejectionCode.NOT_NOW, "engine.goto_unanswered")
-    else:
-        state.return_to_review = True
+    # After the change, come back: to the review, or mid-survey to the first
+    # question still unanswered (where the respondent was).
+    state.return_to_review = True
     walk.prompt(target)
 
 
@@ -914,7 +918,7 @@ def _show_review(walk: _Walk, action: ShowReview) -> None:
 
 def _submit(walk: _Walk, action: Submit) -> None:
     state = walk.state
-    if state.status is SessionStatus.SUBMITTED:
+    if state.status is SessionStatus.SUBMITTED or (state.revision > 0 and not state.changed_since_submit):
         raise walk.reject(RejectionCode.ALREADY_SUBMITTED, "engine.already_submitted")
     numbered = walk.numbered()
     missing = [str(n) for n, q in enumerate(numbered, start=1) if q.required and q.id not in state.answers]
@@ -930,6 +934,7 @@ def _submit(walk: _Walk, action: Submit) -> None:
                 walk.prompt(question)
                 return
     state.revision += 1
+    state.changed_since_submit = False
     state.status = SessionStatus.SUBMITTED
     state.current = None
     state.selection = None

@@ -48,6 +48,8 @@ class SessionState:
     return_to_review: bool = False
     #: How many times the answers were submitted.
     revision: int = 0
+    #: An answer changed since the last submission (always False before the first).
+    changed_since_submit: bool = False
 
     def copy(self) -> SessionState:
         # Positional, in field order: this runs on every step.
@@ -66,6 +68,7 @@ class SessionState:
             self.awaiting_other,
             self.return_to_review,
             self.revision,
+            self.changed_since_submit,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,6 +87,7 @@ class SessionState:
             "awaiting_other": self.awaiting_other,
             "return_to_review": self.return_to_review,
             "revision": self.revision,
+            "changed_since_submit": self.changed_since_submit,
         }
 
     @classmethod
@@ -105,6 +109,7 @@ class SessionState:
                 awaiting_other=bool(data.get("awaiting_other", False)),
                 return_to_review=bool(data.get("return_to_review", False)),
                 revision=int(data.get("revision", 0)),
+                changed_since_submit=bool(data.get("changed_since_submit", False)),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise StateError(f"malformed state: {error}") from None

@@ -310,8 +310,29 @@ def test_goto__while_answering_cannot_jump_ahead_to_an_unanswered_question() -> 
     chat.send("如东县科协")
     assert chat(GoTo(3)) == ["reject not_now: 请先回答前面的问题"]
     assert chat(GoTo(1)) == ["ask unit 1/4"]
-    assert chat.state.return_to_review is False
     assert chat("如皋市科协") == ["set unit: '如东县科协' -> '如皋市科协'", "ask phone 2/4"]
+
+
+def test_goto__while_answering_returns_to_the_first_unanswered_question_after_the_change() -> None:
+    chat = Chat(TWO_SECTIONS)
+    chat.send("如东县科协", "0513-59003013", "12")
+    assert chat(GoTo(1)) == ["ask unit 1/4"]
+    assert chat("如皋市科协") == ["set unit: '如东县科协' -> '如皋市科协'", "ask change 4/4"]
+
+
+def test_submit__again_without_any_change_is_refused_and_keeps_the_revision() -> None:
+    chat = Chat(TWO_SECTIONS)
+    chat.send("如东县科协", "0513-59003013", "12", "3", Submit())
+    assert chat.state.revision == 1
+    assert chat(GoTo(3)) == ["ask members 3/4"]
+    assert chat(Skip()) == ["review missing=[] submitted"]  # kept the answer: nothing to submit
+    assert chat.state.status is SessionStatus.SUBMITTED
+    assert chat(Submit()) == ["reject already_submitted: 已提交，答案没有改动，无需再次提交"]
+    assert chat(GoTo(3)) == ["ask members 3/4"]
+    assert chat("15") == ["set members: 12 -> 15", "review missing=[]"]
+    assert chat.review().can_submit
+    chat.send(Submit())
+    assert chat.state.revision == 2
 
 
 def test_goto__edit_that_makes_new_questions_relevant_asks_them_first_then_returns_to_the_review() -> None:
