@@ -18,6 +18,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from bot.logs import configure_logging
+
 logger = logging.getLogger(__name__)
 
 #: Subcommand modules, in the order their commands appear in ``--help``.
@@ -66,10 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(verbose=args.verbose)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -228,3 +229,18 @@ async def test_webhook__a_redelivered_update_changes_nothing_and_answers_once(ha
             select(func.count()).select_from(ProcessedUpdate).where(ProcessedUpdate.update_id == str(update["update_id"]))
         )
     assert history == 1 and processed == 1
+
+
+async def test_a_failure_while_replying__is_logged_and_the_user_told_and_the_answer_kept(
+    harness: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = await started(harness)
+    harness.fake.fail_next("sendMessage", error_code=400, description="Bad Request: something broke")
+    with caplog.at_level(logging.ERROR, logger="bot.channels.telegram"):
+        await user.send_text("崇川区科协")
+        assert "抱歉，处理时出了点问题，您的答案已保存" in await text_of(user)
+    [record] = [r for r in caplog.records if r.getMessage() == "handling an update failed"]
+    assert record.exc_info is not None  # the traceback is in the log, not in the chat
+    assert (await stored_state(harness))["answers"] == {"unit": "崇川区科协"}
+    await user.send_command("/resume")
+    assert "第 2/18 题" in await text_of(user)
