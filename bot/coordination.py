@@ -11,8 +11,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.service import ChannelUser
+from exports.export import ExportResult, export_campaign, export_file_name
 from bot.settings import Settings
 from storage.campaigns import CampaignProgress, get_campaign, list_campaigns
 from storage.coordinators import is_coordinator
@@ -103,6 +106,22 @@ class CoordinatorService:
         async with self.database.read() as session:
             units = await list_unit_progress(session=session, campaign_id=picked.id)
         return CampaignStatusReport(campaign=picked, units=tuple(units), overdue=self.clock() >= picked.deadline)
+
+    async def export(self, *, campaign: Campaign, directory: Path) -> ExportResult:
+        """Write the campaign's workbook (and zip, when files were uploaded) into ``directory``.
+
+        Call it with a campaign obtained from :meth:`pick_campaign`, which
+        checked the asking account.
+        """
+        now = self.clock()
+        name = export_file_name(campaign.title, now.astimezone(ZoneInfo(campaign.timezone)))
+        return await export_campaign(
+            database=self.database,
+            campaign_id=campaign.id,
+            workbook_path=directory / name,
+            data_dir=self.settings.data_dir,
+            now=now,
+        )
 
 
 __all__ = [

@@ -8,6 +8,8 @@ argument is optional, otherwise the bot offers a button per campaign.
 from __future__ import annotations
 
 import logging
+import tempfile
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -22,7 +24,7 @@ from bot.coordination import (
     NotCoordinatorError,
 )
 from bot.presentation import pack_messages
-from handlers.delivery import deliver
+from handlers.delivery import deliver, with_retries
 from handlers.rendering import DATETIME_FORMAT, MAX_MESSAGE_LENGTH, OutgoingMessage
 from handlers.respondent import channel_user, user_language
 from storage.campaigns import CampaignProgress
@@ -118,7 +120,30 @@ class CoordinatorHandlers:
         await self.send_export(update, context, picked)
 
     async def send_export(self, update: Update, context: ContextTypes.DEFAULT_TYPE, campaign: Campaign) -> None:
-        raise NotImplementedError  # wired to exports/ below
+        """Build the workbook from the current data and send it (and the zip, if any) as documents."""
+        language = user_language(update)
+        chat_id = update.effective_chat.id  # type: ignore[union-attr]
+        await self.reply(update, context, translate(language, "coord.exporting"))
+        with tempfile.TemporaryDirectory(prefix="surveybot-export-") as directory:
+            result = await self.coordination.export(campaign=campaign, directory=Path(directory))
+            caption = translate(
+                language,
+                "coord.export_caption",
+                id=campaign.id,
+                title=campaign.title,
+                submitted=result.submitted,
+                units=result.units,
+            )
+            files = [(result.workbook, caption)]
+            if result.bundle is not None:
+                files.append((result.bundle, translate(language, "coord.export_zip_caption", files=result.attachments)))
+            for path, text in files:
+                await with_retries(
+                    lambda path=path, text=text: context.bot.send_document(
+                        chat_id=chat_id, document=path.read_bytes(), filename=path.name, caption=text
+                    ),
+                    what=f"sendDocument {path.name}",
+                )
 
     async def campaign_argument(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, command: str

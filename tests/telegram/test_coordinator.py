@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import zipfile
 from datetime import timedelta
+from pathlib import Path
 
+import openpyxl
 import pytest
 
 from storage.coordinators import add_coordinator
@@ -87,3 +91,63 @@ async def test_admin_ids_setting__makes_a_coordinator_without_the_table(
     user = harness.fake.user(9300, "Admin", language_code="en")
     await user.send_command("/campaigns")
     assert "Campaigns:" in await text_of(user)
+
+
+async def test_export_mid_campaign__sends_a_workbook_with_every_unit_in_roster_order(
+    harness: BotHarness, coordinator: int, tmp_path: Path
+) -> None:
+    respondent = harness.fake.user(9400, "王芳", language_code="zh-hans")
+    await respondent.send_command("/start", harness.tokens["海门区"][0])
+    await replies(respondent)
+    for text in ("海门区科协", "=HYPERLINK(\"http://evil\")"):
+        await respondent.send_text(text)
+        await replies(respondent)
+
+    user = harness.fake.user(coordinator, "协调人", language_code="zh-hans")
+    await user.send_command("/export")
+    messages = await replies(user, at_least=2, timeout=30)
+    [document] = [m for m in messages if m.document is not None]
+    assert document.filename is not None and document.filename.endswith(".xlsx")
+    assert "已提交 0/3" in (document.caption or "")
+    path = tmp_path / document.filename
+    path.write_bytes(document.content or b"")
+    workbook = openpyxl.load_workbook(path)
+    summary = workbook.worksheets[0]
+    rows = [[cell.value for cell in row] for row in summary.iter_rows(min_row=3, max_col=4)]
+    assert [row[0] for row in rows] == ["崇川区", "通州区", "海门区"]
+    cells = {cell.value: cell for row in summary.iter_rows(min_row=3) for cell in row if cell.value}
+    assert "海门区科协" in cells
+    injected = cells['=HYPERLINK("http://evil")']
+    assert injected.data_type == "s"  # text, never a formula
+
+
+async def test_export_after_an_upload__also_sends_the_zip_with_the_file(
+    harness: BotHarness, coordinator: int, tmp_path: Path
+) -> None:
+    respondent = harness.fake.user(9500, "王芳", language_code="zh-hans")
+    await respondent.send_command("/start", harness.tokens["崇川区"][0])
+    await replies(respondent)
+    for text in ("崇川区科协", "王芳", "13800138000", "2023-04-26"):
+        await respondent.send_text(text)
+        await replies(respondent)
+    steps = [("press", "否")] * 4 + [("press", "全民科学素质工作领导小组"), ("press", "否"), ("text", "3"), ("text", "3")]
+    steps += [("text", "内容"), ("press", "完成")] * 5  # the five report parts
+    for kind, payload in steps:
+        if kind == "text":
+            await respondent.send_text(payload)
+        else:
+            await respondent.press(payload)
+        await replies(respondent)
+    assert "盖公章的调查表扫描件" in (respondent.messages[-1].text or "")
+    await respondent.send_document("盖章表.pdf", b"%PDF-1.4 scan", "application/pdf")
+    assert "请检查您的回答" in await text_of(respondent)
+
+    user = harness.fake.user(coordinator, "协调人", language_code="zh-hans")
+    await user.send_command("/export", str(harness.campaign_id))
+    messages = await replies(user, at_least=3, timeout=30)
+    documents = {m.filename: m for m in messages if m.document is not None}
+    [zip_name] = [name for name in documents if name and name.endswith(".zip")]
+    bundle = zipfile.ZipFile(io.BytesIO(documents[zip_name].content or b""))
+    stored = [name for name in bundle.namelist() if name.startswith("attachments/")]
+    assert len(stored) == 1 and stored[0].endswith("盖章表.pdf")
+    assert bundle.read(stored[0]) == b"%PDF-1.4 scan"

@@ -1,0 +1,128 @@
+"""``surveybot export``: the compiled workbook of a campaign, and its files in a zip.
+
+``surveybot export --campaign ID -o FILE.xlsx`` writes the workbook (see
+``docs/exports.md``). When the campaign has uploaded files it also writes
+``FILE.zip`` next to it: the workbook, with each attachment cell linked to its
+file, and the files under ``attachments/<unit>/``. ``--zip [PATH]`` always
+writes the zip (at PATH if given), ``--no-zip`` never does. The uploaded files
+are read from ``SURVEYBOT_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.cli import CommandError
+from bot.cli.database import run_with_database
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from exports import ExportResult
+    from storage.database import Database
+
+logger = logging.getLogger(__name__)
+
+#: ``--zip`` given without a path.
+_DEFAULT_ZIP = ""
+#: How many missing files are named one by one.
+MAX_MISSING_SHOWN = 10
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        help="write a campaign's compiled workbook (and a zip with the uploaded files)",
+        description=(
+            "Write the campaign's workbook: 汇总 (one row per unit), 报告, 进度, 统计 and "
+            "字段说明. When the campaign has uploaded files, FILE.zip is written next to "
+            "FILE.xlsx too: the workbook with links to the files, and the files."
+        ),
+    )
+    parser.add_argument("--campaign", type=int, required=True, metavar="ID", help="the campaign's id")
+    parser.add_argument(
+        "-o", "--output", required=True, metavar="FILE.xlsx", help="where to write the workbook"
+    )
+    bundle = parser.add_mutually_exclusive_group()
+    bundle.add_argument(
+        "--zip",
+        nargs="?",
+        const=_DEFAULT_ZIP,
+        default=None,
+        metavar="FILE.zip",
+        help="always write the zip, at FILE.zip if given (default: FILE.xlsx with .zip, "
+        "and only when there are uploaded files)",
+    )
+    bundle.add_argument("--no-zip", action="store_true", help="never write the zip")
+    parser.set_defaults(handler=handle_export)
+
+
+def _workbook_path(text: str) -> Path:
+    path = Path(text).expanduser()
+    if path.suffix.lower() != ".xlsx":
+        raise CommandError(f"-o {text}: the workbook's name must end in .xlsx", exit_code=2)
+    return path
+
+
+def _bundle_path(text: str | None) -> Path | None:
+    if not text:
+        return None
+    path = Path(text).expanduser()
+    if path.suffix.lower() != ".zip":
+        raise CommandError(f"--zip {text}: the bundle's name must end in .zip", exit_code=2)
+    return path
+
+
+def summary_lines(result: ExportResult) -> list[str]:
+    """What the command prints about a finished export."""
+    lines = [
+        f"wrote {result.workbook}: {result.units} unit(s); {result.submitted} submitted, "
+        f"{result.in_progress} in progress, {result.not_started} not started"
+    ]
+    if result.bundle is not None:
+        lines.append(f"wrote {result.bundle}: the workbook and {result.attachments} uploaded file(s)")
+    return lines
+
+
+def handle_export(args: argparse.Namespace) -> int:
+    workbook_path = _workbook_path(args.output)
+    bundle_path = _bundle_path(args.zip)
+
+    async def operation(database: Database, settings: Settings) -> ExportResult:
+        from exports import BundleMode, ExportError, export_campaign
+
+        if args.no_zip:
+            mode = BundleMode.NEVER
+        elif args.zip is not None:
+            mode = BundleMode.ALWAYS
+        else:
+            mode = BundleMode.AUTO
+        try:
+            return await export_campaign(
+                database=database,
+                campaign_id=args.campaign,
+                workbook_path=workbook_path,
+                data_dir=settings.data_dir,
+                bundle=mode,
+                bundle_path=bundle_path,
+            )
+        except ExportError as error:
+            raise CommandError(str(error)) from None
+
+    result = run_with_database(operation)
+    for line in summary_lines(result):
+        print(line)
+    if result.missing_attachments:
+        shown = result.missing_attachments[:MAX_MISSING_SHOWN]
+        more = len(result.missing_attachments) - len(shown)
+        print(
+            f"warning: {len(result.missing_attachments)} uploaded file(s) are not in the data "
+            "directory (SURVEYBOT_DATA_DIR) and were left out: "
+            + "; ".join(shown)
+            + (f"; and {more} more" if more else ""),
+            file=sys.stderr,
+        )
+    return 0

@@ -1,0 +1,108 @@
+"""Running totals for the statistics sheet, over the submitted units only.
+
+The totals are kept while the roster streams by, so their size is
+O(questions × options), never O(units): per choice question the count of
+units per option, per number question the count, sum, minimum and maximum
+(the mean is derived). Sums of decimals stay exact (``Decimal``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from bot import answers as parsing
+from bot.definition import QuestionType
+from bot.survey import CompiledQuestion, Survey
+from exports.layout import CHOICE_STAT_TYPES, NUMBER_TYPES
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class ChoiceTally:
+    """Units per option of one choice question (yes/no counts as the options yes and no)."""
+
+    question: CompiledQuestion
+    #: Option value → number of units that chose it, in the question's option order.
+    counts: dict[str, int] = field(default_factory=dict)
+    answered: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.counts:
+            values = (
+                [parsing.YES, parsing.NO]
+                if self.question.type is QuestionType.YES_NO
+                else [option.value for option in self.question.options]
+            )
+            self.counts = {value: 0 for value in values}
+
+    def add(self, value: Any) -> None:
+        chosen = value if isinstance(value, list) else [value]
+        counted = False
+        for item in dict.fromkeys(chosen):  # a value listed twice counts once
+            if isinstance(item, str) and item in self.counts:
+                self.counts[item] += 1
+                counted = True
+        if counted:
+            self.answered += 1
+
+
+@dataclass(slots=True)
+class NumberStats:
+    """Count, sum, minimum and maximum of one number question's answers."""
+
+    question: CompiledQuestion
+    count: int = 0
+    total: Decimal = Decimal(0)
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+
+    def add(self, value: Any) -> None:
+        if isinstance(value, bool):
+            return
+        try:
+            number = Decimal(value) if isinstance(value, (int, str)) else Decimal(str(value))
+        except (InvalidOperation, ValueError, TypeError):
+            return
+        if not number.is_finite():
+            return
+        self.count += 1
+        self.total += number
+        if self.minimum is None or number < self.minimum:
+            self.minimum = number
+        if self.maximum is None or number > self.maximum:
+            self.maximum = number
+
+    @property
+    def mean(self) -> Decimal | None:
+        if not self.count:
+            return None
+        return self.total / self.count
+
+
+class Statistics:
+    """Every tally of a survey, fed one submitted unit at a time."""
+
+    def __init__(self, survey: Survey) -> None:
+        self.submitted = 0
+        self.choices: list[ChoiceTally] = [
+            ChoiceTally(question) for question in survey.answerable_questions if question.type in CHOICE_STAT_TYPES
+        ]
+        self.numbers: list[NumberStats] = [
+            NumberStats(question) for question in survey.answerable_questions if question.type in NUMBER_TYPES
+        ]
+
+    def add_submission(self, answers: Mapping[str, Any]) -> None:
+        self.submitted += 1
+        for tally in self.choices:
+            value = answers.get(tally.question.id)
+            if value is not None:
+                tally.add(value)
+        for stats in self.numbers:
+            value = answers.get(stats.question.id)
+            if value is not None:
+                stats.add(value)
