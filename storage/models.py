@@ -8,8 +8,13 @@ The shape, from the survey down to one answer::
                                        ├─< Invitation >─ Respondent (used_by)
                                        └─< RespondentUnit >─ Respondent
 
-plus ``ProcessedUpdate`` (inbound update ids already handled, per channel) and
-``Coordinator``. Every unit gets its ``Response`` row when it joins the roster,
+plus ``ProcessedUpdate`` (inbound update ids already handled, per channel),
+``Coordinator``, and the outbox of reminders and broadcasts::
+
+    Campaign ─< OutboxBatch ─< OutboxMessage >─ Respondent
+
+(one batch per reminder slot, manual reminder or broadcast; one message row
+per recipient, unique per batch, so that it is sent exactly once). Every unit gets its ``Response`` row when it joins the roster,
 so a channel can always lock that row (``SELECT ... FOR UPDATE``) before it
 reads and writes a response's state. Timestamps are timezone-aware UTC
 (:class:`storage.types.UTCDateTime`); JSON columns hold plain data.
@@ -361,3 +366,113 @@ class Coordinator(Base):
     channel: Mapped[str] = mapped_column(String(CHANNEL_LENGTH))
     external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH))
     added_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class OutboxKind(StrEnum):
+    """What an outbox batch sends."""
+
+    #: A reminder slot of the campaign's schedule (deadline minus an offset).
+    REMINDER = "reminder"
+    #: A reminder asked for by a coordinator (/remind, ``surveybot remind``).
+    MANUAL_REMINDER = "manual_reminder"
+    #: A coordinator's free text to every bound respondent (/broadcast).
+    BROADCAST = "broadcast"
+
+
+class OutboxBatchStatus(StrEnum):
+    #: Prepared, waiting for the coordinator's confirmation; no messages yet.
+    DRAFT = "draft"
+    #: Confirmed (or scheduled): its messages are being sent.
+    ACTIVE = "active"
+    #: Every message reached a final status; the summary was given.
+    DONE = "done"
+    #: The coordinator declined the draft.
+    CANCELLED = "cancelled"
+
+
+class DeliveryStatus(StrEnum):
+    """Where one outbox message stands; the last four are final."""
+
+    PENDING = "pending"
+    #: Claimed by a sender that is sending it now.
+    SENDING = "sending"
+    SENT = "sent"
+    #: Not sent on purpose (the unit submitted meanwhile, the deadline passed...).
+    SKIPPED = "skipped"
+    #: Telegram said 403: the account blocked the bot or is gone.
+    UNREACHABLE = "unreachable"
+    #: Gave up after retries, or the outcome of an interrupted send is unknown.
+    FAILED = "failed"
+
+
+class OutboxBatch(Base):
+    """One reminder slot, manual reminder or broadcast of a campaign.
+
+    ``key`` is unique per campaign: ``reminder@<send time>`` for a scheduled
+    slot (so that any number of schedulers create it once), ``manual:<uuid>``
+    or ``broadcast:<uuid>`` otherwise.
+    """
+
+    __tablename__ = "outbox_batches"
+    __table_args__ = (UniqueConstraint("campaign_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[OutboxKind] = mapped_column(_enum_column(OutboxKind, "outbox_kind"))
+    key: Mapped[str] = mapped_column(String(100))
+    status: Mapped[OutboxBatchStatus] = mapped_column(
+        _enum_column(OutboxBatchStatus, "outbox_batch_status"), index=True
+    )
+    #: The broadcast's text (None for reminders, which are written per recipient).
+    body: Mapped[str | None] = mapped_column(Text)
+    #: A scheduled reminder's send time (after quiet hours).
+    slot_at: Mapped[datetime | None]
+    #: The coordinator who asked for it (channel and external id), if any.
+    requested_channel: Mapped[str | None] = mapped_column(String(CHANNEL_LENGTH))
+    requested_by: Mapped[str | None] = mapped_column(String(EXTERNAL_ID_LENGTH))
+    #: The language the coordinator's progress and summary are written in.
+    language: Mapped[str | None] = mapped_column(String(16))
+    #: The coordinator's status message, edited as the batch progresses.
+    status_chat_id: Mapped[str | None] = mapped_column(String(EXTERNAL_ID_LENGTH))
+    status_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    #: How many messages were enqueued.
+    total: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    #: How many finished messages the status message last showed (-1: not edited yet).
+    reported_done: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    activated_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """One message to one respondent: sent exactly once (unique per batch and respondent)."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "respondent_id"),
+        Index(None, "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("outbox_batches.id", ondelete="CASCADE"))
+    respondent_id: Mapped[int] = mapped_column(
+        ForeignKey("respondents.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum_column(DeliveryStatus, "delivery_status"), default=DeliveryStatus.PENDING
+    )
+    #: Sends tried that failed with a retryable error (429s not counted).
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    #: Not claimed before this time (retry backoff).
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utc_now)
+    #: Who is sending it (a sender instance) and since when (a lease).
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    #: Why it was skipped, failed or unreachable (or the last retryable error).
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime | None]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
@@ -23,6 +23,7 @@ from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, C
 
 from bot.catalog import BOT_LANGUAGES, bot_language, translate
 from bot.coordination import CoordinatorService
+from bot.outreach import OutreachService
 from bot.service import SurveyService
 from bot.settings import Settings
 from handlers import RESPONDENT_COMMANDS, register
@@ -68,9 +69,17 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
 
 def build_application(
-    settings: Settings, service: SurveyService, *, webhook: bool = False
+    settings: Settings,
+    service: SurveyService,
+    *,
+    webhook: bool = False,
+    on_outbox_enqueued: Callable[[], None] | None = None,
 ) -> Application:  # type: ignore[type-arg]
-    """The bot, wired to ``service``; with ``webhook`` it has no updater (updates come from our server)."""
+    """The bot, wired to ``service``; with ``webhook`` it has no updater (updates come from our server).
+
+    ``on_outbox_enqueued`` is called when a coordinator confirms a reminder or
+    a broadcast (it wakes the process's outbox sender).
+    """
     assert settings.telegram_token is not None, "checked by the caller"
     builder = (
         ApplicationBuilder()
@@ -84,7 +93,16 @@ def build_application(
         builder = builder.updater(None)
     application = builder.build()
     coordination = CoordinatorService(database=service.database, settings=settings, clock=service.clock)
-    register(application, service=service, coordination=coordination, download_dir=settings.data_dir / "tmp")
+    outreach = OutreachService(
+        database=service.database, coordination=coordination, clock=service.clock, on_enqueued=on_outbox_enqueued
+    )
+    register(
+        application,
+        service=service,
+        coordination=coordination,
+        download_dir=settings.data_dir / "tmp",
+        outreach=outreach,
+    )
     application.add_error_handler(on_error)
     return application
 

@@ -1,4 +1,9 @@
-"""``surveybot run``: the Telegram bot, by polling or behind a webhook."""
+"""``surveybot run``: the Telegram bot, by polling or behind a webhook.
+
+Besides answering updates, the process schedules the campaigns' reminders and
+sends the outbox (:class:`bot.reminder_worker.ReminderWorker`) as a background
+task; it stops first on SIGINT/SIGTERM, letting the sends in flight finish.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.cli import CommandError
+from bot.logs import add_log_file
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +61,8 @@ def run_command(args: argparse.Namespace) -> int:
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger().setLevel(logging.INFO)
         logging.getLogger("httpx").setLevel(logging.WARNING)
+    log_file = add_log_file(settings.data_dir / "logs")
+    logger.info("logging to %s", log_file)
     asyncio.run(_serve(settings, webhook, args.secret_token))
     return 0
 
@@ -64,6 +72,7 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
 
     from bot.channels.telegram import build_application
     from bot.channels.webhook import make_webhook_app
+    from bot.reminder_worker import ReminderWorker
     from bot.service import SurveyService
     from storage.database import Database
     from storage.errors import StorageError
@@ -76,7 +85,12 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
         await database.dispose()
         raise CommandError(str(error), exit_code=2) from None
     service = SurveyService(database=database, settings=settings)
-    application = build_application(settings, service, webhook=webhook is not None)
+    # Set when a coordinator confirms a reminder or broadcast: wakes the sender.
+    outbox_wakeup = asyncio.Event()
+    application = build_application(
+        settings, service, webhook=webhook is not None, on_outbox_enqueued=outbox_wakeup.set
+    )
+    worker: ReminderWorker | None = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -102,8 +116,13 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
             )
             logger.info("serving the webhook on %s:%d%s for %s", host, port, path, url)
         await application.start()
+        # Reminders and broadcasts: the schedule and the paced outbox sender.
+        worker = ReminderWorker(database=database, bot=application.bot, wakeup=outbox_wakeup)
+        worker.start()
         await stop.wait()
     finally:
+        if worker is not None:
+            await worker.stop()
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
         if application.running:

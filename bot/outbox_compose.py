@@ -1,0 +1,173 @@
+"""What one outbox message says, decided from the data as it is right before sending.
+
+For a reminder the composer re-reads the recipient's units of the campaign and
+skips the message when none still owes a report (the unit submitted between
+scheduling and sending), when the campaign was closed, or when the deadline
+has passed. Otherwise it reports each pending unit's progress ("已答 5/14 题",
+computed by the engine from the stored state; a response not started counts
+the questions relevant at the start). A broadcast carries the coordinator's
+text as it was confirmed.
+
+The result is channel-neutral (:class:`ReminderContent`,
+:class:`BroadcastContent` or :class:`Skip`); a channel renders it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import engine
+from bot.catalog import bot_language
+from bot.loading import parse_survey
+from bot.state import SessionState
+from bot.survey import Survey
+from storage.audience import RecipientUnit, recipient_units
+from storage.models import (
+    Campaign,
+    CampaignStatus,
+    OutboxBatch,
+    OutboxKind,
+    OutboxMessage,
+    Respondent,
+    ResponseStatus,
+)
+from storage.surveys import get_survey_version
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitProgressLine:
+    unit: str
+    answered: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderContent:
+    language: str
+    survey_title: str
+    campaign_title: str
+    #: The deadline in the campaign's time zone.
+    deadline: datetime
+    #: The recipient's units that have not submitted, in roster order.
+    units: tuple[UnitProgressLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastContent:
+    language: str
+    campaign_title: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """The message is not sent, for this reason (stored on the row)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """A message ready to send to one account."""
+
+    message_id: int
+    respondent_id: int
+    #: Failed sends so far (the retry backoff grows with it).
+    attempts: int
+    channel: str
+    external_id: str
+    #: The account was marked unreachable before; a successful send clears it.
+    was_unreachable: bool
+    content: ReminderContent | BroadcastContent
+
+
+#: Skip reasons (stored on the outbox row, shown in logs).
+SKIP_SUBMITTED = "the unit has submitted"
+SKIP_UNBOUND = "the respondent no longer answers for a unit of the campaign"
+SKIP_CLOSED = "the campaign is closed"
+SKIP_DEADLINE = "the deadline has passed"
+SKIP_GONE = "the respondent or the campaign no longer exists"
+
+
+class OutboxComposer:
+    """Composes outbox messages inside the sender's claim transaction (caches parsed surveys)."""
+
+    def __init__(self) -> None:
+        self._surveys: dict[int, Survey] = {}
+
+    async def compose(
+        self, *, session: AsyncSession, message: OutboxMessage, now: datetime
+    ) -> Composed | Skip:
+        batch = await session.get(OutboxBatch, message.batch_id)
+        respondent = await session.get(Respondent, message.respondent_id)
+        campaign = await session.get(Campaign, batch.campaign_id) if batch is not None else None
+        if batch is None or respondent is None or campaign is None:
+            return Skip(SKIP_GONE)
+        content: ReminderContent | BroadcastContent
+        if batch.kind is OutboxKind.BROADCAST:
+            content = BroadcastContent(
+                language=bot_language(respondent.language), campaign_title=campaign.title, body=batch.body or ""
+            )
+        else:
+            survey = await self.survey(session, campaign.survey_version_id)
+            language = bot_language(survey.language_for(respondent.language))
+            if campaign.status is not CampaignStatus.OPEN:
+                return Skip(SKIP_CLOSED)
+            if now >= campaign.deadline:
+                return Skip(SKIP_DEADLINE)
+            units = await recipient_units(session=session, respondent_id=respondent.id, campaign_id=campaign.id)
+            if not units:
+                return Skip(SKIP_UNBOUND)
+            pending = [unit for unit in units if unit.response.status is not ResponseStatus.SUBMITTED]
+            if not pending:
+                return Skip(SKIP_SUBMITTED)
+            zone = ZoneInfo(campaign.timezone)
+            content = ReminderContent(
+                language=language,
+                survey_title=survey.text(survey.definition.title, survey.language_for(respondent.language)),
+                campaign_title=campaign.title,
+                deadline=campaign.deadline.astimezone(zone),
+                units=tuple(self._progress(survey, unit, now.astimezone(zone).date()) for unit in pending),
+            )
+        return Composed(
+            message_id=message.id,
+            respondent_id=respondent.id,
+            attempts=message.attempts,
+            channel=respondent.channel,
+            external_id=respondent.external_id,
+            was_unreachable=respondent.unreachable,
+            content=content,
+        )
+
+    async def survey(self, session: AsyncSession, survey_version_id: int) -> Survey:
+        survey = self._surveys.get(survey_version_id)
+        if survey is None:
+            version = await get_survey_version(session=session, survey_version_id=survey_version_id)
+            survey = parse_survey(
+                json.dumps(version.definition, ensure_ascii=False), source=f"survey version {version.id}"
+            )
+            self._surveys[survey_version_id] = survey
+        return survey
+
+    def _progress(self, survey: Survey, unit: RecipientUnit, today: object) -> UnitProgressLine:
+        empty = SessionState(survey_id=survey.id, survey_version=survey.version, language=survey.default_language)
+        state = empty
+        if unit.response.state is not None:
+            try:
+                state = SessionState.from_dict(unit.response.state)
+            except Exception as error:  # a state this code cannot read: show the totals only
+                logger.warning("unit %s: cannot read the response state (%s)", unit.unit_id, error)
+        try:
+            answered, total = engine.progress(survey, state, today=today)  # type: ignore[arg-type]
+        except Exception as error:
+            logger.warning("unit %s: cannot compute the progress (%s)", unit.unit_id, error)
+            answered, total = engine.progress(survey, empty, today=today)  # type: ignore[arg-type]
+        return UnitProgressLine(unit=unit.name, answered=answered, total=total)

@@ -1,0 +1,111 @@
+"""The reminder scheduler: turns a campaign's due reminder slot into an outbox batch.
+
+:meth:`ReminderScheduler.tick` looks at every open campaign before its
+deadline, finds the slot due now (:func:`bot.reminders.due_slot`: the latest
+one, so that after downtime only that one is sent) and, unless it is quiet
+hours, creates the batch ``reminder@<send time>`` with one message per
+respondent of the units that have not submitted. The batch key is unique per
+campaign, so any number of ticks, in any number of processes, create it once.
+It takes a ``clock``; tests call ``tick()`` after moving it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.reminders import QUIET_HOURS, QuietHours, ReminderSlot, due_slot, may_send_now, reminder_slots
+from storage.audience import reminder_audience
+from storage.database import Database
+from storage.models import Campaign, CampaignStatus, OutboxBatchStatus, OutboxKind
+from storage.outbox import create_batch, enqueue_messages, find_batch
+from storage.types import utc_now
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledBatch:
+    """A reminder batch a tick created."""
+
+    batch_id: int
+    campaign_id: int
+    slot: ReminderSlot
+    recipients: int
+
+
+class ReminderScheduler:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        clock: Callable[[], datetime] = utc_now,
+        quiet: QuietHours = QUIET_HOURS,
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.quiet = quiet
+
+    async def tick(self) -> list[ScheduledBatch]:
+        """Create the batches of the slots due now; returns those created by this call."""
+        now = self.clock()
+        async with self.database.read() as session:
+            campaigns = list(
+                await session.scalars(
+                    select(Campaign)
+                    .where(Campaign.status == CampaignStatus.OPEN, Campaign.deadline > now)
+                    .order_by(Campaign.id)
+                )
+            )
+        created: list[ScheduledBatch] = []
+        for campaign in campaigns:
+            scheduled = await self._campaign_tick(campaign, now)
+            if scheduled is not None:
+                created.append(scheduled)
+        return created
+
+    def slots(self, campaign: Campaign) -> list[ReminderSlot]:
+        return reminder_slots(
+            deadline=campaign.deadline,
+            offsets=campaign.reminder_offsets or (),
+            zone=ZoneInfo(campaign.timezone),
+            quiet=self.quiet,
+        )
+
+    async def _campaign_tick(self, campaign: Campaign, now: datetime) -> ScheduledBatch | None:
+        zone = ZoneInfo(campaign.timezone)
+        slot = due_slot(self.slots(campaign), now=now, deadline=campaign.deadline, not_before=campaign.created_at)
+        if slot is None:
+            return None
+        async with self.database.read() as session:
+            if await find_batch(session=session, campaign_id=campaign.id, key=slot.key) is not None:
+                return None
+        if not may_send_now(now, zone=zone, quiet=self.quiet):
+            logger.debug("campaign %s: reminder %s held until quiet hours end", campaign.id, slot.key)
+            return None
+        async with self.database.transaction() as session:
+            batch, created = await create_batch(
+                session=session,
+                campaign_id=campaign.id,
+                kind=OutboxKind.REMINDER,
+                key=slot.key,
+                status=OutboxBatchStatus.ACTIVE,
+                slot_at=slot.send_at,
+                now=now,
+            )
+            if not created:
+                return None
+            audience = await reminder_audience(session=session, campaign_id=campaign.id)
+            count = await enqueue_messages(
+                session=session, batch=batch, respondent_ids=audience.respondent_ids, now=now
+            )
+        logger.info(
+            "campaign %s: reminder %s for %d respondent(s) of %d unit(s)",
+            campaign.id, slot.key, count, len(audience.units),
+        )
+        return ScheduledBatch(batch_id=batch.id, campaign_id=campaign.id, slot=slot, recipients=count)

@@ -1,0 +1,120 @@
+"""The background work of ``surveybot run``: schedule reminders and send the outbox.
+
+One task loops until stopped:
+
+* every ``tick_interval`` seconds the :class:`~bot.reminder_scheduler.ReminderScheduler`
+  creates the reminder batches that fell due (after downtime: the latest due
+  slot only, if the deadline has not passed);
+* every ``recover_interval`` seconds rows a dead sender left SENDING are failed;
+* whenever a message is due, the :class:`~bot.channels.telegram_outbox.OutboxSender`
+  drains the outbox; a confirmation in this process wakes it at once (:meth:`wake`),
+  batches enqueued by other processes are found by polling every ``poll_interval``;
+* finished batches are closed with their summary.
+
+Several bot processes may run this against one PostgreSQL database: batches
+are unique per campaign and key, rows are claimed with ``SKIP LOCKED``.
+:meth:`stop` lets the sends in flight finish and gives back what was claimed
+but not sent, so a restart neither loses nor repeats a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from telegram import Bot
+
+from bot.channels.telegram_outbox import OutboxSender, SenderSettings
+from bot.reminder_scheduler import ReminderScheduler
+from storage.database import Database
+from storage.types import utc_now
+
+logger = logging.getLogger(__name__)
+
+#: Seconds between two looks at the reminder schedules.
+TICK_INTERVAL = 30.0
+#: Seconds between two looks for messages enqueued by other processes.
+POLL_INTERVAL = 2.0
+#: Seconds between two recoveries of interrupted sends.
+RECOVER_INTERVAL = 60.0
+#: Seconds to wait after the loop failed (database unreachable...).
+ERROR_BACKOFF = 10.0
+#: Seconds :meth:`ReminderWorker.stop` waits for the sends in flight.
+STOP_TIMEOUT = 15.0
+
+
+class ReminderWorker:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        bot: Bot,
+        clock: Callable[[], datetime] = utc_now,
+        sender_settings: SenderSettings | None = None,
+        wakeup: asyncio.Event | None = None,
+        tick_interval: float = TICK_INTERVAL,
+        poll_interval: float = POLL_INTERVAL,
+        recover_interval: float = RECOVER_INTERVAL,
+    ) -> None:
+        self.scheduler = ReminderScheduler(database=database, clock=clock)
+        self.sender = OutboxSender(database=database, bot=bot, clock=clock, settings=sender_settings)
+        self.wakeup = wakeup or asyncio.Event()
+        self.tick_interval = tick_interval
+        self.poll_interval = poll_interval
+        self.recover_interval = recover_interval
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Something was enqueued: send it now rather than at the next poll."""
+        self.wakeup.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="surveybot-reminders")
+            logger.info("reminders and outbox running (sender %s)", self.sender.name)
+
+    async def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop claiming, let the sends in flight finish (up to ``timeout``), end the loop."""
+        self._stopping = True
+        self.sender.request_stop()
+        self.wakeup.set()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout)
+        except TimeoutError:
+            logger.warning("the outbox sender did not stop within %.0f s; interrupting it", timeout)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        next_tick = next_recovery = 0.0
+        while not self._stopping:
+            self.wakeup.clear()
+            delay = self.poll_interval
+            try:
+                now = time.monotonic()
+                if now >= next_recovery:
+                    await self.sender.recover()
+                    next_recovery = now + self.recover_interval
+                if now >= next_tick:
+                    await self.scheduler.tick()
+                    next_tick = now + self.tick_interval
+                if not self._stopping and await self.sender.has_work():
+                    await self.sender.drain()
+                await self.sender.report()
+            except Exception as error:  # keep the bot running; the database may come back
+                logger.error("reminders and outbox: %s; trying again in %.0f s", error, ERROR_BACKOFF)
+                logger.debug("reminder worker round failed", exc_info=True)
+                delay = ERROR_BACKOFF
+            if self._stopping:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wakeup.wait(), delay)

@@ -1,0 +1,273 @@
+"""Telegram handlers for /remind and /broadcast, with their confirmation buttons.
+
+``/remind [campaign]`` shows how many units and respondents a reminder will
+reach and asks to confirm; ``/broadcast [campaign] TEXT`` does the same for a
+free text to every bound respondent. The confirmation message becomes the
+status message the sender edits as it goes ("已发送 120/300"), followed by a
+summary. Button data: ``rm:ok:<draft>`` confirm, ``rm:no:<draft>`` cancel,
+``rm:c:<campaign>`` campaign picked for /remind.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.catalog import translate
+from bot.coordination import CampaignChoice, CampaignNotFoundError, NotCoordinatorError
+from bot.outreach import ConfirmOutcome, OutreachService, Preview, Refusal, Refused, command_of
+from handlers.coordinator import local_deadline
+from handlers.delivery import deliver, edit
+from handlers.outbox_rendering import MAX_BROADCAST_LENGTH
+from handlers.rendering import OutgoingMessage
+from handlers.respondent import channel_user, user_language
+from storage.models import OutboxKind
+
+logger = logging.getLogger(__name__)
+
+CALLBACK_PATTERN = r"^rm:(ok|no|c):\d+$"
+CONFIRM_PREFIX = "rm:ok:"
+CANCEL_PREFIX = "rm:no:"
+PICK_PREFIX = "rm:c:"
+#: How many unit names a preview lists before "…".
+MAX_NAMES_SHOWN = 20
+
+_CAMPAIGN_THEN_TEXT = re.compile(r"#?(\d+)(?:\s+(.*))?\Z", re.DOTALL)
+
+
+def split_broadcast(text: str) -> tuple[int | None, str]:
+    """``[campaign] TEXT`` → (campaign, text); the text keeps its line breaks."""
+    stripped = text.strip()
+    match = _CAMPAIGN_THEN_TEXT.match(stripped)
+    if match is None:
+        return None, stripped
+    return int(match.group(1)), (match.group(2) or "").strip()
+
+
+def command_rest(message: Message) -> str:
+    """The message's text after its leading ``/command`` (or ``/command@bot``)."""
+    text = message.text or ""
+    for entity in message.entities:
+        if entity.type == "bot_command" and entity.offset == 0:
+            return text[entity.length :]
+    return text.partition(" ")[2]
+
+
+class ReminderHandlers:
+    def __init__(self, *, outreach: OutreachService) -> None:
+        self.outreach = outreach
+
+    async def remind(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``/remind [campaign]``: preview a reminder of the units not submitted."""
+        campaign_id: int | None = None
+        if context.args:
+            argument = context.args[0].lstrip("#")
+            if not argument.isdigit() or len(context.args) > 1:
+                await self.reply(update, context, translate(user_language(update), "remind.usage_remind"))
+                return
+            campaign_id = int(argument)
+        await self.preview(update, context, OutboxKind.MANUAL_REMINDER, campaign_id, None)
+
+    async def broadcast(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``/broadcast [campaign] TEXT``: preview a notice to every bound respondent."""
+        language = user_language(update)
+        message = update.effective_message
+        assert message is not None
+        campaign_id, body = split_broadcast(command_rest(message))
+        if not body:
+            await self.reply(update, context, translate(language, "remind.usage_broadcast"))
+            return
+        if len(body) > MAX_BROADCAST_LENGTH:
+            await self.reply(
+                update, context, translate(language, "remind.broadcast_too_long", length=len(body), limit=MAX_BROADCAST_LENGTH)
+            )
+            return
+        await self.preview(update, context, OutboxKind.BROADCAST, campaign_id, body)
+
+    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Confirm, cancel, or a campaign picked for /remind."""
+        query = update.callback_query
+        assert query is not None and query.data is not None
+        await query.answer()
+        _, action, number = query.data.split(":")
+        if action == "c":
+            await self.preview(update, context, OutboxKind.MANUAL_REMINDER, int(number), None)
+        elif action == "no":
+            await self.cancel(update, context, int(number))
+        else:
+            await self.confirm(update, context, int(number))
+
+    # -- steps --------------------------------------------------------------------------------
+
+    async def preview(
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        kind: OutboxKind,
+        campaign_id: int | None,
+        body: str | None,
+    ) -> None:
+        language = user_language(update)
+        try:
+            result = await self.outreach.prepare(
+                user=channel_user(update), kind=kind, campaign_id=campaign_id, language=language, body=body
+            )
+        except NotCoordinatorError:
+            await self.reply(update, context, translate(language, "coord.not_coordinator"))
+            return
+        except CampaignNotFoundError:
+            await self.reply(update, context, translate(language, "coord.unknown_campaign", id=campaign_id))
+            return
+        if isinstance(result, CampaignChoice):
+            await self.offer_choice(update, context, kind, result)
+        elif isinstance(result, Refused):
+            key = "remind.campaign_closed" if result.reason is Refusal.CLOSED else "remind.deadline_passed"
+            await self.reply(update, context, translate(language, key, id=result.campaign.id, title=result.campaign.title))
+        elif result.batch_id is None:
+            key = "remind.nobody_broadcast" if kind is OutboxKind.BROADCAST else "remind.nobody_reminder"
+            await self.reply(update, context, translate(language, key, id=result.campaign.id, title=result.campaign.title))
+        else:
+            await self.ask_confirmation(update, context, result, language)
+
+    async def ask_confirmation(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, preview: Preview, language: str
+    ) -> None:
+        campaign = preview.campaign
+        audience = preview.audience
+        if preview.kind is OutboxKind.BROADCAST:
+            text = translate(
+                language,
+                "remind.preview_broadcast",
+                id=campaign.id,
+                title=campaign.title,
+                units=len(audience.units),
+                respondents=len(audience.respondent_ids),
+                text=preview.body or "",
+            )
+        else:
+            text = translate(
+                language,
+                "remind.preview_reminder",
+                id=campaign.id,
+                title=campaign.title,
+                units=len(audience.units),
+                respondents=len(audience.respondent_ids),
+            )
+            if audience.units_without_respondents:
+                names = list(audience.units_without_respondents[:MAX_NAMES_SHOWN])
+                if len(audience.units_without_respondents) > MAX_NAMES_SHOWN:
+                    names.append("…")
+                text += "\n" + translate(
+                    language,
+                    "remind.preview_without_respondents",
+                    count=len(audience.units_without_respondents),
+                    names="、".join(names),
+                )
+        if preview.quiet_hours:
+            text += "\n" + translate(language, "remind.preview_quiet")
+        text += "\n\n" + translate(language, "remind.confirm_question")
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(translate(language, "remind.confirm"), callback_data=f"{CONFIRM_PREFIX}{preview.batch_id}"),
+                    InlineKeyboardButton(translate(language, "remind.cancel"), callback_data=f"{CANCEL_PREFIX}{preview.batch_id}"),
+                ]
+            ]
+        )
+        await deliver(context.bot, update.effective_chat.id, OutgoingMessage(text=text, keyboard=keyboard))  # type: ignore[union-attr]
+
+    async def confirm(self, update: Update, context: ContextTypes.DEFAULT_TYPE, batch_id: int) -> None:
+        language = user_language(update)
+        query = update.callback_query
+        pressed = query.message if query is not None and isinstance(query.message, Message) else None
+        try:
+            confirmation = await self.outreach.confirm(
+                user=channel_user(update),
+                batch_id=batch_id,
+                status_chat_id=str(pressed.chat_id) if pressed is not None else None,
+                status_message_id=pressed.message_id if pressed is not None else None,
+            )
+        except NotCoordinatorError:
+            await self.reply(update, context, translate(language, "coord.not_coordinator"))
+            return
+        outcome = confirmation.outcome
+        campaign = confirmation.campaign
+        if outcome is ConfirmOutcome.STARTED:
+            return  # the sender edits the message into the status message from here on
+        if outcome is ConfirmOutcome.ALREADY_HANDLED:
+            await self.reply(update, context, translate(language, "remind.already_handled"))
+            return
+        if outcome is ConfirmOutcome.NOT_FOUND or campaign is None:
+            await self.reply(update, context, translate(language, "tg.unknown_button"))
+            return
+        if outcome is ConfirmOutcome.NOBODY:
+            batch = confirmation.batch
+            broadcast = batch is not None and batch.kind is OutboxKind.BROADCAST
+            text = translate(
+                language, "remind.nobody_broadcast" if broadcast else "remind.nobody_reminder", id=campaign.id, title=campaign.title
+            )
+        elif outcome is ConfirmOutcome.EXPIRED:
+            kind = confirmation.batch.kind if confirmation.batch is not None else OutboxKind.MANUAL_REMINDER
+            text = translate(language, "remind.expired", command=command_of(kind))
+        else:
+            closed = confirmation.refusal is Refusal.CLOSED
+            text = translate(
+                language, "remind.campaign_closed" if closed else "remind.deadline_passed", id=campaign.id, title=campaign.title
+            )
+        await self.replace(update, context, pressed, text)
+
+    async def cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE, batch_id: int) -> None:
+        language = user_language(update)
+        query = update.callback_query
+        pressed = query.message if query is not None and isinstance(query.message, Message) else None
+        try:
+            cancelled = await self.outreach.cancel(user=channel_user(update), batch_id=batch_id)
+        except NotCoordinatorError:
+            await self.reply(update, context, translate(language, "coord.not_coordinator"))
+            return
+        if cancelled:
+            await self.replace(update, context, pressed, translate(language, "remind.cancelled"))
+        else:
+            await self.reply(update, context, translate(language, "remind.already_handled"))
+
+    async def offer_choice(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, kind: OutboxKind, choice: CampaignChoice
+    ) -> None:
+        language = user_language(update)
+        if not choice.campaigns:
+            await self.reply(update, context, translate(language, "coord.no_campaigns"))
+            return
+        if kind is OutboxKind.BROADCAST:
+            lines = [f"#{p.campaign.id} {p.campaign.title}（{local_deadline(p.campaign)}）" for p in choice.campaigns]
+            await self.reply(update, context, translate(language, "remind.broadcast_pick", campaigns="\n".join(lines)))
+            return
+        keyboard = InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(f"#{p.campaign.id} {p.campaign.title}"[:60], callback_data=f"{PICK_PREFIX}{p.campaign.id}")]
+                for p in choice.campaigns
+            ]
+        )
+        await deliver(
+            context.bot,
+            update.effective_chat.id,  # type: ignore[union-attr]
+            OutgoingMessage(text=translate(language, "coord.choose_campaign"), keyboard=keyboard),
+        )
+
+    async def replace(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: Message | None, text: str
+    ) -> None:
+        """Put ``text`` in place of the confirmation (its buttons go), or send it if that fails."""
+        if pressed is not None:
+            try:
+                await edit(context.bot, pressed, OutgoingMessage(text=text))
+                return
+            except BadRequest as error:
+                logger.debug("could not edit the confirmation %s: %s", pressed.message_id, error)
+        await self.reply(update, context, text)
+
+    async def reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+        await deliver(context.bot, update.effective_chat.id, OutgoingMessage(text=text))  # type: ignore[union-attr]
