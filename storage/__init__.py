@@ -11,7 +11,9 @@ Modules, one concept each:
   :mod:`storage.surveys`, :mod:`storage.campaigns`, :mod:`storage.rosters`,
   :mod:`storage.invitations`, :mod:`storage.respondents`,
   :mod:`storage.responses`, :mod:`storage.attachments`, :mod:`storage.updates`,
-  :mod:`storage.coordinators`.
+  :mod:`storage.coordinators`, :mod:`storage.progress` (where a campaign
+  stands), :mod:`storage.outbox` (reminders and broadcasts to send) and
+  :mod:`storage.audience` (who receives them).
 * :mod:`storage.errors` – :class:`~storage.errors.StorageError` and its subclasses.
 
 Nothing here is imported by ``import storage`` itself, so that commands that do
