@@ -4,10 +4,11 @@
 on PostgreSQL it is ``REPEATABLE READ``, so every page sees the database as it
 was when the export began (SQLite's read transaction in WAL mode is a snapshot
 already). :func:`iter_unit_records` then walks the roster in roster order with
-keyset pagination (``WHERE position > :last ORDER BY position LIMIT n``), three
+keyset pagination (``WHERE position > :last ORDER BY position LIMIT n``), four
 queries per page: the units with their responses, the current answers of the
-responses not submitted, and the respondents bound to the units. Memory is one
-page, whatever the size of the campaign.
+responses not submitted, the respondents bound to the units, and the
+reminders they were sent. Memory is one page, whatever the size of the
+campaign.
 
 Which answers a unit's record carries:
 
@@ -19,9 +20,9 @@ Which answers a unit's record carries:
   passed through :func:`bot.engine.relevant_answers`, so a question that a
   later change made non-relevant is blank.
 
-``reminders_sent`` is 0 for every unit: nothing records sent reminders yet.
-:func:`reminder_counts` is the one place to fill once reminders are stored
-(an outbox table); the workbook already has the column.
+``reminders_sent`` counts the reminders (scheduled or manual, not broadcasts)
+the outbox delivered to at least one of the unit's respondents
+(:func:`storage.outbox.reminders_sent_by_unit`, through :func:`reminder_counts`).
 """
 
 from __future__ import annotations
@@ -52,12 +53,14 @@ from storage.models import (
     SurveyVersion,
     Unit,
 )
+from storage.outbox import reminders_sent_by_unit
 
 logger = logging.getLogger(__name__)
 
 #: Units read per page. A page of 50 Nantong responses (1,000 characters of report
-#: each) takes about 1 MB while it is converted (100: 2 MB, 200: 4 MB); larger pages
-#: save no measurable time.
+#: each) takes about 1 MB while it is converted (25: 0.5 MB, 100: 2 MB). Each page
+#: costs four queries, i.e. round trips through the driver: on the 10,000-unit
+#: benchmark pages of 25 make the export about 10 % slower than pages of 50.
 DEFAULT_PAGE_SIZE = 50
 
 
@@ -155,8 +158,8 @@ def respondent_name(display_name: str | None, channel: str, external_id: str) ->
 
 
 async def reminder_counts(*, session: AsyncSession, unit_ids: Sequence[int]) -> dict[int, int]:
-    """Reminders sent per unit. Nothing stores sent reminders yet, so none are counted."""
-    return {}
+    """Reminders sent per unit (units with none are left out)."""
+    return await reminders_sent_by_unit(session=session, unit_ids=unit_ids)
 
 
 async def iter_unit_records(
