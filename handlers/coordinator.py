@@ -164,20 +164,21 @@ class CoordinatorHandlers:
         if not choice.campaigns:
             await self.reply(update, context, translate(language, "coord.no_campaigns"))
             return
-        keyboard = InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(f"#{p.campaign.id} {p.campaign.title}"[:60], callback_data=f"{prefix}{p.campaign.id}")]
-                for p in choice.campaigns
-            ]
-        )
-        await deliver(
-            context.bot,
-            update.effective_chat.id,  # type: ignore[union-attr]
-            OutgoingMessage(text=translate(language, "coord.choose_campaign"), keyboard=keyboard),
-        )
+        await deliver(context.bot, update.effective_chat.id, campaign_picker(choice, prefix, language))  # type: ignore[union-attr]
 
     async def reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
         await deliver(context.bot, update.effective_chat.id, OutgoingMessage(text=text))  # type: ignore[union-attr]
+
+
+def campaign_picker(choice: CampaignChoice, prefix: str, language: str) -> OutgoingMessage:
+    """"Choose a campaign" with one button per campaign, whose data is ``prefix`` + its id."""
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(f"#{p.campaign.id} {p.campaign.title}"[:60], callback_data=f"{prefix}{p.campaign.id}")]
+            for p in choice.campaigns
+        ]
+    )
+    return OutgoingMessage(text=translate(language, "coord.choose_campaign"), keyboard=keyboard)
 
 
 def campaign_line(progress: CampaignProgress, language: str) -> str:

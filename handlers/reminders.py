@@ -20,7 +20,7 @@ from telegram.ext import ContextTypes
 from bot.catalog import translate
 from bot.coordination import CampaignChoice, CampaignNotFoundError, NotCoordinatorError
 from bot.outreach import ConfirmOutcome, OutreachService, Preview, Refusal, Refused, command_of
-from handlers.coordinator import local_deadline
+from handlers.coordinator import campaign_picker, local_deadline
 from handlers.delivery import deliver, edit
 from handlers.outbox_rendering import MAX_BROADCAST_LENGTH
 from handlers.rendering import OutgoingMessage
@@ -245,17 +245,7 @@ class ReminderHandlers:
             lines = [f"#{p.campaign.id} {p.campaign.title}（{local_deadline(p.campaign)}）" for p in choice.campaigns]
             await self.reply(update, context, translate(language, "remind.broadcast_pick", campaigns="\n".join(lines)))
             return
-        keyboard = InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(f"#{p.campaign.id} {p.campaign.title}"[:60], callback_data=f"{PICK_PREFIX}{p.campaign.id}")]
-                for p in choice.campaigns
-            ]
-        )
-        await deliver(
-            context.bot,
-            update.effective_chat.id,  # type: ignore[union-attr]
-            OutgoingMessage(text=translate(language, "coord.choose_campaign"), keyboard=keyboard),
-        )
+        await deliver(context.bot, update.effective_chat.id, campaign_picker(choice, PICK_PREFIX, language))  # type: ignore[union-attr]
 
     async def replace(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: Message | None, text: str
