@@ -29,7 +29,7 @@ from bot.definition import (
     SurveyDefinition,
 )
 from bot.expressions import Expression, ExpressionError, parse_expression
-from bot.survey import CHOICE_TYPES, CompiledQuestion, Survey, compile_question
+from bot.survey import CompiledQuestion, Survey, compile_question
 
 #: Survey files larger than this are refused before parsing.
 MAX_FILE_BYTES = 2 * 1024 * 1024

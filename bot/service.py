@@ -53,8 +53,8 @@ from storage.attachments import store_attachment
 from storage.database import Database
 from storage.errors import NotFoundError
 from storage.invitations import redeem_invitation
-from storage.models import Campaign, CampaignStatus, Respondent, Response, ResponseStatus, Unit
-from storage.respondents import find_respondent, get_or_create_respondent, list_bindings, mark_reachable
+from storage.models import Campaign, CampaignStatus, Respondent, Response, Unit
+from storage.respondents import get_or_create_respondent, list_bindings, mark_reachable
 from storage.responses import lock_response, record_answer, save_state, submit_response
 from storage.surveys import get_survey_version
 from storage.types import utc_now
@@ -264,14 +264,13 @@ class SurveyService:
     # -- helpers --------------------------------------------------------------------------
 
     async def _respondent(self, session: AsyncSession, user: ChannelUser, now: datetime) -> Respondent:
-        existing = await find_respondent(session=session, channel=user.channel, external_id=user.external_id)
         respondent = await get_or_create_respondent(
             session=session,
             channel=user.channel,
             external_id=user.external_id,
             display_name=user.display_name,
             # The account's own language counts only until the person picks one.
-            language=user.language_code if existing is None or not existing.language else None,
+            default_language=user.language_code,
             now=now,
         )
         if respondent.unreachable:

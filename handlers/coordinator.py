@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -36,6 +38,8 @@ logger = logging.getLogger(__name__)
 STATUS_PREFIX = "st:"
 EXPORT_PREFIX = "ex:"
 CALLBACK_PATTERN = r"^(st|ex):\d+$"
+
+T = TypeVar("T")
 
 
 def local_deadline(campaign: Campaign) -> str:
@@ -88,13 +92,10 @@ class CoordinatorHandlers:
 
     async def show_status(self, update: Update, context: ContextTypes.DEFAULT_TYPE, campaign_id: int | None) -> None:
         language = user_language(update)
-        try:
-            report = await self.coordination.status(user=channel_user(update), campaign_id=campaign_id)
-        except NotCoordinatorError:
-            await self.reply(update, context, translate(language, "coord.not_coordinator"))
-            return
-        except CampaignNotFoundError:
-            await self.reply(update, context, translate(language, "coord.unknown_campaign", id=campaign_id))
+        report = await checked(
+            update, context, self.coordination.status(user=channel_user(update), campaign_id=campaign_id), campaign_id=campaign_id
+        )
+        if report is None:
             return
         if isinstance(report, CampaignChoice):
             await self.offer_choice(update, context, report, STATUS_PREFIX)
@@ -103,16 +104,13 @@ class CoordinatorHandlers:
             await self.reply(update, context, text)
 
     async def export_campaign(self, update: Update, context: ContextTypes.DEFAULT_TYPE, campaign_id: int | None) -> None:
-        language = user_language(update)
-        try:
-            picked = await self.coordination.pick_campaign(
-                user=channel_user(update), command="export", campaign_id=campaign_id
-            )
-        except NotCoordinatorError:
-            await self.reply(update, context, translate(language, "coord.not_coordinator"))
-            return
-        except CampaignNotFoundError:
-            await self.reply(update, context, translate(language, "coord.unknown_campaign", id=campaign_id))
+        picked = await checked(
+            update,
+            context,
+            self.coordination.pick_campaign(user=channel_user(update), command="export", campaign_id=campaign_id),
+            campaign_id=campaign_id,
+        )
+        if picked is None:
             return
         if isinstance(picked, CampaignChoice):
             await self.offer_choice(update, context, picked, EXPORT_PREFIX)
@@ -168,6 +166,19 @@ class CoordinatorHandlers:
 
     async def reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
         await deliver(context.bot, update.effective_chat.id, OutgoingMessage(text=text))  # type: ignore[union-attr]
+
+
+async def checked(update: Update, context: ContextTypes.DEFAULT_TYPE, call: Awaitable[T], *, campaign_id: int | None) -> T | None:
+    """The result of a coordinator call, or ``None`` after telling the asker why not."""
+    language = user_language(update)
+    try:
+        return await call
+    except NotCoordinatorError:
+        text = translate(language, "coord.not_coordinator")
+    except CampaignNotFoundError:
+        text = translate(language, "coord.unknown_campaign", id=campaign_id)
+    await deliver(context.bot, update.effective_chat.id, OutgoingMessage(text=text))  # type: ignore[union-attr]
+    return None
 
 
 def campaign_picker(choice: CampaignChoice, prefix: str, language: str) -> OutgoingMessage:

@@ -18,9 +18,9 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.catalog import translate
-from bot.coordination import CampaignChoice, CampaignNotFoundError, NotCoordinatorError
+from bot.coordination import CampaignChoice, NotCoordinatorError
 from bot.outreach import ConfirmOutcome, OutreachService, Preview, Refusal, Refused, command_of
-from handlers.coordinator import campaign_picker, local_deadline
+from handlers.coordinator import campaign_picker, checked, local_deadline
 from handlers.delivery import deliver, edit
 from handlers.outbox_rendering import MAX_BROADCAST_LENGTH
 from handlers.rendering import OutgoingMessage
@@ -112,15 +112,13 @@ class ReminderHandlers:
         body: str | None,
     ) -> None:
         language = user_language(update)
-        try:
-            result = await self.outreach.prepare(
-                user=channel_user(update), kind=kind, campaign_id=campaign_id, language=language, body=body
-            )
-        except NotCoordinatorError:
-            await self.reply(update, context, translate(language, "coord.not_coordinator"))
-            return
-        except CampaignNotFoundError:
-            await self.reply(update, context, translate(language, "coord.unknown_campaign", id=campaign_id))
+        result = await checked(
+            update,
+            context,
+            self.outreach.prepare(user=channel_user(update), kind=kind, campaign_id=campaign_id, language=language, body=body),
+            campaign_id=campaign_id,
+        )
+        if result is None:
             return
         if isinstance(result, CampaignChoice):
             await self.offer_choice(update, context, kind, result)

@@ -53,10 +53,13 @@ async def get_or_create_respondent(
     external_id: str | int,
     display_name: str | None = None,
     language: str | None = None,
+    default_language: str | None = None,
     now: datetime | None = None,
 ) -> Respondent:
     """The account's respondent row, created on first contact.
 
+    ``default_language`` (e.g. the chat app's language) is stored only while the
+    account has none, so it never overrides a language the person chose.
     ``display_name`` and ``language`` refresh the stored values when given,
     and ``last_seen_at`` is set to ``now``.
     """
@@ -84,6 +87,8 @@ async def get_or_create_respondent(
         respondent.display_name = display_name[:200]
     if language and respondent.language != language:
         respondent.language = language[:16]
+    elif default_language and not respondent.language:
+        respondent.language = default_language[:16]
     respondent.last_seen_at = moment
     await session.flush()
     return respondent
