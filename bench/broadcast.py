@@ -51,9 +51,9 @@ from storage.database import Database  # noqa: E402
 from storage.migrate import ensure_schema  # noqa: E402
 from storage.models import DeliveryStatus, OutboxKind, OutboxMessage, Respondent, RespondentUnit  # noqa: E402
 from storage.rosters import add_units  # noqa: E402
-from storage.surveys import get_or_create_survey_version  # noqa: E402
+from storage.surveys import store_survey  # noqa: E402
 from storage.types import utc_now  # noqa: E402
-from tests.fakes.telegram import DEFAULT_TOKEN, RemoteFakeTelegram  # noqa: E402
+from tests.fakes.telegram import DEFAULT_TOKEN, RemoteFakeTelegram, start_process  # noqa: E402
 
 TELEGRAM_LIMIT = 30.0
 COORDINATOR_ID = 1
@@ -64,18 +64,7 @@ NANTONG = ROOT / "surveys" / "nantong-midterm-2023.yaml"
 
 
 def start_fake() -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.telegram", "--port", "0", "--rate-limit", "--max-calls", "1000"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    url = process.stdout.readline().strip()
-    if not url.startswith("http"):
-        process.kill()
-        raise SystemExit("the fake Bot API did not start")
-    return process, url
+    return start_process("--rate-limit", "--max-calls", "1000", cwd=ROOT)
 
 
 async def create_users(fake: RemoteFakeTelegram, recipients: int) -> None:
@@ -94,13 +83,7 @@ async def prepare_campaign(database: Database, recipients: int) -> int:
     now = utc_now()
     async with database.transaction() as session:
         survey = load_survey(NANTONG)
-        version = await get_or_create_survey_version(
-            session=session,
-            definition_json=survey.definition.model_dump(mode="json", exclude_none=True),
-            survey_id=survey.id,
-            version=survey.version,
-            content_hash=survey.content_hash,
-        )
+        version = await store_survey(session=session, survey=survey)
         campaign = await create_campaign(
             session=session, survey_version=version, title="广播基准", deadline=now + timedelta(days=7), now=now
         )

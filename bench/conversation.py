@@ -44,8 +44,8 @@ from storage.database import Database  # noqa: E402
 from storage.invitations import create_invitation  # noqa: E402
 from storage.migrate import ensure_schema  # noqa: E402
 from storage.rosters import add_units  # noqa: E402
-from storage.surveys import get_or_create_survey_version  # noqa: E402
-from tests.fakes.telegram import RemoteFakeTelegram, RemoteUser  # noqa: E402
+from storage.surveys import store_survey  # noqa: E402
+from tests.fakes.telegram import RemoteFakeTelegram, RemoteUser, start_process  # noqa: E402
 
 REPORT_PART = "本地区坚持党委领导、政府推动，成员单位协同推进全民科学素质工作，" * 3
 
@@ -87,31 +87,14 @@ class TimedUpdateProcessor(PerChatUpdateProcessor):
 
 
 def start_fake() -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.telegram", "--port", "0", "--max-calls", "1000"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    url = process.stdout.readline().strip()
-    if not url.startswith("http"):
-        process.kill()
-        raise SystemExit("the fake Bot API did not start")
-    return process, url
+    return start_process("--max-calls", "1000", cwd=ROOT)
 
 
 async def prepare_campaign(database: Database, respondents: int) -> list[str]:
     await ensure_schema(database)
     survey = load_survey(ROOT / "surveys" / "nantong-midterm-2023.yaml")
     async with database.transaction() as session:
-        version = await get_or_create_survey_version(
-            session=session,
-            definition_json=survey.definition.model_dump(mode="json", exclude_none=True),
-            survey_id=survey.id,
-            version=survey.version,
-            content_hash=survey.content_hash,
-        )
+        version = await store_survey(session=session, survey=survey)
         campaign = await create_campaign(
             session=session,
             survey_version=version,

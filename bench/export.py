@@ -123,7 +123,7 @@ async def build_database(url: str, units: int, *, accounts_from: int = 1_000_000
     from storage.database import Database
     from storage.migrate import ensure_schema
     from storage.models import Answer, Respondent, RespondentUnit, Response, ResponseStatus, Unit
-    from storage.surveys import get_or_create_survey_version
+    from storage.surveys import store_survey
 
     survey = load_survey(SURVEY_PATH)
     question_ids = [question.id for question in survey.answerable_questions]
@@ -132,13 +132,7 @@ async def build_database(url: str, units: int, *, accounts_from: int = 1_000_000
         await ensure_schema(database)
         now = datetime(2023, 4, 20, 8, 0, tzinfo=UTC)
         async with database.transaction() as session:
-            version = await get_or_create_survey_version(
-                session=session,
-                definition_json=survey.definition.model_dump(mode="json", exclude_none=True),
-                survey_id=survey.id,
-                version=survey.version,
-                content_hash=survey.content_hash,
-            )
+            version = await store_survey(session=session, survey=survey)
             campaign = await create_campaign(
                 session=session,
                 survey_version=version,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.errors import InvalidValueError, NotFoundError
 from storage.models import SurveyVersion
 from storage.rows import canonical_json, insert_unless_exists, sha256_hex
+
+if TYPE_CHECKING:
+    from bot.survey import Survey
 
 logger = logging.getLogger(__name__)
 
@@ -77,3 +80,14 @@ async def list_survey_versions(
     if survey_id is not None:
         statement = statement.where(SurveyVersion.survey_id == survey_id)
     return list(await session.scalars(statement))
+
+
+async def store_survey(*, session: AsyncSession, survey: Survey) -> SurveyVersion:
+    """The stored version of a loaded survey (its validated definition as JSON), created if new."""
+    return await get_or_create_survey_version(
+        session=session,
+        definition_json=survey.definition.model_dump(mode="json", exclude_none=True),
+        survey_id=survey.id,
+        version=survey.version,
+        content_hash=survey.content_hash,
+    )

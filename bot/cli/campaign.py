@@ -22,6 +22,7 @@ from bot.cli.database import run_with_database
 
 if TYPE_CHECKING:
     from bot.settings import Settings
+    from bot.survey import Survey
     from storage.database import Database
 
 logger = logging.getLogger(__name__)
@@ -200,7 +201,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     reopen.set_defaults(handler=handle_reopen)
 
 
-def _load_survey(path: str) -> object:
+def _load_survey(path: str) -> Survey:
     from bot.loading import DefinitionError, load_survey
 
     try:
@@ -222,22 +223,14 @@ def handle_create(args: argparse.Namespace) -> int:
     survey = _load_survey(args.survey)
     units = read_units(args.units_file) if args.units_file else []
 
-    definition_json = survey.definition.model_dump(mode="json", exclude_none=True)  # type: ignore[attr-defined]
-
     async def operation(database: Database, settings: Settings) -> list[str]:
         from storage.campaigns import create_campaign
         from storage.errors import InvalidValueError
         from storage.rosters import add_units
-        from storage.surveys import get_or_create_survey_version
+        from storage.surveys import store_survey
 
         async with database.transaction() as session:
-            version = await get_or_create_survey_version(
-                session=session,
-                definition_json=definition_json,
-                survey_id=survey.id,  # type: ignore[attr-defined]
-                version=survey.version,  # type: ignore[attr-defined]
-                content_hash=survey.content_hash,  # type: ignore[attr-defined]
-            )
+            version = await store_survey(session=session, survey=survey)
             try:
                 campaign = await create_campaign(
                     session=session,

@@ -123,11 +123,13 @@ import math
 import mimetypes
 import re
 import signal
+import subprocess
 import sys
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
@@ -2170,6 +2172,25 @@ class RemoteUser:
 
     async def messages(self) -> list[JSON]:
         return await self.fake._request("GET", f"/_fake/users/{self.id}/messages")
+
+
+def start_process(*options: str, cwd: Path | None = None) -> tuple[subprocess.Popen[str], str]:
+    """Run the fake as its own process (``options`` as on its command line); returns it and its URL.
+
+    The caller stops it with ``terminate()``. Raises ``RuntimeError`` if it does not start.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.telegram", "--port", "0", *options],
+        cwd=cwd or Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    url = process.stdout.readline().strip()
+    if not url.startswith("http"):
+        process.kill()
+        raise RuntimeError("the fake Bot API did not start")
+    return process, url
 
 
 # --------------------------------------------------------------------------- process entry point

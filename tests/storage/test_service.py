@@ -20,7 +20,7 @@ from storage.invitations import create_invitation
 from storage.migrate import ensure_schema
 from storage.models import Answer, AnswerHistory, Response, ResponseStatus
 from storage.rosters import add_units
-from storage.surveys import get_or_create_survey_version
+from storage.surveys import store_survey
 from tests.storage.conftest import Backend
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,13 +60,7 @@ async def campaign_for(backend: Backend, survey: Survey, units: list[str], per_u
     database = backend.open()
     await ensure_schema(database)
     async with database.transaction() as session:
-        version = await get_or_create_survey_version(
-            session=session,
-            definition_json=survey.definition.model_dump(mode="json", exclude_none=True),
-            survey_id=survey.id,
-            version=survey.version,
-            content_hash=survey.content_hash,
-        )
+        version = await store_survey(session=session, survey=survey)
         campaign = await create_campaign(
             session=session, survey_version=version, title="测试", deadline=datetime.now(UTC) + timedelta(days=3)
         )

@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,7 @@ from storage.database import Database
 from storage.invitations import create_invitation
 from storage.migrate import ensure_schema
 from storage.rosters import add_units
-from storage.surveys import get_or_create_survey_version
+from storage.surveys import store_survey
 from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
 from tests.storage.conftest import Backend, backend  # noqa: F401  (fixture)
 
@@ -104,13 +104,7 @@ class BotHarness:
         await ensure_schema(database)
         survey = load_survey(NANTONG)
         async with database.transaction() as session:
-            version = await get_or_create_survey_version(
-                session=session,
-                definition_json=survey.definition.model_dump(mode="json", exclude_none=True),
-                survey_id=survey.id,
-                version=survey.version,
-                content_hash=survey.content_hash,
-            )
+            version = await store_survey(session=session, survey=survey)
             campaign = await create_campaign(
                 session=session,
                 survey_version=version,
