@@ -24,9 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from bot import engine
 from bot.catalog import bot_language
@@ -54,8 +52,14 @@ from storage.database import Database
 from storage.errors import NotFoundError
 from storage.invitations import redeem_invitation
 from storage.models import Campaign, CampaignStatus, Respondent, Response, Unit
-from storage.respondents import get_or_create_respondent, list_bindings, mark_reachable
-from storage.responses import lock_response, record_answer, save_state, submit_response
+from storage.respondents import get_or_create_respondent, list_bindings, mark_reachable, refresh_respondent
+from storage.responses import (
+    lock_active_response,
+    lock_response_in_campaign,
+    record_answer,
+    save_state,
+    submit_response,
+)
 from storage.surveys import get_survey_version
 from storage.types import utc_now
 from storage.updates import claim_update
@@ -138,10 +142,12 @@ class SurveyService:
                 session=session, channel=user.channel, update_id=update_id, now=now
             ):
                 return Outcome(language=self._fallback_language(user), duplicate=True)
-            respondent = await self._respondent(session, user, now)
-            if isinstance(action, SetLanguage):
-                respondent.language = action.language
-            context = await self._context(session, respondent)
+            context = await self._active_context(session, user, now, action)
+            if context is None:
+                respondent = await self._respondent(session, user, now)
+                if isinstance(action, SetLanguage):
+                    respondent.language = action.language
+                context = await self._context(session, respondent)
             if context is None:
                 return Outcome(language=self._language(respondent, None), events=(NotInvited(),))
             if context.response.state is None:
@@ -277,6 +283,23 @@ class SurveyService:
             await mark_reachable(session=session, respondent=respondent)
         return respondent
 
+    async def _active_context(
+        self, session: AsyncSession, user: ChannelUser, now: datetime, action: Action
+    ) -> _Context | None:
+        """The usual case in one query: a known account with an active response; None otherwise."""
+        located = await lock_active_response(session=session, channel=user.channel, external_id=user.external_id)
+        if located is None:
+            return None
+        respondent, response, unit, campaign = located
+        refresh_respondent(
+            respondent, display_name=user.display_name, default_language=user.language_code, now=now
+        )
+        if respondent.unreachable:
+            await mark_reachable(session=session, respondent=respondent)
+        if isinstance(action, SetLanguage):
+            respondent.language = action.language
+        return await self._make_context(session, respondent, response, unit, campaign)
+
     async def _context(self, session: AsyncSession, respondent: Respondent) -> _Context | None:
         """The account's active response, locked, or its newest open binding's."""
         response_id = respondent.active_response_id
@@ -287,15 +310,15 @@ class SurveyService:
             response_id = bindings[0].unit.response.id
             respondent.active_response_id = response_id
         try:
-            response = await lock_response(session=session, response_id=response_id)
+            response, unit, campaign = await lock_response_in_campaign(session=session, response_id=response_id)
         except NotFoundError:
             respondent.active_response_id = None
             return None
-        unit = await session.scalar(
-            select(Unit).where(Unit.id == response.unit_id).options(selectinload(Unit.campaign))
-        )
-        assert unit is not None, "every response belongs to a unit"
-        campaign = unit.campaign
+        return await self._make_context(session, respondent, response, unit, campaign)
+
+    async def _make_context(
+        self, session: AsyncSession, respondent: Respondent, response: Response, unit: Unit, campaign: Campaign
+    ) -> _Context:
         survey = await self._survey(session, campaign.survey_version_id)
         return _Context(
             respondent=respondent,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +24,9 @@ from storage.models import (
 from storage.rows import aware_now, insert_unless_exists, require_in_session
 
 logger = logging.getLogger(__name__)
+
+#: How stale ``Respondent.last_seen_at`` may get before a message refreshes it.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
 
 def check_account(channel: str, external_id: str | int) -> tuple[str, str]:
@@ -61,7 +64,9 @@ async def get_or_create_respondent(
     ``default_language`` (e.g. the chat app's language) is stored only while the
     account has none, so it never overrides a language the person chose.
     ``display_name`` and ``language`` refresh the stored values when given,
-    and ``last_seen_at`` is set to ``now``.
+    and ``last_seen_at`` is set to ``now`` when it is older than
+    :data:`LAST_SEEN_RESOLUTION` (this runs for every update; a write per
+    message would buy nothing). Changes are flushed with the transaction.
     """
     channel, account = check_account(channel, external_id)
     moment = aware_now(now)
@@ -83,15 +88,29 @@ async def get_or_create_respondent(
     )
     if created:
         logger.info("new respondent %s:%s", channel, account)
+    refresh_respondent(
+        respondent, display_name=display_name, language=language, default_language=default_language, now=moment
+    )
+    return respondent
+
+
+def refresh_respondent(
+    respondent: Respondent,
+    *,
+    display_name: str | None = None,
+    language: str | None = None,
+    default_language: str | None = None,
+    now: datetime,
+) -> None:
+    """Update what the channel told us about the account, as :func:`get_or_create_respondent` describes."""
     if display_name and respondent.display_name != display_name:
         respondent.display_name = display_name[:200]
     if language and respondent.language != language:
         respondent.language = language[:16]
     elif default_language and not respondent.language:
         respondent.language = default_language[:16]
-    respondent.last_seen_at = moment
-    await session.flush()
-    return respondent
+    if respondent.last_seen_at is None or now - respondent.last_seen_at >= LAST_SEEN_RESOLUTION:
+        respondent.last_seen_at = now
 
 
 async def bind_respondent(

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import InvalidValueError, NotFoundError
@@ -26,11 +26,13 @@ from storage.models import (
     QUESTION_ID_LENGTH,
     Answer,
     AnswerHistory,
+    Campaign,
     Respondent,
     Response,
     ResponseStatus,
     Unit,
 )
+from storage.respondents import check_account
 from storage.rows import aware_now, canonical_json
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,49 @@ async def get_response(
 async def lock_response(*, session: AsyncSession, response_id: int) -> Response:
     """The response, locked until the end of the transaction, with fresh column values."""
     return await get_response(session=session, response_id=response_id, for_update=True)
+
+
+async def lock_response_in_campaign(
+    *, session: AsyncSession, response_id: int
+) -> tuple[Response, Unit, Campaign]:
+    """The response locked as by :func:`lock_response`, with its unit and campaign, in one query."""
+    statement = _locked_with_unit_and_campaign(select(Response, Unit, Campaign).where(Response.id == response_id))
+    row = (await session.execute(statement)).one_or_none()
+    if row is None:
+        raise NotFoundError(f"no response with id {response_id}")
+    response, unit, campaign = row
+    return response, unit, campaign
+
+
+async def lock_active_response(
+    *, session: AsyncSession, channel: str, external_id: str
+) -> tuple[Respondent, Response, Unit, Campaign] | None:
+    """The account and its active response (locked as by :func:`lock_response`), unit and campaign.
+
+    One query for what almost every update needs; None when the account is
+    unknown or has no active response (then look them up one by one).
+    """
+    channel, external_id = check_account(channel, external_id)
+    statement = _locked_with_unit_and_campaign(
+        select(Respondent, Response, Unit, Campaign)
+        .join(Response, Response.id == Respondent.active_response_id)
+        .where(Respondent.channel == channel, Respondent.external_id == external_id)
+    )
+    row = (await session.execute(statement)).one_or_none()
+    if row is None:
+        return None
+    respondent, response, unit, campaign = row
+    return respondent, response, unit, campaign
+
+
+def _locked_with_unit_and_campaign(statement: Select[Any]) -> Select[Any]:
+    """``statement`` (selecting a Response) joined to its unit and campaign, the response row locked."""
+    return (
+        statement.join(Unit, Unit.id == Response.unit_id)
+        .join(Campaign, Campaign.id == Unit.campaign_id)
+        .with_for_update(of=Response)
+        .execution_options(populate_existing=True)
+    )
 
 
 async def get_unit_response(
@@ -94,7 +139,8 @@ async def record_answer(
     """Set (or with ``value=None`` clear) one answer, appending the change to the history.
 
     Returns the history row, or None when the answer did not change. Bumps the
-    response's revision and marks it in progress if it had not started.
+    response's revision and marks it in progress if it had not started. The
+    rows are written when the session flushes (at the latest, at commit).
     """
     if not question_id or len(question_id) > QUESTION_ID_LENGTH:
         raise InvalidValueError(f"bad question id {question_id!r}")
@@ -142,7 +188,6 @@ async def record_answer(
         revision=response.revision,
     )
     session.add(history)
-    await session.flush()
     return history
 
 
@@ -161,12 +206,15 @@ async def save_state(
     state: Mapping[str, Any] | None,
     now: datetime | None = None,
 ) -> None:
-    """Store the engine's state; a response that had not started is now in progress."""
+    """Store the engine's state; a response that had not started is now in progress.
+
+    Written with the transaction's next flush, in the same UPDATE as the
+    response's other changes.
+    """
     if state is not None:
         _json_text(state, "the engine state")
     response.state = dict(state) if state is not None else None
     _touch(response, aware_now(now))
-    await session.flush()
 
 
 async def submit_response(
@@ -184,7 +232,6 @@ async def submit_response(
     response.submitted_at = moment
     response.submitted_values = dict(values)
     response.revision += 1
-    await session.flush()
     logger.info("response %s submitted at revision %s", response.id, response.revision)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +42,26 @@ async def insert_unless_exists(
             raise
         return found, False
     return row, True
+
+
+async def insert_ignoring_duplicates(
+    session: AsyncSession,
+    model: type[Any],
+    values: dict[str, Any],
+    *,
+    unique: tuple[str, ...],
+) -> bool:
+    """Insert one row with ``INSERT ... ON CONFLICT (unique) DO NOTHING``; True if it was inserted.
+
+    One statement, where :func:`insert_unless_exists` needs a select and a
+    savepoint. On PostgreSQL a concurrent insert of the same key waits for the
+    other transaction and then reports False (or inserts, if that one rolled back).
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=list(unique))
+    connection = await session.connection()
+    result = await connection.execute(statement)
+    return bool(result.rowcount == 1)
 
 
 def require_in_session(session: AsyncSession, row: object, name: str) -> None:

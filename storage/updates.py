@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import InvalidValueError
 from storage.models import CHANNEL_LENGTH, ProcessedUpdate
-from storage.rows import aware_now, insert_unless_exists, require_aware
+from storage.rows import aware_now, insert_ignoring_duplicates, require_aware
 
 logger = logging.getLogger(__name__)
 
@@ -36,17 +36,13 @@ async def claim_update(
     if not update_key or len(update_key) > UPDATE_ID_MAX_LENGTH:
         raise InvalidValueError(f"bad update id {update_key!r}")
 
-    async def existing() -> ProcessedUpdate | None:
-        return await session.scalar(
-            select(ProcessedUpdate).where(
-                ProcessedUpdate.channel == channel, ProcessedUpdate.update_id == update_key
-            )
-        )
-
-    _, created = await insert_unless_exists(
+    # One INSERT ... ON CONFLICT DO NOTHING: this runs for every update, so no
+    # select-then-insert and no savepoint.
+    created = await insert_ignoring_duplicates(
         session,
-        ProcessedUpdate(channel=channel, update_id=update_key, processed_at=aware_now(now)),
-        existing=existing,
+        ProcessedUpdate,
+        {"channel": channel, "update_id": update_key, "processed_at": aware_now(now)},
+        unique=("channel", "update_id"),
     )
     if not created:
         logger.info("update %s:%s was processed already", channel, update_key)
