@@ -40,6 +40,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from storage.errors import DatabaseUnavailableError
+from storage.sqlite_connection import sqlite_connector
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -155,7 +156,10 @@ class Database:
         engine_options: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             self._prepare_sqlite_file()
-            engine_options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+            # aiosqlite, with the calls that cannot block run on the loop's thread.
+            engine_options["async_creator"] = sqlite_connector(
+                self.url.database or ":memory:", timeout=SQLITE_BUSY_TIMEOUT_SECONDS
+            )
         else:
             connect_args: dict[str, Any] = {"timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
             if schema:
@@ -308,7 +312,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
             cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            # WAL is switched on by sqlite_connector, before this hook runs.
             # FULL: a transaction acknowledged to a respondent survives a power cut too.
             cursor.execute("PRAGMA synchronous = FULL")
         finally:
