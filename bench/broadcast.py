@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 from telegram import Bot  # noqa: E402
-from telegram.request import HTTPXRequest  # noqa: E402
+from bot.channels.telegram_http import AiohttpRequest  # noqa: E402
 
 from bot.channels.telegram_outbox import DrainStats, OutboxSender, SenderSettings  # noqa: E402
 from bot.coordination import CoordinatorService  # noqa: E402
@@ -128,7 +128,7 @@ def open_bot(url: str) -> Bot:
         DEFAULT_TOKEN,
         base_url=f"{url}/bot",
         base_file_url=f"{url}/file/bot",
-        request=HTTPXRequest(connection_pool_size=64),
+        request=AiohttpRequest(connection_pool_size=64),
     )
 
 

@@ -22,6 +22,7 @@ from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes
 
 from bot.catalog import BOT_LANGUAGES, bot_language, translate
+from bot.channels.telegram_http import AiohttpRequest
 from bot.coordination import CoordinatorService
 from bot.outreach import OutreachService
 from bot.service import SurveyService
@@ -86,6 +87,8 @@ def build_application(
         .token(settings.telegram_token.get_secret_value())
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_file_url)
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(_post_init)
     )

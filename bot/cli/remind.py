@@ -141,14 +141,15 @@ def _refusal_text(refused: object) -> str:
 async def _open_bot(settings: Settings) -> Bot:
     from telegram import Bot
     from telegram.error import InvalidToken, TelegramError
-    from telegram.request import HTTPXRequest
+
+    from bot.channels.telegram_http import AiohttpRequest
 
     assert settings.telegram_token is not None
     bot = Bot(
         settings.telegram_token.get_secret_value(),
         base_url=settings.telegram_api_url,
         base_file_url=settings.telegram_file_url,
-        request=HTTPXRequest(connection_pool_size=32),
+        request=AiohttpRequest(connection_pool_size=32),
     )
     try:
         await bot.initialize()

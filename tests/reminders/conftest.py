@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from telegram import Bot
-from telegram.request import HTTPXRequest
 
+from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_outbox import OutboxSender, SenderSettings
 from bot.reminder_scheduler import ReminderScheduler
 from storage.audience import broadcast_audience
@@ -88,7 +88,7 @@ async def other_bot(harness: BotHarness) -> Bot:
         harness.fake.token,
         base_url=f"{harness.fake.url}/bot",
         base_file_url=f"{harness.fake.url}/file/bot",
-        request=HTTPXRequest(connection_pool_size=32),
+        request=AiohttpRequest(connection_pool_size=32),
     )
     await bot.initialize()
     return bot
