@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 from telegram import (
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -174,12 +175,16 @@ class RespondentHandlers:
         """A button press: acts on the question the button was made for, or is refused."""
         query = update.callback_query
         assert query is not None
-        await query.answer()
         action = buttons.decode(query.data)
         if action is None:
+            await _answer_query(query)
             await deliver(context.bot, update.effective_chat.id, OutgoingMessage(text=translate(user_language(update), "tg.unknown_button")))  # type: ignore[union-attr]
             return
-        outcome = await self.service.act(user=channel_user(update), update_id=str(update.update_id), action=action)
+        # Stop the button's spinner while the answer is stored: one round trip less to wait for.
+        _, outcome = await asyncio.gather(
+            _answer_query(query),
+            self.service.act(user=channel_user(update), update_id=str(update.update_id), action=action),
+        )
         if outcome.duplicate:
             return
         pressed = query.message if isinstance(query.message, Message) else None
@@ -189,7 +194,9 @@ class RespondentHandlers:
             return
         stale = any(isinstance(e, Rejected) and e.code is RejectionCode.STALE for e in outcome.events)
         if pressed is not None and not stale and not _rejected(outcome):
-            await _drop_keyboard(pressed)
+            # Independent of the reply, so both go out at once.
+            await asyncio.gather(_drop_keyboard(pressed), self.send_messages(update, context, messages))
+            return
         await self.send_messages(update, context, messages)
 
     # -- plumbing -----------------------------------------------------------------------
@@ -239,6 +246,14 @@ class RespondentHandlers:
 
 def _rejected(outcome: Outcome) -> bool:
     return any(isinstance(event, Rejected) for event in outcome.events)
+
+
+async def _answer_query(query: CallbackQuery) -> None:
+    """Tell Telegram the press was received (the app shows a spinner until then)."""
+    try:
+        await query.answer()
+    except BadRequest as error:  # too old (e.g. pressed while the bot was down): the press still counts
+        logger.info("could not answer callback query %s: %s", query.id, error)
 
 
 async def _drop_keyboard(message: Message) -> None:

@@ -1226,6 +1226,13 @@ class FakeTelegram:
         """Callback queries sent by users that the bot has not answered (yet)."""
         return list(self._pending_callbacks.values())
 
+    def expire_callback_queries(self) -> None:
+        """Forget the unanswered button presses, as Telegram does after about 15 seconds.
+
+        Answering one afterwards gets "query is too old".
+        """
+        self._pending_callbacks.clear()
+
     def reset_stats(self) -> None:
         self.stats = FakeStats()
 

@@ -128,6 +128,20 @@ async def test_button_of_an_earlier_question__is_refused_with_a_notice(harness: 
     assert await stored_state(harness) == before
 
 
+async def test_press_too_old_to_acknowledge__still_counts(harness: BotHarness) -> None:
+    """Pressed while the bot was down: Telegram refuses the late acknowledgement, the answer is kept."""
+    user = await started(harness)
+    await answer_header(user)
+    answered = len(dict(await stored_state(harness))["answers"])  # type: ignore[arg-type]
+    await harness.stop()
+    await user.press("是")
+    harness.fake.expire_callback_queries()
+    await harness.start()
+    assert "2. 是否将" in await text_of(user)
+    assert len(dict(await stored_state(harness))["answers"]) == answered + 1  # type: ignore[arg-type]
+    assert not harness.fake.answered_callbacks
+
+
 async def test_flood_control__the_bot_waits_and_the_message_still_arrives(harness: BotHarness) -> None:
     user = await started(harness)
     harness.fake.fail_next("sendMessage", error_code=429, retry_after=1)
