@@ -300,7 +300,7 @@ class Database:
 
 
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
-    """WAL, busy timeout, foreign keys, and our own BEGIN (IMMEDIATE for writes)."""
+    """Busy timeout, foreign keys, synchronous=FULL, and our own BEGIN (IMMEDIATE for writes)."""
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
