@@ -203,7 +203,8 @@ class OutboxSender:
         """Send every due message (of one batch, if given) until none is left or stop is requested."""
         stats = DrainStats()
         in_flight: set[asyncio.Task[None]] = set()
-        reporter = asyncio.create_task(self._report_loop(batch_id), name="outbox-progress")
+        stop_reporting = asyncio.Event()
+        reporter = asyncio.create_task(self._report_loop(batch_id, stop_reporting), name="outbox-progress")
         try:
             while not self.stopping:
                 if len(in_flight) >= self.settings.max_in_flight:
@@ -225,6 +226,7 @@ class OutboxSender:
         except asyncio.CancelledError:
             for task in in_flight:  # killed: what was in flight stays SENDING (see the lease)
                 task.cancel()
+            reporter.cancel()
             raise
         except Exception:
             if in_flight:  # a claim failed: still record the sends already made
@@ -232,7 +234,9 @@ class OutboxSender:
                 _reap(in_flight)
             raise
         finally:
-            reporter.cancel()
+            # Let a report under way finish: cancelling it between closing a batch
+            # and sending its summary would lose the summary for good.
+            stop_reporting.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await reporter
         await self.report(batch_id=batch_id, force=True)
@@ -415,10 +419,12 @@ class OutboxSender:
 
     # -- feedback ---------------------------------------------------------------------------
 
-    async def _report_loop(self, batch_id: int | None) -> None:
-        while True:
+    async def _report_loop(self, batch_id: int | None, stop: asyncio.Event) -> None:
+        """Report every ``report_interval`` until ``stop`` is set (never in the middle of a report)."""
+        while not stop.is_set():
             await self.report(batch_id=batch_id)
-            await asyncio.sleep(self.settings.report_interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.settings.report_interval)
 
     async def report(self, *, batch_id: int | None = None, force: bool = False) -> None:
         """Edit the status messages of active batches; close finished ones with their summary.

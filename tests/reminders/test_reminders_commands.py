@@ -121,6 +121,24 @@ async def test_broadcast__after_confirmation_reaches_every_bound_respondent_once
     assert "通知发送完毕：已发送 3，失败 0，无法送达 0" in (coordinator.messages[-1].text or "")
 
 
+async def test_broadcast__summary_arrives_even_when_the_progress_reporter_closes_the_batch(
+    harness: BotHarness,
+) -> None:
+    # The drain's progress reporter may close the batch itself; the drain ending
+    # right then used to cancel it between closing and sending the summary.
+    await join(harness, "崇川区", 9201, "王芳")
+    coordinator = await make_coordinator(harness)
+    eager = replace(FAST, report_interval=0.0)
+    for round_number in range(1, 6):
+        await coordinator.send_command("/broadcast", f"第{round_number}次通知")
+        [preview] = await replies(coordinator)
+        await coordinator.press("✅ 确认发送", preview)
+        await wait_for_batches(harness, OutboxBatchStatus.ACTIVE)
+        await sender_for(harness, settings=eager).drain()
+        summaries = [m.text for m in coordinator.messages if "通知发送完毕" in (m.text or "")]
+        assert len(summaries) == round_number, f"round {round_number}: {summaries}"
+
+
 async def test_broadcast_and_remind_with_several_open_campaigns__ask_which(harness: BotHarness) -> None:
     await harness.create_campaign(units=("如皋市",))
     await join(harness, "如皋市", 9301, "陈静")
