@@ -49,6 +49,7 @@ from telegram.ext import Application, ContextTypes, MessageHandler, filters  # n
 
 from bot.channels.telegram import PerChatUpdateProcessor, build_application  # noqa: E402
 from bot.loading import load_survey  # noqa: E402
+from bot.memory import freeze_startup_objects  # noqa: E402
 from bot.service import SurveyService  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage.campaigns import create_campaign  # noqa: E402
@@ -122,6 +123,7 @@ async def run_application(application: Application) -> None:  # type: ignore[typ
     await application.start()
     assert application.updater is not None
     await application.updater.start_polling(poll_interval=0, timeout=1)
+    freeze_startup_objects()  # as `surveybot run` does; the echo bot gets it too
 
 
 async def stop_application(application: Application) -> None:  # type: ignore[type-arg]

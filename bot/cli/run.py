@@ -72,6 +72,7 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
 
     from bot.channels.telegram import build_application
     from bot.channels.webhook import make_webhook_app
+    from bot.memory import freeze_startup_objects
     from bot.reminder_worker import ReminderWorker
     from bot.service import SurveyService
     from storage.database import Database
@@ -119,6 +120,7 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
         # Reminders and broadcasts: the schedule and the paced outbox sender.
         worker = ReminderWorker(database=database, bot=application.bot, wakeup=outbox_wakeup)
         worker.start()
+        freeze_startup_objects()  # spares every later collection a walk over start-up state
         await stop.wait()
     finally:
         if worker is not None:
