@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from storage.models import CampaignStatus, Invitation, Respondent, RespondentUnit, Unit
 from storage.respondents import bind_respondent, unbind_unit
@@ -100,13 +100,17 @@ async def _find(session: AsyncSession, token: str, *, for_update: bool) -> Invit
     token = token.strip()
     if not token or len(token) > TOKEN_MAX_LENGTH:
         return None
+    # One query: every invitation has a unit, every unit a campaign and a response.
     statement = (
         select(Invitation)
         .where(Invitation.token_hash == hash_token(token))
-        .options(selectinload(Invitation.unit).selectinload(Unit.campaign))
+        .options(
+            joinedload(Invitation.unit, innerjoin=True).joinedload(Unit.campaign, innerjoin=True),
+            joinedload(Invitation.unit, innerjoin=True).joinedload(Unit.response, innerjoin=True),
+        )
     )
     if for_update:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
+        statement = statement.with_for_update(of=Invitation).execution_options(populate_existing=True)
     return await session.scalar(statement)
 
 
@@ -159,11 +163,7 @@ async def redeem_invitation(
     binding, created = await bind_respondent(
         session=session, respondent=respondent, unit=invitation.unit, invitation=invitation
     )
-    unit = await session.scalar(
-        select(Unit).where(Unit.id == invitation.unit_id).options(selectinload(Unit.response))
-    )
-    assert unit is not None
-    respondent.active_response_id = unit.response.id
+    respondent.active_response_id = invitation.unit.response.id
     await session.flush()
     return Redemption(refusal=None, invitation=invitation, binding=binding, newly_bound=created)
 

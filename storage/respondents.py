@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,23 +75,16 @@ async def get_or_create_respondent(
     async def existing() -> Respondent | None:
         return await find_respondent(session=session, channel=channel, external_id=account)
 
-    respondent, created = await insert_unless_exists(
-        session,
-        Respondent(
-            channel=channel,
-            external_id=account,
-            display_name=display_name,
-            language=language,
-            unreachable=False,
-            created_at=moment,
-        ),
-        existing=existing,
+    refresh = partial(
+        refresh_respondent, display_name=display_name, language=language, default_language=default_language, now=moment
     )
+    new = Respondent(channel=channel, external_id=account, unreachable=False, created_at=moment)
+    refresh(new)  # a new row is inserted complete, not inserted then updated
+    respondent, created = await insert_unless_exists(session, new, existing=existing)
     if created:
         logger.info("new respondent %s:%s", channel, account)
-    refresh_respondent(
-        respondent, display_name=display_name, language=language, default_language=default_language, now=moment
-    )
+    else:
+        refresh(respondent)
     return respondent
 
 
