@@ -157,6 +157,17 @@ async def test_before_initialize_and_after_shutdown__refuses_to_send(recorder: t
         await request.do_request(f"{url}x", "POST")
 
 
+async def get_me_status(url: str) -> int:
+    """The HTTP status of one getMe call through a fresh AiohttpRequest (proxy settings read anew)."""
+    request = AiohttpRequest()
+    await request.initialize()
+    try:
+        status, _ = await request.do_request(url, "POST")
+    finally:
+        await request.shutdown()
+    return status
+
+
 async def test_a_proxy_from_the_environment__carries_the_calls(
     recorder: tuple[Recorder, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -164,13 +175,7 @@ async def test_a_proxy_from_the_environment__carries_the_calls(
     monkeypatch.setenv("HTTP_PROXY", url)  # the recorder plays the proxy
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    request = AiohttpRequest()
-    await request.initialize()
-    try:
-        status, _ = await request.do_request(f"http://api.telegram.invalid/bot{TOKEN}/getMe", "POST")
-    finally:
-        await request.shutdown()
-    assert status == 200
+    assert await get_me_status(f"http://api.telegram.invalid/bot{TOKEN}/getMe") == 200
     assert [call["path"] for call in fake.received] == [f"/bot{TOKEN}/getMe"]
 
 
@@ -178,10 +183,5 @@ async def test_no_proxy__is_honoured(recorder: tuple[Recorder, str], monkeypatch
     fake, url = recorder
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    request = AiohttpRequest()
-    await request.initialize()
-    try:
-        status, _ = await request.do_request(f"{url}bot{TOKEN}/getMe", "POST")
-    finally:
-        await request.shutdown()
-    assert status == 200 and len(fake.received) == 1
+    assert await get_me_status(f"{url}bot{TOKEN}/getMe") == 200
+    assert len(fake.received) == 1
