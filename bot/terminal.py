@@ -82,7 +82,9 @@ class TerminalSession:
     def run(self) -> int:
         title = self.survey.text(self.survey.definition.title, self.language)
         self.say(f"== {title} ==")
-        self.say(translate(self.language, "terminal.welcome", total=len(self.survey.answerable_questions)))
+        # The count the questions' positions use ("第 1/18 题"): the relevant ones, as the Telegram greeting says.
+        _, total = engine.progress(self.survey, self.step.state, today=self.today)
+        self.say(translate(self.language, "terminal.welcome", total=total))
         self.show(self.step.events)
         while True:
             self.stdout.write("> ")

@@ -349,7 +349,7 @@ def test_try__answering_the_whole_nantong_survey_in_chinese_prints_the_answers(
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
     code, out, err = run_cli(capsys, "try", str(NANTONG_PATH))
     assert (code, err) == (0, "")
-    assert "第 1/18 题" in out and "填报单位" in out
+    assert "共 18 题" in out and "第 1/18 题" in out and "填报单位" in out  # the same count, as the survey opens
     assert "找不到文件：no-such-file.pdf" in out
     assert "已提交（第 1 版）。提交的回答：" in out
     printed = answers_json(out)
