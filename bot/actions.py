@@ -114,6 +114,10 @@ class Unsupported:
 class Resume:
     """Show where the respondent is (the current question, the review...)."""
 
+    #: From a reminder: continue in this campaign (an account may answer in
+    #: several). The engine ignores it; the service switches responses first.
+    campaign_id: int | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class Pause:

@@ -52,6 +52,7 @@ class UnitProgressLine:
 @dataclass(frozen=True, slots=True)
 class ReminderContent:
     language: str
+    campaign_id: int
     survey_title: str
     campaign_title: str
     #: The deadline in the campaign's time zone.
@@ -132,6 +133,7 @@ class OutboxComposer:
             zone = ZoneInfo(campaign.timezone)
             content = ReminderContent(
                 language=language,
+                campaign_id=campaign.id,
                 survey_title=survey.text(survey.definition.title, survey.language_for(respondent.language)),
                 campaign_title=campaign.title,
                 deadline=campaign.deadline.astimezone(zone),

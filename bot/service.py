@@ -51,7 +51,7 @@ from storage.attachments import store_attachment
 from storage.database import Database
 from storage.errors import NotFoundError
 from storage.invitations import redeem_invitation
-from storage.models import Campaign, CampaignStatus, Respondent, Response, Unit
+from storage.models import Campaign, CampaignStatus, Respondent, Response, ResponseStatus, Unit
 from storage.respondents import get_or_create_respondent, list_bindings, mark_reachable, refresh_respondent
 from storage.responses import (
     lock_active_response,
@@ -150,6 +150,10 @@ class SurveyService:
                 context = await self._context(session, respondent)
             if context is None:
                 return Outcome(language=self._language(respondent, None), events=(NotInvited(),))
+            if isinstance(action, Resume) and action.campaign_id not in (None, context.campaign.id):
+                switched = await self._switch_campaign(session, context.respondent, action.campaign_id)
+                if switched is not None:  # greeted again: the greeting names the unit now answered for
+                    return await self._greet(session, switched, now)
             if context.response.state is None:
                 return await self._greet(session, context, now)
             return await self._step(session, context, action, user, now)
@@ -315,6 +319,22 @@ class SurveyService:
             respondent.active_response_id = None
             return None
         return await self._make_context(session, respondent, response, unit, campaign)
+
+    async def _switch_campaign(
+        self, session: AsyncSession, respondent: Respondent, campaign_id: int | None
+    ) -> _Context | None:
+        """Make the account's response in an open ``campaign_id`` the active one; None if it has none.
+
+        With several units there, the first on the roster not submitted yet
+        (the reminder lists them in that order).
+        """
+        bindings = await list_bindings(session=session, respondent=respondent, open_only=True)
+        units = [binding.unit for binding in bindings if binding.unit.campaign_id == campaign_id]
+        if not units:
+            return None
+        unit = next((unit for unit in units if unit.response.status is not ResponseStatus.SUBMITTED), units[0])
+        respondent.active_response_id = unit.response.id
+        return await self._context(session, respondent)
 
     async def _make_context(
         self, session: AsyncSession, respondent: Respondent, response: Response, unit: Unit, campaign: Campaign

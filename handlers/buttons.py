@@ -55,6 +55,11 @@ REVIEW = "rev"
 RESUME = "res"
 
 
+def resume(campaign_id: int) -> str:
+    """"Continue" in one campaign (a reminder's button)."""
+    return _checked(f"{RESUME}:{campaign_id}")
+
+
 def language(code: str) -> str:
     return _checked(f"lang:{code}")
 
@@ -73,6 +78,8 @@ def decode(data: str | None) -> Action | None:
     if data in simple:
         return simple[data]
     kind, _, rest = data.partition(_SEPARATOR)
+    if kind == RESUME:
+        return Resume(campaign_id=int(rest)) if rest.isdecimal() and rest.isascii() else None
     if kind == "lang":
         return SetLanguage(language=rest) if rest.isalpha() else None
     if kind in ("c", "t"):

@@ -44,7 +44,7 @@ def render_outbox(content: ReminderContent | BroadcastContent) -> OutgoingMessag
         units=units,
     )
     keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(translate(language, "remind.resume"), callback_data=buttons.RESUME)]]
+        [[InlineKeyboardButton(translate(language, "remind.resume"), callback_data=buttons.resume(content.campaign_id))]]
     )
     return OutgoingMessage(text=text[:MAX_MESSAGE_LENGTH], keyboard=keyboard)
 

@@ -6,6 +6,8 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from storage.models import DeliveryStatus
+from storage.responses import current_answers, get_unit_response
+from storage.rosters import get_unit
 from tests.fakes.telegram import FakeUser
 from tests.reminders.conftest import (
     SLOT_1D,
@@ -54,7 +56,7 @@ async def test_scheduled_reminder__fires_at_its_time_only_to_units_not_submitted
     assert re.search(r"通州区：已答 1/\d+ 题", second)
     assert reminders(haimen) == []
     reminder_message = chongchuan.messages[-1]
-    assert reminder_message.callback_data == ["res"] and reminder_message.button_texts == ["继续填写"]
+    assert reminder_message.callback_data == [f"res:{harness.campaign_id}"] and reminder_message.button_texts == ["继续填写"]
 
     # "继续填写" resumes at the current question.
     await chongchuan.press("继续填写", reminder_message)
@@ -66,6 +68,45 @@ async def test_scheduled_reminder__fires_at_its_time_only_to_units_not_submitted
     assert await other.tick() == []
     assert (await sender.drain()).sent == 0
     assert len(reminders(chongchuan)) == len(reminders(tongzhou)) == 1
+
+
+async def test_reminder_button__continues_in_the_reminded_campaign_for_an_account_in_two(
+    harness: BotHarness,
+) -> None:
+    first_campaign = harness.campaign_id
+    user = await join(harness, "崇川区", 9201, "王芳")
+    await user.send_text("崇川区科协")  # the first question of the first campaign
+    await replies(user)
+    await harness.create_campaign(units=("如皋市",))
+    second_campaign = harness.campaign_id
+    await user.send_command("/start", harness.tokens["如皋市"][0])  # now answering for 如皋市
+    await replies(user)
+
+    harness.clock.now = SLOT_3D
+    assert len(await scheduler_for(harness).tick()) == 2
+    await sender_for(harness).drain()
+    buttons = {message.callback_data[0]: message for message in user.messages if (message.text or "").startswith(REMINDER)}
+    assert set(buttons) == {f"res:{first_campaign}", f"res:{second_campaign}"}
+
+    await user.press("继续填写", buttons[f"res:{first_campaign}"])
+    text = await text_of(user)
+    assert "填报单位：崇川区" in text and "第 2/" in text
+    await user.send_text("王芳")  # answers for 崇川区 from now on
+    await replies(user)
+    await user.press("继续填写", buttons[f"res:{second_campaign}"])
+    text = await text_of(user)
+    assert "填报单位：如皋市" in text and "第 1/" in text
+    await user.press_raw("res:999999")  # forged, or a campaign the account has left: resumes where it is
+    text = await text_of(user)
+    assert "您好" not in text and "第 1/" in text  # no greeting: nothing was switched
+
+    async with database_of(harness).read() as session:
+        chongchuan = await get_unit(session=session, campaign=first_campaign, name="崇川区")
+        rugao = await get_unit(session=session, campaign=second_campaign, name="如皋市")
+        first_answers = await current_answers(session=session, response=await get_unit_response(session=session, unit=chongchuan))
+        second_answers = await current_answers(session=session, response=await get_unit_response(session=session, unit=rugao))
+    assert {key: answer.value for key, answer in first_answers.items()} == {"unit": "崇川区科协", "filled_by": "王芳"}
+    assert second_answers == {}
 
 
 async def test_after_downtime__only_the_latest_missed_slot_is_sent_once(harness: BotHarness) -> None:
