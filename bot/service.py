@@ -54,11 +54,13 @@ from storage.invitations import redeem_invitation
 from storage.models import Campaign, CampaignStatus, Respondent, Response, ResponseStatus, Unit
 from storage.respondents import get_or_create_respondent, list_bindings, mark_reachable, refresh_respondent
 from storage.responses import (
+    detach_response,
     lock_active_response,
     lock_response_in_campaign,
     record_answer,
     save_state,
     submit_response,
+    write_response,
 )
 from storage.surveys import get_survey_version
 from storage.types import utc_now
@@ -191,6 +193,7 @@ class SurveyService:
             events.extend(review.events)
         else:
             events.extend(step.events)
+        await write_response(session=session, response=response)
         return Outcome(language=context.language, events=tuple(events), response_id=response.id)
 
     async def _step(
@@ -208,6 +211,7 @@ class SurveyService:
             events.insert(0, LanguageChanged(language=step.state.language))
         if step.rejected:
             response.last_activity_at = now
+            await write_response(session=session, response=response)
             return Outcome(language=step.state.language, events=tuple(events), response_id=response.id)
         new_state = step.state
         # Submission values are taken after the answers are recorded (an upload's
@@ -231,6 +235,7 @@ class SurveyService:
                     unit_name=context.unit.name,
                 )
             )
+        await write_response(session=session, response=response)
         return Outcome(language=new_state.language, events=tuple(events), response_id=response.id)
 
     async def _record(
@@ -340,6 +345,7 @@ class SurveyService:
         self, session: AsyncSession, respondent: Respondent, response: Response, unit: Unit, campaign: Campaign
     ) -> _Context:
         survey = await self._survey(session, campaign.survey_version_id)
+        detach_response(session=session, response=response)
         return _Context(
             respondent=respondent,
             response=response,

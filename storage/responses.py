@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, delete, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import InvalidValueError, NotFoundError
@@ -125,6 +125,30 @@ def _json_text(value: Any, what: str) -> str:
         raise InvalidValueError(f"{what} is not JSON data: {error}") from None
 
 
+_ANSWERS = Answer.__table__
+_HISTORY = AnswerHistory.__table__
+_ANSWER_MAPPER = inspect(Answer)
+
+#: Built once: a statement object keeps its cache key, so executing it again
+#: skips building and hashing the statement (this runs for every answer).
+_SELECT_ANSWER = select(_ANSWERS.c.id, _ANSWERS.c.value, _ANSWERS.c.other_text).where(
+    _ANSWERS.c.response_id == bindparam("response_id"), _ANSWERS.c.question_id == bindparam("question_id")
+)
+_INSERT_ANSWER = insert(_ANSWERS)
+_UPDATE_ANSWER = (
+    update(_ANSWERS)
+    .where(_ANSWERS.c.id == bindparam("answer_id"))
+    .values(
+        value=bindparam("value", type_=_ANSWERS.c.value.type),
+        other_text=bindparam("other_text"),
+        updated_at=bindparam("updated_at", type_=_ANSWERS.c.updated_at.type),
+        updated_by_respondent_id=bindparam("updated_by_respondent_id"),
+    )
+)
+_DELETE_ANSWER = delete(_ANSWERS).where(_ANSWERS.c.id == bindparam("answer_id"))
+_INSERT_HISTORY = insert(_HISTORY)
+
+
 async def record_answer(
     *,
     session: AsyncSession,
@@ -135,60 +159,122 @@ async def record_answer(
     respondent: Respondent | None = None,
     channel: str | None = None,
     now: datetime | None = None,
-) -> AnswerHistory | None:
+) -> int | None:
     """Set (or with ``value=None`` clear) one answer, appending the change to the history.
 
-    Returns the history row, or None when the answer did not change. Bumps the
-    response's revision and marks it in progress if it had not started. The
-    rows are written when the session flushes (at the latest, at commit).
+    Returns the response's revision this change produced, or None when the
+    answer did not change. Bumps the response's revision and marks it in
+    progress if it had not started (written with the response at the next
+    flush). The answer and its history row are written at once, with Core
+    statements: this runs for every answer, and the ORM's unit of work was
+    most of its cost. An :class:`Answer` already loaded in this session is
+    expired, so that reading it again gives the new value.
     """
     if not question_id or len(question_id) > QUESTION_ID_LENGTH:
         raise InvalidValueError(f"bad question id {question_id!r}")
     new_text = _json_text(value, f"the answer to {question_id}")
     moment = aware_now(now)
-    answer = await session.scalar(
-        select(Answer).where(Answer.response_id == response.id, Answer.question_id == question_id)
-    )
-    old_value = answer.value if answer is not None else None
-    old_other = answer.other_text if answer is not None else None
+    connection = await session.connection()
+    stored = (
+        await connection.execute(_SELECT_ANSWER, {"response_id": response.id, "question_id": question_id})
+    ).one_or_none()
+    old_value = stored.value if stored is not None else None
+    old_other = stored.other_text if stored is not None else None
     if _json_text(old_value, "the stored answer") == new_text and old_other == other_text:
         return None
     respondent_id = respondent.id if respondent is not None else None
     if value is None and other_text is None:
-        if answer is not None:
-            await session.delete(answer)
-    elif answer is None:
-        session.add(
-            Answer(
-                response_id=response.id,
-                question_id=question_id,
-                value=value,
-                other_text=other_text,
-                updated_at=moment,
-                updated_by_respondent_id=respondent_id,
-            )
+        if stored is not None:
+            await connection.execute(_DELETE_ANSWER, {"answer_id": stored.id})
+    elif stored is None:
+        await connection.execute(
+            _INSERT_ANSWER,
+            {
+                "response_id": response.id,
+                "question_id": question_id,
+                "value": value,
+                "other_text": other_text,
+                "updated_at": moment,
+                "updated_by_respondent_id": respondent_id,
+            },
         )
     else:
-        answer.value = value
-        answer.other_text = other_text
-        answer.updated_at = moment
-        answer.updated_by_respondent_id = respondent_id
+        await connection.execute(
+            _UPDATE_ANSWER,
+            {
+                "answer_id": stored.id,
+                "value": value,
+                "other_text": other_text,
+                "updated_at": moment,
+                "updated_by_respondent_id": respondent_id,
+            },
+        )
+    _forget_loaded_answer(
+        session, response, stored.id if stored is not None else None, deleted=value is None and other_text is None
+    )
     response.revision += 1
     _touch(response, moment)
-    history = AnswerHistory(
-        response_id=response.id,
-        question_id=question_id,
-        respondent_id=respondent_id,
-        channel=channel,
-        at=moment,
-        old_value=old_value,
-        new_value=value,
-        old_other_text=old_other,
-        new_other_text=other_text,
-        revision=response.revision,
+    await connection.execute(
+        _INSERT_HISTORY,
+        {
+            "response_id": response.id,
+            "question_id": question_id,
+            "respondent_id": respondent_id,
+            "channel": channel,
+            "at": moment,
+            "old_value": old_value,
+            "new_value": value,
+            "old_other_text": old_other,
+            "new_other_text": other_text,
+            "revision": response.revision,
+        },
     )
-    session.add(history)
-    return history
+    return response.revision
+
+
+def _forget_loaded_answer(
+    session: AsyncSession, response: Response, answer_id: int | None, *, deleted: bool
+) -> None:
+    """Drop what the session had loaded of an answer written past the ORM, and the response's answer list."""
+    if answer_id is None:
+        loaded = None
+    else:
+        loaded = session.identity_map.get(_ANSWER_MAPPER.identity_key_from_primary_key((answer_id,)))
+    if loaded is not None:
+        if deleted:
+            session.expunge(loaded)
+        else:
+            session.expire(loaded)
+    if "answers" not in inspect(response).unloaded:
+        session.expire(response, ["answers"])
+
+
+_RESPONSES = Response.__table__
+#: The columns of a response that change as it is answered and submitted.
+_RESPONSE_CHANGES = ("status", "state", "revision", "started_at", "last_activity_at", "submitted_at", "submitted_values")
+_UPDATE_RESPONSE = (
+    update(_RESPONSES)
+    .where(_RESPONSES.c.id == bindparam("response_id"))
+    .values({key: bindparam(key, type_=_RESPONSES.c[key].type) for key in _RESPONSE_CHANGES})
+)
+
+
+def detach_response(*, session: AsyncSession, response: Response) -> None:
+    """Take a locked response out of the session's unit of work; :func:`write_response` stores it.
+
+    For the service's hot path, where flushing the one changed row through
+    the unit of work cost more than the rest of the transaction's writes. The
+    row stays locked; the object keeps its loaded columns, but its
+    relationships can no longer be loaded.
+    """
+    session.expunge(response)
+
+
+async def write_response(*, session: AsyncSession, response: Response) -> None:
+    """Write a detached response's changing columns with one prebuilt UPDATE."""
+    values = {key: getattr(response, key) for key in _RESPONSE_CHANGES}
+    connection = await session.connection()
+    await connection.execute(_UPDATE_RESPONSE, {"response_id": response.id, **values})
 
 
 def _touch(response: Response, moment: datetime) -> None:
