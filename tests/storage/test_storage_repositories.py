@@ -297,7 +297,7 @@ async def test_record_answer__keeps_current_value_and_appends_history(
         cleared = await record_answer(
             session=session, response=response, question_id="q5", value=None, respondent=alice
         )
-    assert first is not None and second is not None and other is not None and cleared is not None
+    assert (first, second, other, cleared) == (1, 2, 3, 4)  # the revision each change produced
     assert unchanged is None
     async with database.read() as session:
         response = await get_unit_response(session=session, unit=unit)
@@ -316,6 +316,29 @@ async def test_record_answer__keeps_current_value_and_appends_history(
     assert history[2].new_other_text == "科普联盟"
     assert history[3].old_other_text == "科普联盟"
     assert {row.respondent_id for row in history} == {alice.id}
+
+
+async def test_record_answer__a_loaded_answer_reads_the_new_value(
+    database: Database, make_campaign  # type: ignore[no-untyped-def]
+) -> None:
+    campaign = await make_campaign(units=["崇川区"])
+    async with database.transaction() as session:
+        unit = await get_unit(session=session, campaign=campaign, name="崇川区")
+        response = await lock_response(session=session, response_id=unit.response.id)
+        await record_answer(session=session, response=response, question_id="q1", value=12)
+        await record_answer(session=session, response=response, question_id="q2", value="a")
+        loaded = await current_answers(session=session, response=response)
+        listed = await response.awaitable_attrs.answers
+        assert [answer.value for answer in listed] == [12, "a"]
+        await record_answer(session=session, response=response, question_id="q1", value=15)
+        await record_answer(session=session, response=response, question_id="q2", value=None)
+        await record_answer(session=session, response=response, question_id="q3", value=True)
+        assert await loaded["q1"].awaitable_attrs.value == 15  # expired, so read again
+        assert loaded["q2"] not in session  # cleared: no longer in the session
+        assert [answer.value for answer in await response.awaitable_attrs.answers] == [15, True]
+    async with database.read() as session:
+        stored = await current_answers(session=session, response=await get_unit_response(session=session, unit=unit))
+    assert {question: answer.value for question, answer in stored.items()} == {"q1": 15, "q3": True}
 
 
 async def test_answer_values__must_be_json(database: Database, make_campaign) -> None:  # type: ignore[no-untyped-def]
