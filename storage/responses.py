@@ -77,12 +77,9 @@ async def lock_active_response(
     unknown or has no active response (then look them up one by one).
     """
     channel, external_id = check_account(channel, external_id)
-    statement = _locked_with_unit_and_campaign(
-        select(Respondent, Response, Unit, Campaign)
-        .join(Response, Response.id == Respondent.active_response_id)
-        .where(Respondent.channel == channel, Respondent.external_id == external_id)
-    )
-    row = (await session.execute(statement)).one_or_none()
+    row = (
+        await session.execute(_LOCK_ACTIVE_RESPONSE, {"channel": channel, "external_id": external_id})
+    ).one_or_none()
     if row is None:
         return None
     respondent, response, unit, campaign = row
@@ -97,6 +94,14 @@ def _locked_with_unit_and_campaign(statement: Select[Any]) -> Select[Any]:
         .with_for_update(of=Response)
         .execution_options(populate_existing=True)
     )
+
+
+#: Built once, as it runs for every update: a reused statement keeps its cache key.
+_LOCK_ACTIVE_RESPONSE = _locked_with_unit_and_campaign(
+    select(Respondent, Response, Unit, Campaign)
+    .join(Response, Response.id == Respondent.active_response_id)
+    .where(Respondent.channel == bindparam("channel"), Respondent.external_id == bindparam("external_id"))
+)
 
 
 async def get_unit_response(

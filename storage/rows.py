@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
@@ -57,11 +58,18 @@ async def insert_ignoring_duplicates(
     savepoint. On PostgreSQL a concurrent insert of the same key waits for the
     other transaction and then reports False (or inserts, if that one rolled back).
     """
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=list(unique))
+    dialect_name = session.get_bind().dialect.name
+    statement = _insert_ignoring_statement(dialect_name, model, unique)
     connection = await session.connection()
-    result = await connection.execute(statement)
+    result = await connection.execute(statement, values)
     return bool(result.rowcount == 1)
+
+
+@functools.cache
+def _insert_ignoring_statement(dialect_name: str, model: type[Any], unique: tuple[str, ...]) -> Any:
+    """Built once per table: a reused statement keeps its cache key, so it is not hashed again per row."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(model).on_conflict_do_nothing(index_elements=list(unique))
 
 
 def require_in_session(session: AsyncSession, row: object, name: str) -> None:
