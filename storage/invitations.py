@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -100,18 +100,17 @@ async def _find(session: AsyncSession, token: str, *, for_update: bool) -> Invit
     token = token.strip()
     if not token or len(token) > TOKEN_MAX_LENGTH:
         return None
-    # One query: every invitation has a unit, every unit a campaign and a response.
-    statement = (
-        select(Invitation)
-        .where(Invitation.token_hash == hash_token(token))
-        .options(
-            joinedload(Invitation.unit, innerjoin=True).joinedload(Unit.campaign, innerjoin=True),
-            joinedload(Invitation.unit, innerjoin=True).joinedload(Unit.response, innerjoin=True),
-        )
-    )
-    if for_update:
-        statement = statement.with_for_update(of=Invitation).execution_options(populate_existing=True)
-    return await session.scalar(statement)
+    statement = _FIND_FOR_UPDATE if for_update else _FIND
+    return await session.scalar(statement, {"token_hash": hash_token(token)})
+
+
+# One query: every invitation has a unit, every unit a campaign and a response.
+# Built once (it runs for every /start with a token): a reused statement keeps its cache key.
+_FIND = select(Invitation).where(Invitation.token_hash == bindparam("token_hash")).options(
+    joinedload(Invitation.unit, innerjoin=True).joinedload(Unit.campaign, innerjoin=True),
+    joinedload(Invitation.unit, innerjoin=True).joinedload(Unit.response, innerjoin=True),
+)
+_FIND_FOR_UPDATE = _FIND.with_for_update(of=Invitation).execution_options(populate_existing=True)
 
 
 def invitation_refusal(

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -45,9 +45,16 @@ async def find_respondent(
     *, session: AsyncSession, channel: str, external_id: str | int
 ) -> Respondent | None:
     channel, account = check_account(channel, external_id)
-    return await session.scalar(
-        select(Respondent).where(Respondent.channel == channel, Respondent.external_id == account)
-    )
+    return await session.scalar(_FIND_RESPONDENT, {"channel": channel, "external_id": account})
+
+
+# Built once, as they run for most updates: a reused statement keeps its cache key.
+_FIND_RESPONDENT = select(Respondent).where(
+    Respondent.channel == bindparam("channel"), Respondent.external_id == bindparam("external_id")
+)
+_FIND_BINDING = select(RespondentUnit).where(
+    RespondentUnit.respondent_id == bindparam("respondent_id"), RespondentUnit.unit_id == bindparam("unit_id")
+)
 
 
 async def get_or_create_respondent(
@@ -117,11 +124,7 @@ async def bind_respondent(
     """Let ``respondent`` answer for ``unit``; returns the binding and whether it is new."""
 
     async def existing() -> RespondentUnit | None:
-        return await session.scalar(
-            select(RespondentUnit).where(
-                RespondentUnit.respondent_id == respondent.id, RespondentUnit.unit_id == unit.id
-            )
-        )
+        return await session.scalar(_FIND_BINDING, {"respondent_id": respondent.id, "unit_id": unit.id})
 
     binding, created = await insert_unless_exists(
         session,

@@ -60,8 +60,7 @@ async def lock_response_in_campaign(
     *, session: AsyncSession, response_id: int
 ) -> tuple[Response, Unit, Campaign]:
     """The response locked as by :func:`lock_response`, with its unit and campaign, in one query."""
-    statement = _locked_with_unit_and_campaign(select(Response, Unit, Campaign).where(Response.id == response_id))
-    row = (await session.execute(statement)).one_or_none()
+    row = (await session.execute(_LOCK_RESPONSE_IN_CAMPAIGN, {"response_id": response_id})).one_or_none()
     if row is None:
         raise NotFoundError(f"no response with id {response_id}")
     response, unit, campaign = row
@@ -96,7 +95,10 @@ def _locked_with_unit_and_campaign(statement: Select[Any]) -> Select[Any]:
     )
 
 
-#: Built once, as it runs for every update: a reused statement keeps its cache key.
+# Built once, as they run for (almost) every update: a reused statement keeps its cache key.
+_LOCK_RESPONSE_IN_CAMPAIGN = _locked_with_unit_and_campaign(
+    select(Response, Unit, Campaign).where(Response.id == bindparam("response_id"))
+)
 _LOCK_ACTIVE_RESPONSE = _locked_with_unit_and_campaign(
     select(Respondent, Response, Unit, Campaign)
     .join(Response, Response.id == Respondent.active_response_id)
