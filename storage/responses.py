@@ -171,8 +171,9 @@ async def record_answer(
 
     Returns the response's revision this change produced, or None when the
     answer did not change. Bumps the response's revision and marks it in
-    progress if it had not started (written with the response at the next
-    flush). The answer and its history row are written at once, with Core
+    progress if it had not started: those columns are written with the
+    response (at the next flush, or by :func:`write_response` if it is
+    detached). The answer and its history row are written at once, with Core
     statements: this runs for every answer, and the ORM's unit of work was
     most of its cost. An :class:`Answer` already loaded in this session is
     expired, so that reading it again gives the new value.
@@ -252,7 +253,7 @@ def _forget_loaded_answer(
             session.expunge(loaded)
         else:
             session.expire(loaded)
-    if "answers" not in inspect(response).unloaded:
+    if response in session and "answers" not in inspect(response).unloaded:
         session.expire(response, ["answers"])
 
 
