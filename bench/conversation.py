@@ -149,7 +149,7 @@ async def respondent(user: RemoteUser, token: str, *, think: float, seed: int, r
 
     if think > 0:
         await asyncio.sleep(rng.uniform(0, think))  # people start within the first pause, not all at once
-    await step(user.send_command("/start", token), 3)
+    await step(user.send_command("/start", token), 2)  # the greeting with the introduction, the first question
     for kind, payload, expected in SCRIPT:
         await pause()
         await step(user.send_text(payload) if kind == "text" else user.press(payload), expected)

@@ -71,8 +71,10 @@ def render(outcome: Outcome) -> list[OutgoingMessage]:
         elif isinstance(event, Rejected):
             messages.append(OutgoingMessage(text=f"⚠️ {event.reason}"))
         elif isinstance(event, Intro | NoteShown):
-            text = event.text if isinstance(event, Intro) else _note_text(event)
-            messages.extend(OutgoingMessage(text=part) for part in pack_messages([text], limit=MAX_MESSAGE_LENGTH))
+            blocks = [event.text if isinstance(event, Intro) else _note_text(event)]
+            if isinstance(event, Intro) and messages and messages[-1].keyboard is None:
+                blocks.insert(0, messages.pop().text)  # the greeting and the introduction in one message
+            messages.extend(OutgoingMessage(text=part) for part in pack_messages(blocks, limit=MAX_MESSAGE_LENGTH))
         elif isinstance(event, Greeting):
             messages.append(OutgoingMessage(text=greeting_text(event, language)))
         elif isinstance(event, SubmissionReceipt):

@@ -28,6 +28,15 @@ async def test_start_with_token__greets_with_survey_unit_deadline_and_first_ques
     assert "第 1/18 题" in text and "填报单位" in text
 
 
+async def test_start_with_token__greeting_and_introduction_come_in_one_message(harness: BotHarness) -> None:
+    user = harness.fake.user(2013, "王芳", language_code="zh-hans")
+    await user.send_command("/start", harness.tokens["海门区"][0])
+    welcome, question = await replies(user, at_least=2)
+    assert "填报单位：海门区" in (welcome.text or "") and "请于4月26日之前完成" in (welcome.text or "")
+    assert welcome.inline_keyboard is None or not welcome.inline_keyboard
+    assert "第 1/18 题" in (question.text or "")
+
+
 async def test_wrong_token__is_refused_with_its_reason(harness: BotHarness) -> None:
     user = harness.fake.user(2004, "王芳", language_code="zh-hans")
     await user.send_command("/start", "not-a-real-token")
