@@ -27,13 +27,20 @@ async def insert_unless_exists(
 ) -> tuple[RowT, bool]:
     """Return ``(existing row, False)`` or insert ``row`` and return ``(row, True)``.
 
-    The insert runs in a savepoint, so that losing a race against another
-    transaction inserting the same unique key (possible on PostgreSQL) ends in
-    reading that row rather than in an error that spoils the transaction.
+    On PostgreSQL the insert runs in a savepoint, so that losing a race against
+    another transaction inserting the same unique key ends in reading that row
+    rather than in an error that spoils the transaction.
     """
     found = await existing()
     if found is not None:
         return found, False
+    if session.get_bind().dialect.name == "sqlite":
+        # A write transaction holds SQLite's database lock from its start: no
+        # other one can insert the same key in between, and the savepoint's
+        # two extra statements would buy nothing.
+        session.add(row)
+        await session.flush()
+        return row, True
     try:
         async with session.begin_nested():
             session.add(row)
