@@ -85,7 +85,11 @@ class ChannelUser:
 
 @dataclass(slots=True)
 class _Context:
-    """One locked response and everything around it, inside a transaction."""
+    """One locked response and everything around it, inside a transaction.
+
+    The response is detached from the session: what the step changes is
+    written by :func:`~storage.responses.write_response`.
+    """
 
     respondent: Respondent
     response: Response
@@ -345,6 +349,7 @@ class SurveyService:
         self, session: AsyncSession, respondent: Respondent, response: Response, unit: Unit, campaign: Campaign
     ) -> _Context:
         survey = await self._survey(session, campaign.survey_version_id)
+        # The step writes the response itself (write_response), cheaper than the unit of work.
         detach_response(session=session, response=response)
         return _Context(
             respondent=respondent,

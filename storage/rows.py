@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import Insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,7 +74,7 @@ async def insert_ignoring_duplicates(
 
 
 @functools.cache
-def _insert_ignoring_statement(dialect_name: str, model: type[Any], unique: tuple[str, ...]) -> Any:
+def _insert_ignoring_statement(dialect_name: str, model: type[Any], unique: tuple[str, ...]) -> Insert:
     """Built once per table: a reused statement keeps its cache key, so it is not hashed again per row."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     return dialect.insert(model).on_conflict_do_nothing(index_elements=list(unique))
