@@ -9,7 +9,10 @@ One task loops until stopped:
 * whenever a message is due, the :class:`~bot.channels.telegram_outbox.OutboxSender`
   drains the outbox; a confirmation in this process wakes it at once (:meth:`wake`),
   batches enqueued by other processes are found by polling every ``poll_interval``;
-* finished batches are closed with their summary.
+* finished batches are closed with their summary;
+* every ``prune_interval`` seconds the ids of updates handled more than
+  :data:`PROCESSED_UPDATES_KEPT` ago are forgotten (a channel redelivers
+  within hours; the table would otherwise grow by a row per message forever).
 
 Several bot processes may run this against one PostgreSQL database: batches
 are unique per campaign and key, rows are claimed with ``SKIP LOCKED``.
@@ -24,7 +27,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from telegram import Bot
 
@@ -32,6 +35,7 @@ from bot.channels.telegram_outbox import OutboxSender, SenderSettings
 from bot.reminder_scheduler import ReminderScheduler
 from storage.database import Database
 from storage.types import utc_now
+from storage.updates import prune_processed_updates
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +45,11 @@ TICK_INTERVAL = 30.0
 POLL_INTERVAL = 2.0
 #: Seconds between two recoveries of interrupted sends.
 RECOVER_INTERVAL = 60.0
+#: Seconds between two prunings of the handled update ids.
+PRUNE_INTERVAL = 3600.0
+#: How long a handled update's id is kept to refuse its redelivery (Telegram
+#: keeps an undelivered update for 24 hours).
+PROCESSED_UPDATES_KEPT = timedelta(days=7)
 #: Seconds to wait after the loop failed (database unreachable...).
 ERROR_BACKOFF = 10.0
 #: Seconds :meth:`ReminderWorker.stop` waits for the sends in flight.
@@ -59,13 +68,17 @@ class ReminderWorker:
         tick_interval: float = TICK_INTERVAL,
         poll_interval: float = POLL_INTERVAL,
         recover_interval: float = RECOVER_INTERVAL,
+        prune_interval: float = PRUNE_INTERVAL,
     ) -> None:
+        self.database = database
+        self.clock = clock
         self.scheduler = ReminderScheduler(database=database, clock=clock)
         self.sender = OutboxSender(database=database, bot=bot, clock=clock, settings=sender_settings)
         self.wakeup = wakeup or asyncio.Event()
         self.tick_interval = tick_interval
         self.poll_interval = poll_interval
         self.recover_interval = recover_interval
+        self.prune_interval = prune_interval
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
@@ -94,8 +107,16 @@ class ReminderWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    async def prune(self) -> int:
+        """Forget the update ids handled before :data:`PROCESSED_UPDATES_KEPT`; returns how many."""
+        async with self.database.transaction() as session:
+            removed = await prune_processed_updates(session=session, older_than=self.clock() - PROCESSED_UPDATES_KEPT)
+        if removed:
+            logger.info("forgot %d handled update id(s) older than %s", removed, PROCESSED_UPDATES_KEPT)
+        return removed
+
     async def _run(self) -> None:
-        next_tick = next_recovery = 0.0
+        next_tick = next_recovery = next_prune = 0.0
         while not self._stopping:
             self.wakeup.clear()
             delay = self.poll_interval
@@ -107,6 +128,9 @@ class ReminderWorker:
                 if now >= next_tick:
                     await self.scheduler.tick()
                     next_tick = now + self.tick_interval
+                if now >= next_prune:
+                    await self.prune()
+                    next_prune = now + self.prune_interval
                 if not self._stopping and await self.sender.has_work():
                     await self.sender.drain()
                 await self.sender.report()

@@ -6,9 +6,11 @@ import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from bot.channels.telegram_outbox import SenderSettings
 from bot.reminder_worker import ReminderWorker
-from storage.models import OutboxBatchStatus
+from storage.models import OutboxBatchStatus, ProcessedUpdate
 from tests.reminders.conftest import (
     FAST,
     SLOT_3D,
@@ -190,3 +192,35 @@ async def test_worker__sends_scheduled_and_confirmed_messages_in_the_background_
     finally:
         await asyncio.wait_for(worker.stop(), 5)
     assert sum("填报提醒" in (m.text or "") for m in user.messages) == 1
+
+
+async def test_worker__forgets_handled_update_ids_after_a_week_but_not_before(harness: BotHarness) -> None:
+    assert harness.application is not None and harness.database is not None
+    user = await join(harness, "崇川区", 9202, "王芳")  # /start: one handled update, now
+    started = harness.clock.now
+    harness.clock.now = started + timedelta(days=3)
+    await user.send_text("海门区科学技术协会")
+    await replies(user)
+
+    async def handled() -> list[str]:
+        async with harness.database.read() as session:  # type: ignore[union-attr]
+            return list(await session.scalars(select(ProcessedUpdate.update_id).order_by(ProcessedUpdate.id)))
+
+    before = await handled()
+    assert len(before) == 2
+    harness.clock.now = started + timedelta(days=7, hours=1)
+    worker = ReminderWorker(
+        database=harness.database, bot=harness.application.bot, clock=harness.clock, tick_interval=60, poll_interval=0.05
+    )
+    worker.start()  # prunes on its first round
+    try:
+        for _ in range(100):
+            if len(await handled()) < 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await asyncio.wait_for(worker.stop(), 5)
+    assert await handled() == before[1:]  # the /start of a week ago is forgotten, the answer of 4 days ago kept
+    harness.clock.now = started + timedelta(days=10, hours=1)
+    assert await worker.prune() == 1
+    assert await handled() == []
