@@ -117,6 +117,8 @@ class Resume:
     #: From a reminder: continue in this campaign (an account may answer in
     #: several). The engine ignores it; the service switches responses first.
     campaign_id: int | None = None
+    #: From the unit list (``/unit``): continue for this unit, as with ``campaign_id``.
+    unit_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

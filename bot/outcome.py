@@ -2,8 +2,8 @@
 
 Besides the engine's events (:mod:`bot.events`) a channel renders the
 service's own notices: the greeting after ``/start``, a refused invitation, a
-stranger without an invitation, read-only answers after the deadline, and the
-receipt of a submission.
+stranger without an invitation, read-only answers after the deadline, the
+receipt of a submission, and the list of the account's units.
 """
 
 from __future__ import annotations
@@ -69,7 +69,24 @@ class LanguageChanged:
     language: str
 
 
-Notice = Greeting | InvitationRefused | NotInvited | ReadOnly | SubmissionReceipt | LanguageChanged
+@dataclass(frozen=True, slots=True)
+class UnitChoice:
+    unit_id: int
+    unit_name: str
+    campaign_title: str
+    submitted: bool
+    #: The unit the account answers for now.
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UnitChoices:
+    """``/unit``: the units the account answers for in open campaigns, roster order, newest campaign first."""
+
+    units: tuple[UnitChoice, ...]
+
+
+Notice = Greeting | InvitationRefused | NotInvited | ReadOnly | SubmissionReceipt | LanguageChanged | UnitChoices
 
 
 @dataclass(frozen=True, slots=True)

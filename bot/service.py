@@ -43,6 +43,8 @@ from bot.outcome import (
     ReadOnly,
     ReadOnlyReason,
     SubmissionReceipt,
+    UnitChoice,
+    UnitChoices,
 )
 from bot.settings import Settings
 from bot.state import SessionState
@@ -52,7 +54,13 @@ from storage.database import Database
 from storage.errors import NotFoundError
 from storage.invitations import redeem_invitation
 from storage.models import Campaign, CampaignStatus, Respondent, Response, ResponseStatus, Unit
-from storage.respondents import get_or_create_respondent, list_bindings, mark_reachable, refresh_respondent
+from storage.respondents import (
+    find_respondent,
+    get_or_create_respondent,
+    list_bindings,
+    mark_reachable,
+    refresh_respondent,
+)
 from storage.responses import (
     detach_response,
     lock_active_response,
@@ -156,13 +164,40 @@ class SurveyService:
                 context = await self._context(session, respondent)
             if context is None:
                 return Outcome(language=self._language(respondent, None), events=(NotInvited(),))
-            if isinstance(action, Resume) and action.campaign_id not in (None, context.campaign.id):
-                switched = await self._switch_campaign(session, context.respondent, action.campaign_id)
+            if isinstance(action, Resume) and (
+                action.campaign_id not in (None, context.campaign.id) or action.unit_id not in (None, context.unit.id)
+            ):
+                switched = await self._switch_response(
+                    session, context.respondent, campaign_id=action.campaign_id, unit_id=action.unit_id
+                )
                 if switched is not None:  # greeted again: the greeting names the unit now answered for
                     return await self._greet(session, switched, now)
             if context.response.state is None:
                 return await self._greet(session, context, now)
             return await self._step(session, context, action, user, now)
+
+    async def units(self, *, user: ChannelUser) -> Outcome:
+        """``/unit``: the units the account answers for in open campaigns, the active one marked."""
+        async with self.database.read() as session:
+            respondent = await find_respondent(session=session, channel=user.channel, external_id=user.external_id)
+            if respondent is None:
+                return Outcome(language=self._fallback_language(user), events=(NotInvited(),))
+            bindings = await list_bindings(session=session, respondent=respondent, open_only=True)
+        language = self._language(respondent, None)
+        if not bindings:
+            return Outcome(language=language, events=(NotInvited(),))
+        active = respondent.active_response_id
+        choices = tuple(
+            UnitChoice(
+                unit_id=binding.unit.id,
+                unit_name=binding.unit.name,
+                campaign_title=binding.unit.campaign.title,
+                submitted=binding.unit.response.status is ResponseStatus.SUBMITTED,
+                active=binding.unit.response.id == active,
+            )
+            for binding in bindings
+        )
+        return Outcome(language=language, events=(UnitChoices(units=choices),))
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -329,16 +364,23 @@ class SurveyService:
             return None
         return await self._make_context(session, respondent, response, unit, campaign)
 
-    async def _switch_campaign(
-        self, session: AsyncSession, respondent: Respondent, campaign_id: int | None
+    async def _switch_response(
+        self, session: AsyncSession, respondent: Respondent, *, campaign_id: int | None, unit_id: int | None
     ) -> _Context | None:
-        """Make the account's response in an open ``campaign_id`` the active one; None if it has none.
+        """Make the account's response for ``unit_id``, or in ``campaign_id``, the active one.
 
-        With several units there, the first on the roster not submitted yet
-        (the reminder lists them in that order).
+        None if the account answers for no such unit in an open campaign (a
+        forged button, a unit since removed). In a campaign with several of
+        the account's units, the first on the roster not submitted yet (the
+        reminder lists them in that order).
         """
         bindings = await list_bindings(session=session, respondent=respondent, open_only=True)
-        units = [binding.unit for binding in bindings if binding.unit.campaign_id == campaign_id]
+        units = [
+            binding.unit
+            for binding in bindings
+            if (unit_id is None or binding.unit.id == unit_id)
+            and (campaign_id is None or binding.unit.campaign_id == campaign_id)
+        ]
         if not units:
             return None
         unit = next((unit for unit in units if unit.response.status is not ResponseStatus.SUBMITTED), units[0])

@@ -30,7 +30,7 @@ from handlers.reminders import ReminderHandlers
 from handlers.respondent import RespondentHandlers
 
 #: The respondent commands, in menu order (descriptions come from the catalogs).
-RESPONDENT_COMMANDS: tuple[str, ...] = ("start", "resume", "back", "review", "lang", "cancel", "help")
+RESPONDENT_COMMANDS: tuple[str, ...] = ("start", "resume", "back", "review", "unit", "lang", "cancel", "help")
 #: The coordinator commands (not in the menu: respondents never need them).
 COORDINATOR_COMMANDS: tuple[str, ...] = ("campaigns", "status", "export", "remind", "broadcast")
 
@@ -64,6 +64,7 @@ def register(
             CommandHandler("resume", respondent.resume, filters=private),
             CommandHandler("back", respondent.back, filters=private),
             CommandHandler("review", respondent.review, filters=private),
+            CommandHandler("unit", respondent.unit, filters=private),
             CommandHandler("lang", respondent.lang, filters=private),
             CommandHandler("cancel", respondent.cancel, filters=private),
             CallbackQueryHandler(respondent.button),

@@ -53,11 +53,17 @@ def back(question_id: str) -> str:
 SUBMIT = "sub"
 REVIEW = "rev"
 RESUME = "res"
+UNIT = "unit"
 
 
 def resume(campaign_id: int) -> str:
     """"Continue" in one campaign (a reminder's button)."""
     return _checked(f"{RESUME}:{campaign_id}")
+
+
+def unit(unit_id: int) -> str:
+    """Answer for this unit (the ``/unit`` list's buttons)."""
+    return _checked(f"{UNIT}:{unit_id}")
 
 
 def language(code: str) -> str:
@@ -79,7 +85,9 @@ def decode(data: str | None) -> Action | None:
         return simple[data]
     kind, _, rest = data.partition(_SEPARATOR)
     if kind == RESUME:
-        return Resume(campaign_id=int(rest)) if rest.isdecimal() and rest.isascii() else None
+        return Resume(campaign_id=int(rest)) if _is_id(rest) else None
+    if kind == UNIT:
+        return Resume(unit_id=int(rest)) if _is_id(rest) else None
     if kind == "lang":
         return SetLanguage(language=rest) if rest.isalpha() else None
     if kind in ("c", "t"):
@@ -93,3 +101,7 @@ def decode(data: str | None) -> Action | None:
     if kind in single and rest:
         return single[kind](question_id=rest)
     return None
+
+
+def _is_id(text: str) -> bool:
+    return text.isdecimal() and text.isascii()

@@ -33,6 +33,7 @@ from bot.outcome import (
     Outcome,
     ReadOnly,
     SubmissionReceipt,
+    UnitChoices,
 )
 from bot.presentation import draft_text, pack_messages, prompt_text, review_blocks
 from handlers import buttons
@@ -112,9 +113,37 @@ def render(outcome: Outcome) -> list[OutgoingMessage]:
             )
         elif isinstance(event, LanguageChanged):
             messages.append(OutgoingMessage(text=translate(language, "tg.language_changed")))
+        elif isinstance(event, UnitChoices):
+            messages.append(render_unit_choices(event, language))
         elif isinstance(event, AnswerChanged | Submitted):
             continue  # stored by the service; the receipt or the next prompt says it
     return messages
+
+
+def render_unit_choices(choices: UnitChoices, language: str) -> OutgoingMessage:
+    """One unit: say so; several: a button for each, the current one marked."""
+    if len(choices.units) == 1:
+        [only] = choices.units
+        return OutgoingMessage(
+            text=translate(language, "tg.unit_only", unit=only.unit_name, campaign=only.campaign_title)
+        )
+    rows = [
+        [
+            InlineKeyboardButton(
+                translate(
+                    language,
+                    "tg.unit_button",
+                    mark="✅ " if choice.active else "",
+                    unit=choice.unit_name,
+                    campaign=choice.campaign_title,
+                    submitted=translate(language, "tg.unit_submitted") if choice.submitted else "",
+                ),
+                callback_data=buttons.unit(choice.unit_id),
+            )
+        ]
+        for choice in choices.units
+    ]
+    return OutgoingMessage(text=translate(language, "tg.unit_choose"), keyboard=InlineKeyboardMarkup(rows))
 
 
 def _note_text(event: NoteShown) -> str:

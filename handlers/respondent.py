@@ -90,6 +90,10 @@ class RespondentHandlers:
         """``/resume``: show the current question again."""
         await self.act(update, context, Resume())
 
+    async def unit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``/unit``: the units this account answers for, to switch between them."""
+        await self.send(update, context, await self.service.units(user=channel_user(update)))
+
     async def back(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """``/back``: go to the previous question."""
         await self.act(update, context, Back())

@@ -173,7 +173,8 @@ async def test_lang__switches_the_conversation_to_english(harness: BotHarness) -
 async def test_command_menus__are_set_in_chinese_and_english(harness: BotHarness) -> None:
     calls = harness.fake.calls_to("setMyCommands")
     by_language = {params.get("language_code"): params["commands"] for params in calls}
-    assert {c["command"] for c in by_language["zh"]} == {"start", "help", "resume", "back", "review", "lang", "cancel"}
+    assert {c["command"] for c in by_language["zh"]} == {"start", "help", "resume", "back", "review", "unit", "lang", "cancel"}
+    assert any(c["description"] == "切换填报单位" for c in by_language["zh"])
     assert any(c["description"] == "上一题" for c in by_language["zh"])
     assert any(c["description"] == "Previous question" for c in by_language[None])
 
