@@ -35,25 +35,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, insert, select  # noqa: E402
-from telegram import Bot  # noqa: E402
-from bot.channels.telegram_http import AiohttpRequest  # noqa: E402
+from sqlalchemy import func, insert, select
+from telegram import Bot
 
-from bot.channels.telegram_outbox import DrainStats, OutboxSender, SenderSettings  # noqa: E402
-from bot.coordination import CoordinatorService  # noqa: E402
-from bot.loading import load_survey  # noqa: E402
-from bot.outreach import ConfirmOutcome, OutreachService, Preview  # noqa: E402
-from bot.pacing import DEFAULT_RATE  # noqa: E402
-from bot.service import ChannelUser  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from storage.campaigns import create_campaign  # noqa: E402
-from storage.database import Database  # noqa: E402
-from storage.migrate import ensure_schema  # noqa: E402
-from storage.models import DeliveryStatus, OutboxKind, OutboxMessage, Respondent, RespondentUnit  # noqa: E402
-from storage.rosters import add_units  # noqa: E402
-from storage.surveys import store_survey  # noqa: E402
-from storage.types import utc_now  # noqa: E402
-from tests.fakes.telegram import DEFAULT_TOKEN, RemoteFakeTelegram, start_process  # noqa: E402
+from bot.coordination import CoordinatorService
+from bot.outreach import ConfirmOutcome, OutreachService, Preview
+from bot.pacing import DEFAULT_RATE
+from bot.service import ChannelUser
+from bot.settings import Settings
+from bot.survey_files import load_survey
+from handlers.telegram.http_client import AiohttpRequest
+from handlers.telegram.outbox_sender import DrainStats, OutboxSender, SenderSettings
+from storage.campaigns import create_campaign
+from storage.database import Database
+from storage.migrate import ensure_schema
+from storage.models import DeliveryStatus, OutboxKind, OutboxMessage, Respondent, RespondentUnit
+from storage.rosters import add_units
+from storage.surveys import store_survey
+from storage.types import utc_now
+from tests.fakes.telegram import DEFAULT_TOKEN, RemoteFakeTelegram, start_process
 
 TELEGRAM_LIMIT = 30.0
 COORDINATOR_ID = 1

@@ -43,22 +43,22 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pydantic import SecretStr  # noqa: E402
-from telegram import Update  # noqa: E402
-from telegram.ext import Application, ContextTypes, MessageHandler, filters  # noqa: E402
+from pydantic import SecretStr
+from telegram import Update
+from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
-from bot.channels.telegram import PerChatUpdateProcessor, build_application  # noqa: E402
-from bot.loading import load_survey  # noqa: E402
-from bot.memory import freeze_startup_objects  # noqa: E402
-from bot.service import SurveyService  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from storage.campaigns import create_campaign  # noqa: E402
-from storage.database import Database  # noqa: E402
-from storage.invitations import create_invitation  # noqa: E402
-from storage.migrate import ensure_schema  # noqa: E402
-from storage.rosters import add_units  # noqa: E402
-from storage.surveys import store_survey  # noqa: E402
-from tests.fakes.telegram import RemoteFakeTelegram, RemoteUser, start_process  # noqa: E402
+from bot.memory import freeze_startup_objects
+from bot.service import SurveyService
+from bot.settings import Settings
+from bot.survey_files import load_survey
+from handlers.telegram.application import PerChatUpdateProcessor, build_application
+from storage.campaigns import create_campaign
+from storage.database import Database
+from storage.invitations import create_invitation
+from storage.migrate import ensure_schema
+from storage.rosters import add_units
+from storage.surveys import store_survey
+from tests.fakes.telegram import RemoteFakeTelegram, RemoteUser, start_process
 
 REPORT_PART = "本地区坚持党委领导、政府推动，成员单位协同推进全民科学素质工作，" * 3
 

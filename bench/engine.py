@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot import engine  # noqa: E402
-from bot.actions import (  # noqa: E402
+from bot.core import engine
+from bot.core.actions import (
     Action,
     AnswerText,
     Back,
@@ -42,10 +42,10 @@ from bot.actions import (  # noqa: E402
     ToggleOption,
     Upload,
 )
-from bot.events import Rejected, Submitted  # noqa: E402
-from bot.loading import load_survey  # noqa: E402
-from bot.state import SessionState  # noqa: E402
-from bot.survey import Survey  # noqa: E402
+from bot.core.events import Rejected, Submitted
+from bot.core.state import SessionState
+from bot.core.survey import Survey
+from bot.survey_files import load_survey
 
 SURVEY_PATH = ROOT / "surveys" / "nantong-midterm-2023.yaml"
 TODAY = date(2023, 4, 25)

@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,7 @@ def unit_answers(index: int) -> tuple[dict[str, Any], dict[str, str]]:
     answers["q7_change"] = rng.randint(-5, min(members, 10))
     cuts = sorted(rng.sample(range(20, REPORT_CHARACTERS - 20), len(REPORT_PARTS) - 1))
     bounds = [0, *cuts, REPORT_CHARACTERS]
-    for part, (low, high) in zip(REPORT_PARTS, zip(bounds, bounds[1:]), strict=True):
+    for part, (low, high) in zip(REPORT_PARTS, pairwise(bounds), strict=True):
         answers[part] = _text(rng, high - low)
     return answers, others
 
@@ -118,7 +119,7 @@ async def build_database(url: str, units: int, *, accounts_from: int = 1_000_000
     """Create a campaign and its roster in bulk; returns the campaign's id."""
     from sqlalchemy import insert
 
-    from bot.loading import load_survey
+    from bot.survey_files import load_survey
     from storage.campaigns import create_campaign
     from storage.database import Database
     from storage.migrate import ensure_schema

@@ -12,10 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import Protocol
 
 from bot.service import ChannelUser
-from exports.export import ExportResult, export_campaign, export_file_name
 from bot.settings import Settings
 from storage.campaigns import CampaignProgress, get_campaign, list_campaigns
 from storage.coordinators import is_coordinator
@@ -30,6 +29,35 @@ logger = logging.getLogger(__name__)
 
 class NotCoordinatorError(Exception):
     """The account may not run coordinator commands."""
+
+
+class ExportedFiles(Protocol):
+    """What an export wrote (``exports.ExportResult`` has it)."""
+
+    @property
+    def workbook(self) -> Path: ...
+
+    @property
+    def bundle(self) -> Path | None: ...
+
+    @property
+    def units(self) -> int: ...
+
+    @property
+    def submitted(self) -> int: ...
+
+    @property
+    def attachments(self) -> int: ...
+
+
+class CampaignExporter(Protocol):
+    """Writes a campaign's workbook (and zip) into ``directory``; wired in by :mod:`bot.cli`."""
+
+    async def __call__(self, *, campaign: Campaign, directory: Path, now: datetime) -> ExportedFiles: ...
+
+
+class ExportUnavailableError(Exception):
+    """This process was started without an exporter."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,16 +87,24 @@ class CampaignStatusReport:
 
 
 class CoordinatorService:
-    def __init__(self, *, database: Database, settings: Settings, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        settings: Settings,
+        clock: Callable[[], datetime] = utc_now,
+        exporter: CampaignExporter | None = None,
+    ) -> None:
         self.database = database
         self.settings = settings
         self.clock = clock
+        self.exporter = exporter
 
     async def authorize(self, *, user: ChannelUser, command: str) -> None:
         """Raise :class:`NotCoordinatorError` (and log it) unless ``user`` is a coordinator."""
         async with self.database.read() as session:
             allowed = await is_coordinator(
-                session=session, settings=self.settings, channel=user.channel, external_id=user.external_id
+                session=session, telegram_ids=self.settings.admin_ids, channel=user.channel, external_id=user.external_id
             )
         if not allowed:
             logger.warning(
@@ -107,27 +143,25 @@ class CoordinatorService:
             units = await list_unit_progress(session=session, campaign_id=picked.id)
         return CampaignStatusReport(campaign=picked, units=tuple(units), overdue=self.clock() >= picked.deadline)
 
-    async def export(self, *, campaign: Campaign, directory: Path) -> ExportResult:
+    async def export(self, *, user: ChannelUser, campaign_id: int, directory: Path) -> ExportedFiles:
         """Write the campaign's workbook (and zip, when files were uploaded) into ``directory``.
 
-        Call it with a campaign obtained from :meth:`pick_campaign`, which
-        checked the asking account.
+        Checks the asking account like every other entry point.
         """
-        now = self.clock()
-        name = export_file_name(campaign.title, now.astimezone(ZoneInfo(campaign.timezone)))
-        return await export_campaign(
-            database=self.database,
-            campaign_id=campaign.id,
-            workbook_path=directory / name,
-            data_dir=self.settings.data_dir,
-            now=now,
-        )
+        await self.authorize(user=user, command="export")
+        if self.exporter is None:
+            raise ExportUnavailableError("no exporter was wired into this coordinator service")
+        async with self.database.read() as session:
+            campaign = await get_campaign(session=session, campaign_id=campaign_id)
+        return await self.exporter(campaign=campaign, directory=directory, now=self.clock())
 
 
 __all__ = [
     "CampaignChoice",
     "CampaignNotFoundError",
     "CampaignStatusReport",
+    "CampaignExporter",
     "CoordinatorService",
+    "ExportedFiles",
     "NotCoordinatorError",
 ]

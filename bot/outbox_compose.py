@@ -22,11 +22,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import engine
-from bot.catalog import bot_language
-from bot.loading import parse_survey
-from bot.state import SessionState
-from bot.survey import Survey
+from bot.core import engine
+from bot.core.catalog import bot_language
+from bot.core.loading import parse_survey
+from bot.core.state import SessionState
+from bot.core.survey import Survey
 from storage.audience import RecipientUnit, recipient_units
 from storage.models import (
     Campaign,

@@ -6,8 +6,8 @@ One task loops until stopped:
   creates the reminder batches that fell due (after downtime: the latest due
   slot only, if the deadline has not passed);
 * every ``recover_interval`` seconds rows a dead sender left SENDING are failed;
-* whenever a message is due, the :class:`~bot.channels.telegram_outbox.OutboxSender`
-  drains the outbox; a confirmation in this process wakes it at once (:meth:`wake`),
+* whenever a message is due, the :class:`OutboxSender`
+  drains the outbox; a confirmation in this process wakes it at once (the ``wakeup`` event),
   batches enqueued by other processes are found by polling every ``poll_interval``;
 * finished batches are closed with their summary;
 * every ``prune_interval`` seconds the ids of updates handled more than
@@ -28,16 +28,30 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from telegram import Bot
-
-from bot.channels.telegram_outbox import OutboxSender, SenderSettings
 from bot.reminder_scheduler import ReminderScheduler
 from storage.database import Database
 from storage.types import utc_now
 from storage.updates import prune_processed_updates
 
 logger = logging.getLogger(__name__)
+
+
+class OutboxDrain(Protocol):
+    """What the worker needs of an outbox sender."""
+
+    name: str
+
+    def request_stop(self) -> None: ...
+
+    async def recover(self) -> int: ...
+
+    async def has_work(self) -> bool: ...
+
+    async def drain(self) -> object: ...
+
+    async def report(self) -> None: ...
 
 #: Seconds between two looks at the reminder schedules.
 TICK_INTERVAL = 30.0
@@ -61,9 +75,8 @@ class ReminderWorker:
         self,
         *,
         database: Database,
-        bot: Bot,
+        sender: OutboxDrain,
         clock: Callable[[], datetime] = utc_now,
-        sender_settings: SenderSettings | None = None,
         wakeup: asyncio.Event | None = None,
         tick_interval: float = TICK_INTERVAL,
         poll_interval: float = POLL_INTERVAL,
@@ -73,7 +86,7 @@ class ReminderWorker:
         self.database = database
         self.clock = clock
         self.scheduler = ReminderScheduler(database=database, clock=clock)
-        self.sender = OutboxSender(database=database, bot=bot, clock=clock, settings=sender_settings)
+        self.sender = sender
         self.wakeup = wakeup or asyncio.Event()
         self.tick_interval = tick_interval
         self.poll_interval = poll_interval
@@ -81,10 +94,6 @@ class ReminderWorker:
         self.prune_interval = prune_interval
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
-
-    def wake(self) -> None:
-        """Something was enqueued: send it now rather than at the next poll."""
-        self.wakeup.set()
 
     def start(self) -> None:
         if self._task is None:

@@ -135,7 +135,3 @@ def may_send_now(now: datetime, *, zone: ZoneInfo, quiet: QuietHours = QUIET_HOU
     """Whether a scheduled reminder may go out at ``now`` (not inside quiet hours)."""
     return not quiet.contains(now, zone)
 
-
-def next_slot(slots: Sequence[ReminderSlot], *, now: datetime) -> ReminderSlot | None:
-    """The first slot still to come after ``now``."""
-    return next((slot for slot in slots if slot.send_at > now), None)

@@ -9,7 +9,7 @@ one unit) therefore never interleave: PostgreSQL locks the response row, and
 SQLite's write transactions hold the database lock from their first statement.
 
 Channels pass a :class:`ChannelUser` and an engine action and render the
-:class:`~bot.outcome.Outcome` they get back.
+:class:`~bot.core.outcome.Outcome` they get back.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import engine
-from bot.catalog import bot_language
-from bot.actions import Action, Pause, Resume, SetLanguage, ShowReview
-from bot.definition import QuestionType
-from bot.events import AnswerChanged, Event, Submitted
-from bot.loading import parse_survey
-from bot.outcome import (
+from bot.core import engine
+from bot.core.actions import Action, Pause, Resume, SetLanguage, ShowReview
+from bot.core.catalog import bot_language
+from bot.core.definition import QuestionType
+from bot.core.events import AnswerChanged, Event, Submitted
+from bot.core.loading import parse_survey
+from bot.core.outcome import (
     Greeting,
     InvitationProblem,
     InvitationRefused,
@@ -46,9 +46,9 @@ from bot.outcome import (
     UnitChoice,
     UnitChoices,
 )
+from bot.core.state import SessionState
+from bot.core.survey import Survey
 from bot.settings import Settings
-from bot.state import SessionState
-from bot.survey import Survey
 from storage.attachments import store_attachment
 from storage.database import Database
 from storage.errors import NotFoundError
@@ -146,7 +146,7 @@ class SurveyService:
     async def act(self, *, user: ChannelUser, update_id: str | None, action: Action) -> Outcome:
         """Apply one respondent action to the account's active response.
 
-        An :class:`~bot.actions.Upload`'s ``ref`` is the path of the file the
+        An :class:`~bot.core.actions.Upload`'s ``ref`` is the path of the file the
         channel downloaded; once the engine accepts it, the file is copied into
         the attachments store and the answer refers to the stored copy.
         """

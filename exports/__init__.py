@@ -6,6 +6,7 @@ The entry point is :func:`exports.export.export_campaign`; see
 
 from exports.export import (
     BundleMode,
+    CampaignFilesExporter,
     ExportError,
     ExportResult,
     bundle_path_for,
@@ -15,6 +16,7 @@ from exports.export import (
 
 __all__ = [
     "BundleMode",
+    "CampaignFilesExporter",
     "ExportError",
     "ExportResult",
     "bundle_path_for",

@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.definition import QuestionType
-from bot.survey import CompiledQuestion, Survey
+from bot.core.definition import QuestionType
+from bot.core.survey import CompiledQuestion, Survey
 from exports.bundle import BundlePlan
 from exports.cells import ColumnWidths
 from exports.data import DEFAULT_PAGE_SIZE, UnitRecord, iter_unit_records

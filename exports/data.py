@@ -17,7 +17,7 @@ Which answers a unit's record carries:
   a flat ``{question id: value}`` mapping is accepted too). They were made
   relevant-only by the engine when submitted.
 * any **other** response (in progress, reopened): its current ``Answer`` rows,
-  passed through :func:`bot.engine.relevant_answers`, so a question that a
+  passed through :func:`bot.core.engine.relevant_answers`, so a question that a
   later change made non-relevant is blank.
 
 ``reminders_sent`` counts the reminders (scheduled or manual, not broadcasts)
@@ -38,9 +38,9 @@ from typing import Any
 from sqlalchemy import Integer, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.engine import relevant_answers
-from bot.loading import parse_survey
-from bot.survey import Survey
+from bot.core.engine import relevant_answers
+from bot.core.loading import parse_survey
+from bot.core.survey import Survey
 from storage.campaigns import get_campaign
 from storage.database import Database, is_connect_error
 from storage.models import (

@@ -35,13 +35,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from exports.bundle import write_bundle
 from exports.collect import ExportContent, campaign_zone, collect
 from exports.data import DEFAULT_PAGE_SIZE, load_campaign, read_snapshot
 from exports.workbook import write_workbook
 from storage.database import Database
-from storage.models import ResponseStatus
+from storage.models import Campaign, ResponseStatus
 from storage.types import utc_now
 
 logger = logging.getLogger(__name__)
@@ -231,3 +232,21 @@ async def export_campaign(
         result.seconds,
     )
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignFilesExporter:
+    """Writes a campaign's export into a directory under a dated file name.
+
+    The coordinator service calls it (``bot.coordination.CampaignExporter``)
+    after checking the asking account; :mod:`bot.cli` wires it in.
+    """
+
+    database: Database
+    data_dir: Path | None
+
+    async def __call__(self, *, campaign: Campaign, directory: Path, now: datetime) -> ExportResult:
+        name = export_file_name(campaign.title, now.astimezone(ZoneInfo(campaign.timezone)))
+        return await export_campaign(
+            database=self.database, campaign_id=campaign.id, workbook_path=directory / name, data_dir=self.data_dir, now=now
+        )

@@ -29,10 +29,10 @@ from enum import StrEnum
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from bot import answers as parsing
-from bot.catalog import translate
-from bot.definition import OTHER_VALUE, QuestionType
-from bot.survey import ChoiceOption, CompiledQuestion, Survey
+from bot.core import answers as parsing
+from bot.core.catalog import translate
+from bot.core.definition import OTHER_VALUE, QuestionType
+from bot.core.survey import ChoiceOption, CompiledQuestion, Survey
 from exports.cells import clean_text, display_width
 from exports.data import UnitRecord
 from storage.models import ResponseStatus

@@ -25,7 +25,7 @@ class Spool:
     """Rows pickled one after the other into an anonymous temporary file."""
 
     def __init__(self, *, directory: str | None = None) -> None:
-        self._file: IO[bytes] = tempfile.TemporaryFile(prefix="surveybot-export-", dir=directory)
+        self._file: IO[bytes] = tempfile.TemporaryFile(prefix="surveybot-export-", dir=directory)  # noqa: SIM115 (closed by close())
         self._count = 0
         self._pickler = pickle.Pickler(self._file, _PROTOCOL)
 

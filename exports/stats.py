@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bot import answers as parsing
-from bot.definition import QuestionType
-from bot.survey import CompiledQuestion, Survey
+from bot.core import answers as parsing
+from bot.core.definition import QuestionType
+from bot.core.survey import CompiledQuestion, Survey
 from exports.layout import CHOICE_STAT_TYPES, NUMBER_TYPES
 
 logger = logging.getLogger(__name__)

@@ -41,9 +41,9 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.properties import PageSetupProperties
 
-from bot import answers as parsing
-from bot.catalog import translate
-from bot.definition import QuestionType
+from bot.core import answers as parsing
+from bot.core.catalog import translate
+from bot.core.definition import QuestionType
 from exports.cells import ColumnWidths, clean_text, is_risky_text
 from exports.collect import ExportContent, Sheet
 from exports.layout import Column, ColumnKind, FileCell, Texts, column_header, section_spans

@@ -7,8 +7,8 @@ for Telegram, listed in ``SURVEYBOT_ADMIN_IDS``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,9 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Channel, Coordinator
 from storage.respondents import check_account
 from storage.rows import aware_now, insert_unless_exists
-
-if TYPE_CHECKING:
-    from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -78,20 +75,20 @@ async def list_coordinators(*, session: AsyncSession) -> list[Coordinator]:
     )
 
 
-def configured_coordinator(*, settings: Settings, channel: str, external_id: str | int) -> bool:
-    """Whether the account is a coordinator through ``SURVEYBOT_ADMIN_IDS`` (Telegram ids)."""
+def configured_coordinator(*, telegram_ids: Collection[int], channel: str, external_id: str | int) -> bool:
+    """Whether the account is a coordinator through ``SURVEYBOT_ADMIN_IDS`` (``telegram_ids``)."""
     if channel != Channel.TELEGRAM:
         return False
     try:
-        return int(str(external_id).strip()) in settings.admin_ids
+        return int(str(external_id).strip()) in telegram_ids
     except ValueError:
         return False
 
 
 async def is_coordinator(
-    *, session: AsyncSession, settings: Settings, channel: str, external_id: str | int
+    *, session: AsyncSession, telegram_ids: Collection[int], channel: str, external_id: str | int
 ) -> bool:
-    """Whether the account may run coordinator commands."""
-    if configured_coordinator(settings=settings, channel=channel, external_id=external_id):
+    """Whether the account may run coordinator commands (stored, or configured by ``telegram_ids``)."""
+    if configured_coordinator(telegram_ids=telegram_ids, channel=channel, external_id=external_id):
         return True
     return await find_coordinator(session=session, channel=channel, external_id=external_id) is not None

@@ -32,7 +32,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
@@ -42,8 +42,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from storage.errors import DatabaseUnavailableError
 from storage.sqlite_connection import sqlite_connector
 
-if TYPE_CHECKING:
-    from bot.settings import Settings
+
+class DatabaseLocation(Protocol):
+    """Where the database is: what :meth:`Database.from_settings` reads (``bot.settings.Settings`` has it)."""
+
+    @property
+    def database_url(self) -> Any: ...
+
+    @property
+    def data_dir(self) -> Path: ...
+
+    @property
+    def resolved_database_url(self) -> str: ...
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +194,7 @@ class Database:
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
 
     @classmethod
-    def from_settings(cls, settings: Settings, **options: Any) -> Database:
+    def from_settings(cls, settings: DatabaseLocation, **options: Any) -> Database:
         """The database ``settings`` name (by default ``surveybot.db`` in the data directory)."""
         if not settings.database_url:
             try:

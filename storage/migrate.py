@@ -211,7 +211,7 @@ def _autogenerate(connection: Connection, message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 2 or args[0] != "revision":
-        print('usage: python -m storage.migrate revision "what changed"', file=sys.stderr)
+        print('usage: python -m storage.migrate revision "what changed"', file=sys.stderr)  # noqa: T201 (a developer's command)
         return 2
     logging.basicConfig(level=logging.INFO)
     _make_revision(args[1])

@@ -14,7 +14,7 @@ from storage.models import SurveyVersion
 from storage.rows import canonical_json, insert_unless_exists, sha256_hex
 
 if TYPE_CHECKING:
-    from bot.survey import Survey
+    from bot.core.survey import Survey
 
 logger = logging.getLogger(__name__)
 

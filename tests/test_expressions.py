@@ -1,4 +1,4 @@
-"""Tests for bot.expressions: XLSForm relevant / constraint expressions."""
+"""Tests for bot.core.expressions: XLSForm relevant / constraint expressions."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.expressions import Expression, ExpressionError, Reference, parse_expression, truthy
+from bot.core.expressions import Expression, ExpressionError, Reference, parse_expression, truthy
 
 TODAY = datetime.date(2024, 5, 1)
 NAN = "NaN result"  # marker in the tables: the evaluation gives float('nan')

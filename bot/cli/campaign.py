@@ -21,8 +21,8 @@ from bot.cli import CommandError
 from bot.cli.database import run_with_database
 
 if TYPE_CHECKING:
+    from bot.core.survey import Survey
     from bot.settings import Settings
-    from bot.survey import Survey
     from storage.database import Database
 
 logger = logging.getLogger(__name__)
@@ -202,7 +202,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _load_survey(path: str) -> Survey:
-    from bot.loading import DefinitionError, load_survey
+    from bot.core.loading import DefinitionError
+    from bot.survey_files import load_survey
 
     try:
         return load_survey(path)

@@ -142,7 +142,7 @@ async def _open_bot(settings: Settings) -> Bot:
     from telegram import Bot
     from telegram.error import InvalidToken, TelegramError
 
-    from bot.channels.telegram_http import AiohttpRequest
+    from handlers.telegram.http_client import AiohttpRequest
 
     assert settings.telegram_token is not None
     bot = Bot(
@@ -161,7 +161,7 @@ async def _open_bot(settings: Settings) -> Bot:
 
 
 async def _send(database: Database, bot: Bot, batch_id: int, total: int) -> int:
-    from bot.channels.telegram_outbox import OutboxSender
+    from handlers.telegram.outbox_sender import OutboxSender
     from storage.models import DeliveryStatus
     from storage.outbox import OPEN_STATUSES, delivery_counts, delivery_problems, get_batch
 

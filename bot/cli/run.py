@@ -60,7 +60,6 @@ def run_command(args: argparse.Namespace) -> int:
         webhook = (args.webhook_url, host, port, path)
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger().setLevel(logging.INFO)
-        logging.getLogger("httpx").setLevel(logging.WARNING)
     log_file = add_log_file(settings.data_dir / "logs")
     logger.info("logging to %s", log_file)
     asyncio.run(_serve(settings, webhook, args.secret_token))
@@ -70,11 +69,12 @@ def run_command(args: argparse.Namespace) -> int:
 async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secret_token: str | None) -> None:
     from aiohttp import web
 
-    from bot.channels.telegram import build_application
-    from bot.channels.webhook import make_webhook_app
     from bot.memory import freeze_startup_objects
     from bot.reminder_worker import ReminderWorker
     from bot.service import SurveyService
+    from handlers.telegram.application import build_application
+    from handlers.telegram.outbox_sender import OutboxSender
+    from handlers.telegram.webhook import make_webhook_app
     from storage.database import Database
     from storage.errors import StorageError
     from storage.migrate import ensure_schema
@@ -118,7 +118,8 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
             logger.info("serving the webhook on %s:%d%s for %s", host, port, path, url)
         await application.start()
         # Reminders and broadcasts: the schedule and the paced outbox sender.
-        worker = ReminderWorker(database=database, bot=application.bot, wakeup=outbox_wakeup)
+        sender = OutboxSender(database=database, bot=application.bot)
+        worker = ReminderWorker(database=database, sender=sender, wakeup=outbox_wakeup)
         worker.start()
         freeze_startup_objects()  # spares every later collection a walk over start-up state
         await stop.wait()

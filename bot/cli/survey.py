@@ -29,7 +29,8 @@ def register(subparsers: Any) -> None:
 
 
 def validate_command(args: argparse.Namespace) -> int:
-    from bot.loading import DefinitionError, load_survey
+    from bot.core.loading import DefinitionError
+    from bot.survey_files import load_survey
 
     failed = False
     for path in args.files:
@@ -49,8 +50,9 @@ def validate_command(args: argparse.Namespace) -> int:
 
 
 def try_command(args: argparse.Namespace) -> int:
-    from bot.loading import DefinitionError, load_survey
-    from bot.terminal import TerminalSession
+    from bot.core.loading import DefinitionError
+    from bot.survey_files import load_survey
+    from handlers.terminal import TerminalSession
 
     try:
         survey = load_survey(args.file)

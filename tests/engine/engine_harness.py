@@ -30,10 +30,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from bot import engine
-from bot.actions import Action, AnswerText, Submit
-from bot.engine import Step
-from bot.events import (
+from bot.core import engine
+from bot.core.actions import Action, AnswerText, Submit
+from bot.core.engine import Step
+from bot.core.events import (
     AnswerChanged,
     DraftUpdated,
     Event,
@@ -46,9 +46,10 @@ from bot.events import (
     ReviewShown,
     Submitted,
 )
-from bot.loading import load_survey, parse_survey
-from bot.state import SessionState, SessionStatus
-from bot.survey import Survey
+from bot.core.loading import parse_survey
+from bot.core.state import SessionState, SessionStatus
+from bot.core.survey import Survey
+from bot.survey_files import load_survey
 
 #: The day every test runs on, unless it says otherwise (the Nantong deadline was 2023-04-26).
 TODAY: Final = date(2023, 4, 25)

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from engine_harness import ROOT
 
-from bot import answers
-from bot.catalog import BOT_LANGUAGES, catalog, translate
-from bot.definition import QuestionType
+from bot.core import answers
+from bot.core.catalog import BOT_LANGUAGES, catalog, translate
+from bot.core.definition import QuestionType
 
-BOT_SOURCES = sorted((ROOT / "bot").rglob("*.py"))
+BOT_SOURCES = sorted([*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")])
 #: The catalog areas; a string literal ``"<area>.<key>"`` in the code is a catalog key.
 AREAS = sorted({key.split(".")[0] for language in BOT_LANGUAGES for key in catalog(language)})
 KEY_LITERAL = re.compile(rf"^(?:{'|'.join(map(re.escape, AREAS))})(?:\.[a-z0-9_]+)+$")
@@ -64,18 +64,18 @@ def test_code__every_catalog_key_literal_in_bot_exists() -> None:
     assert len(used) > 50, "the scan found too few keys to be trusted"
     for language in BOT_LANGUAGES:
         missing = sorted(f"{where}: {key}" for key, where in used if key not in catalog(language))
-        assert missing == [], f"missing from bot/locales/{language}.yaml"
+        assert missing == [], f"missing from bot/core/locales/{language}.yaml"
 
 
 def test_code__the_engine_and_terminal_keys_are_found_by_the_scan() -> None:
-    engine_keys = {key for key, _ in key_literals(ROOT / "bot" / "engine.py")}
+    engine_keys = {key for key, _ in key_literals(ROOT / "bot" / "core" / "engine.py")}
     assert {"engine.required", "engine.stale_button", "engine.yes_label", "engine.incomplete"} <= engine_keys
-    assert "terminal.not_submitted" in {key for key, _ in key_literals(ROOT / "bot" / "terminal.py")}
+    assert "terminal.not_submitted" in {key for key, _ in key_literals(ROOT / "handlers" / "terminal.py")}
 
 
 def test_code__every_invalid_answer_reason_has_a_text() -> None:
-    """The engine translates ``Invalid(key)`` from bot.answers as ``answer.<key>``."""
-    source = (ROOT / "bot" / "answers.py").read_text(encoding="utf-8")
+    """The engine translates ``Invalid(key)`` from bot.core.answers as ``answer.<key>``."""
+    source = (ROOT / "bot" / "core" / "answers.py").read_text(encoding="utf-8")
     keys = set(re.findall(r'Invalid\("([a-z_]+)"', source))
     keys |= {f"{kind}_{bound}" for kind in ("integer", "decimal") for bound in ("range", "min", "max")}
     assert {"integer", "decimal", "yes_no", "date", "date_impossible", "phone", "email", "empty", "too_long"} <= keys

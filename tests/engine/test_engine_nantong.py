@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from engine_harness import Chat, Input, changzhou, nantong, options, review_lines
 
-from bot.actions import AnswerText, Back, ChooseOption, Finish, GoTo, Skip, Submit, ToggleOption, Upload
-from bot.events import NoteShown
+from bot.core.actions import AnswerText, Back, ChooseOption, Finish, GoTo, Skip, Submit, ToggleOption, Upload
+from bot.core.events import NoteShown
 
 #: Answers to the table up to item 7 (q4 yes, q5 "other"), typed as a respondent would.
 TABLE_ZH: tuple[Input, ...] = (

@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 from engine_harness import TODAY, Chat, options, questions, review_lines, round_trip, survey_from_yaml, trace
 
-from bot import engine
-from bot.actions import (
+from bot.core import engine
+from bot.core.actions import (
     Action,
     AnswerText,
     Back,
@@ -29,8 +29,8 @@ from bot.actions import (
     Unsupported,
     Upload,
 )
-from bot.events import AnswerChanged, Submitted
-from bot.state import SessionState, SessionStatus, StateError
+from bot.core.events import AnswerChanged, Submitted
+from bot.core.state import SessionState, SessionStatus, StateError
 
 #: A follow-up chain: body_meets depends on body_name, which depends on has_body.
 CHAIN = questions(

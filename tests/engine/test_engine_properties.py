@@ -19,8 +19,8 @@ from engine_harness import TODAY, check_step, nantong, questions
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import engine
-from bot.actions import (
+from bot.core import engine
+from bot.core.actions import (
     Action,
     AnswerText,
     Back,
@@ -39,11 +39,11 @@ from bot.actions import (
     Unsupported,
     Upload,
 )
-from bot.definition import OTHER_VALUE, QuestionType
-from bot.engine import Step
-from bot.events import AnswerChanged, Prompt, Submitted
-from bot.state import SessionState, SessionStatus
-from bot.survey import CompiledQuestion, Survey
+from bot.core.definition import OTHER_VALUE, QuestionType
+from bot.core.engine import Step
+from bot.core.events import AnswerChanged, Prompt, Submitted
+from bot.core.state import SessionState, SessionStatus
+from bot.core.survey import CompiledQuestion, Survey
 
 #: A small survey with every type, relevance chains, constraints, "other" and limits.
 EVERY_TYPE = questions(

@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 from engine_harness import Chat, options, questions
 
-from bot.actions import AnswerText, Back, ChooseOption, EditText, Finish, Pause, Resume, Skip, ToggleOption, Upload
-from bot.definition import QuestionType
-from bot.events import DraftUpdated, Intro, NoteShown, RejectionCode
+from bot.core.actions import AnswerText, Back, ChooseOption, EditText, Finish, Pause, Resume, Skip, ToggleOption, Upload
+from bot.core.definition import QuestionType
+from bot.core.events import DraftUpdated, Intro, NoteShown, RejectionCode
 
 # -- text -------------------------------------------------------------------------------------
 

@@ -24,11 +24,10 @@ if str(ROOT) not in sys.path:  # `pytest` (unlike `python -m pytest`) does not p
 
 # Every fixture of the storage tests (``database`` and what it depends on, ``backend``...);
 # a star import keeps working when those fixtures gain dependencies of their own.
-from tests.storage.conftest import *  # noqa: E402,F403
-
 from export_world import ExportWorld  # noqa: E402
 
 from storage.database import Database  # noqa: E402
+from tests.storage.conftest import *  # noqa: E402,F403
 
 
 @pytest.fixture

@@ -17,12 +17,12 @@ from typing import Any
 
 from openpyxl.workbook.workbook import Workbook
 
-from bot.actions import Action, AnswerText, ChooseOption, Finish, Skip, Submit, ToggleOption, Upload
-from bot.events import Rejected
-from bot.loading import parse_survey
+from bot.core.actions import Action, AnswerText, ChooseOption, Finish, Skip, Submit, ToggleOption, Upload
+from bot.core.events import Rejected
+from bot.core.loading import parse_survey
+from bot.core.survey import Survey
 from bot.service import ChannelUser, SurveyService
 from bot.settings import Settings
-from bot.survey import Survey
 from exports import BundleMode, ExportResult, export_campaign
 from storage.campaigns import create_campaign
 from storage.database import Database

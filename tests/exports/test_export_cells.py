@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from exports.bundle import BundlePlan, sanitize_name
 from exports.cells import (
+    _WIDE_RUN,
     MAX_CELL_CHARACTERS,
     ColumnWidths,
-    _WIDE_RUN,
     clean_text,
     display_width,
     is_risky_text,

@@ -1434,7 +1434,7 @@ class FakeTelegram:
         raw_method = request.match_info["method"]
         try:
             params = await _read_params(request)
-        except Exception as exc:  # noqa: BLE001 - malformed body
+        except Exception as exc:
             return self._json(_bad_request(f"can't parse request: {exc}").payload(), 400)
         entry = self._methods.get(raw_method.lower())
         method = entry[0] if entry else raw_method

@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from telegram import Bot
 
-from bot.channels.telegram_http import AiohttpRequest
-from bot.channels.telegram_outbox import OutboxSender, SenderSettings
 from bot.reminder_scheduler import ReminderScheduler
+from handlers.telegram.http_client import AiohttpRequest
+from handlers.telegram.outbox_sender import OutboxSender, SenderSettings
 from storage.audience import broadcast_audience
 from storage.coordinators import add_coordinator
 from storage.database import Database

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.channels.telegram_outbox import SenderSettings
 from bot.reminder_worker import ReminderWorker
+from handlers.telegram.outbox_sender import SenderSettings
 from storage.models import OutboxBatchStatus, ProcessedUpdate
 from tests.reminders.conftest import (
     FAST,
@@ -173,9 +173,8 @@ async def test_worker__sends_scheduled_and_confirmed_messages_in_the_background_
     harness.clock.now = SLOT_3D
     worker = ReminderWorker(
         database=harness.database,
-        bot=harness.application.bot,
+        sender=sender_for(harness, settings=replace(FAST, report_interval=0.05)),
         clock=harness.clock,
-        sender_settings=replace(FAST, report_interval=0.05),
         tick_interval=0.05,
         poll_interval=0.05,
     )
@@ -210,7 +209,7 @@ async def test_worker__forgets_handled_update_ids_after_a_week_but_not_before(ha
     assert len(before) == 2
     harness.clock.now = started + timedelta(days=7, hours=1)
     worker = ReminderWorker(
-        database=harness.database, bot=harness.application.bot, clock=harness.clock, tick_interval=60, poll_interval=0.05
+        database=harness.database, sender=sender_for(harness), clock=harness.clock, tick_interval=60, poll_interval=0.05
     )
     worker.start()  # prunes on its first round
     try:

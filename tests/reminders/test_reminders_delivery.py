@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.channels.telegram_outbox import SenderSettings
+from handlers.telegram.outbox_sender import SenderSettings
 from storage.models import DeliveryStatus, Respondent
 from storage.outbox import INTERRUPTED_REASON
 from tests.reminders.conftest import (

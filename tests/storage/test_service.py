@@ -8,12 +8,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.actions import Action, AnswerText, ChooseOption, Finish, Skip, Submit
-from bot.events import AnswerChanged, Rejected
-from bot.loading import load_survey, parse_survey
+from bot.core.actions import Action, AnswerText, ChooseOption, Finish, Skip, Submit
+from bot.core.events import AnswerChanged, Rejected
+from bot.core.loading import parse_survey
+from bot.core.survey import Survey
 from bot.service import ChannelUser, SurveyService
 from bot.settings import Settings
-from bot.survey import Survey
+from bot.survey_files import load_survey
 from storage.campaigns import create_campaign
 from storage.database import Database
 from storage.invitations import create_invitation

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.loading import load_survey
+from bot.survey_files import load_survey
 from storage.campaigns import create_campaign
 from storage.invitations import create_invitation
 from storage.migrate import ensure_schema
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD = textwrap.dedent(
     """
     import asyncio, os, sys
-    from bot.actions import AnswerText, Back
+    from bot.core.actions import AnswerText, Back
     from bot.service import ChannelUser, SurveyService
     from bot.settings import Settings
     from storage.database import Database

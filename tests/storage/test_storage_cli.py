@@ -104,7 +104,7 @@ def test_invite__prints_tab_separated_lines_with_deep_links(
     assert len(out) == 2
     rows = [line.split("\t") for line in out]
     assert [row[0] for row in rows] == ["崇川区", "海门区"]
-    for name, token, link in rows:
+    for _name, token, link in rows:
         assert len(token) >= 22
         assert link == f"https://t.me/nantong_survey_bot?start={token}"
     assert rows[0][1] != rows[1][1]

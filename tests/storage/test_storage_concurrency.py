@@ -12,7 +12,6 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from storage.database import Database
 from storage.invitations import create_invitation, redeem_invitation
 from storage.models import Answer, AnswerHistory, Respondent, Response, Unit
 from storage.respondents import get_or_create_respondent

@@ -249,7 +249,7 @@ def test_units_file__tab_separated(tmp_path: Path) -> None:
         ("崇川区".encode("gbk"), "not UTF-8"),
         (b"# nothing\n\n", "lists no units"),
         (b"\x00\x01\x02", "binary"),
-        (",contact\n".encode(), "line 1: the first column is empty"),
+        (b",contact\n", "line 1: the first column is empty"),
     ],
 )
 def test_units_file__problems_name_the_file_and_line(
@@ -423,7 +423,7 @@ async def test_claim_update__is_undone_when_the_transaction_fails(database: Data
 
 
 async def test_coordinators__stored_and_from_settings(database: Database) -> None:
-    settings = Settings(admin_ids="100,200")  # type: ignore[arg-type]
+    telegram_ids = Settings(admin_ids="100,200").admin_ids  # type: ignore[arg-type]
     async with database.transaction() as session:
         _, created = await add_coordinator(session=session, channel="telegram", external_id=300)
         _, again = await add_coordinator(session=session, channel="telegram", external_id="300")
@@ -431,10 +431,10 @@ async def test_coordinators__stored_and_from_settings(database: Database) -> Non
     async with database.read() as session:
         for account, expected in [(100, True), (300, True), ("300", True), (400, False)]:
             assert await is_coordinator(
-                session=session, settings=settings, channel="telegram", external_id=account
+                session=session, telegram_ids=telegram_ids, channel="telegram", external_id=account
             ) is expected
         assert not await is_coordinator(
-            session=session, settings=settings, channel="wecom", external_id=100
+            session=session, telegram_ids=telegram_ids, channel="wecom", external_id=100
         )
         assert [row.external_id for row in await list_coordinators(session=session)] == ["300"]
     async with database.transaction() as session:

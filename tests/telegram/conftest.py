@@ -19,10 +19,10 @@ import pytest
 from pydantic import SecretStr
 from telegram.ext import Application
 
-from bot.channels.telegram import build_application
-from bot.loading import load_survey
 from bot.service import SurveyService
 from bot.settings import Settings
+from bot.survey_files import load_survey
+from handlers.telegram.application import build_application
 from storage.campaigns import create_campaign
 from storage.database import Database
 from storage.invitations import create_invitation
@@ -122,7 +122,7 @@ class BotHarness:
 
 
 @pytest.fixture
-async def harness(backend: Backend, tmp_path: Path) -> AsyncIterator[BotHarness]:  # noqa: F811
+async def harness(backend: Backend, tmp_path: Path) -> AsyncIterator[BotHarness]:
     async with FakeTelegram() as fake:
         harness = BotHarness(
             fake=fake,

@@ -12,9 +12,9 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.channels.telegram import build_application
-from bot.channels.webhook import SECRET_HEADER, make_webhook_app
 from bot.service import SurveyService
+from handlers.telegram.application import build_application
+from handlers.telegram.webhook import SECRET_HEADER, make_webhook_app
 from storage.models import AnswerHistory, ProcessedUpdate, Response, Unit
 from tests.fakes.telegram import FakeUser
 from tests.telegram.conftest import BotHarness, last_prompt, replies, text_of
@@ -251,7 +251,7 @@ async def test_a_failure_while_replying__is_logged_and_the_user_told_and_the_ans
 ) -> None:
     user = await started(harness)
     harness.fake.fail_next("sendMessage", error_code=400, description="Bad Request: something broke")
-    with caplog.at_level(logging.ERROR, logger="bot.channels.telegram"):
+    with caplog.at_level(logging.ERROR, logger="handlers.telegram.application"):
         await user.send_text("崇川区科协")
         assert "抱歉，处理时出了点问题，您的答案已保存" in await text_of(user)
     [record] = [r for r in caplog.records if r.getMessage() == "handling an update failed"]

@@ -19,7 +19,8 @@ from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.channels.telegram_http import AiohttpRequest
+from handlers.telegram.http_client import AiohttpRequest
+from handlers.telegram.outbox_sender import retry_after_seconds
 
 TOKEN = "7000000001:AAFakeTokenForSurveybotTests_0123456789"
 ME = {"id": 7000000001, "is_bot": True, "first_name": "surveybot", "username": "surveybot_test_bot"}
@@ -143,7 +144,7 @@ async def test_flood_control__surfaces_as_retry_after(recorder: tuple[Recorder, 
                              "parameters": {"retry_after": 7}})
         with pytest.raises(RetryAfter) as raised:
             await bot.send_message(42, "hi")
-    assert raised.value.retry_after.total_seconds() == 7
+    assert retry_after_seconds(raised.value) == 7
 
 
 async def test_before_initialize_and_after_shutdown__refuses_to_send(recorder: tuple[Recorder, str]) -> None:

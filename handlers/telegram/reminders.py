@@ -17,14 +17,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.catalog import translate
 from bot.coordination import CampaignChoice, NotCoordinatorError
+from bot.core.catalog import translate
 from bot.outreach import ConfirmOutcome, OutreachService, Preview, Refusal, Refused, command_of
-from handlers.coordinator import campaign_picker, checked, local_deadline
-from handlers.delivery import deliver, edit
-from handlers.outbox_rendering import MAX_BROADCAST_LENGTH
-from handlers.rendering import OutgoingMessage
-from handlers.respondent import channel_user, user_language
+from handlers.telegram.coordinator import campaign_picker, checked, local_deadline
+from handlers.telegram.delivery import deliver, edit
+from handlers.telegram.outbox_rendering import MAX_BROADCAST_LENGTH
+from handlers.telegram.rendering import OutgoingMessage
+from handlers.telegram.respondent import channel_user, user_language
 from storage.models import OutboxKind
 
 logger = logging.getLogger(__name__)

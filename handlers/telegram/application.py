@@ -7,7 +7,7 @@ do not wait. The survey position is in the database, so a restart or a
 second process continues exactly where each respondent was.
 
 ``run_polling`` fetches updates with ``getUpdates``; ``run_webhook`` serves
-them from our aiohttp server (:mod:`bot.channels.webhook`).
+them from our aiohttp server (:mod:`handlers.telegram.webhook`).
 """
 
 from __future__ import annotations
@@ -21,15 +21,16 @@ from typing import Any
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes
 
-from bot.catalog import BOT_LANGUAGES, bot_language, translate
-from bot.channels.telegram_http import AiohttpRequest
 from bot.coordination import CoordinatorService
+from bot.core.catalog import BOT_LANGUAGES, bot_language, translate
 from bot.outreach import OutreachService
 from bot.service import SurveyService
 from bot.settings import Settings
-from handlers import RESPONDENT_COMMANDS, register
-from handlers.delivery import deliver
-from handlers.rendering import OutgoingMessage
+from exports import CampaignFilesExporter
+from handlers.telegram.delivery import deliver
+from handlers.telegram.http_client import AiohttpRequest
+from handlers.telegram.rendering import OutgoingMessage
+from handlers.telegram.routes import RESPONDENT_COMMANDS, register
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ def build_application(
     *,
     webhook: bool = False,
     on_outbox_enqueued: Callable[[], None] | None = None,
+    coordination: CoordinatorService | None = None,
 ) -> Application:  # type: ignore[type-arg]
     """The bot, wired to ``service``; with ``webhook`` it has no updater (updates come from our server).
 
@@ -95,7 +97,13 @@ def build_application(
     if webhook:
         builder = builder.updater(None)
     application = builder.build()
-    coordination = CoordinatorService(database=service.database, settings=settings, clock=service.clock)
+    if coordination is None:
+        coordination = CoordinatorService(
+            database=service.database,
+            settings=settings,
+            clock=service.clock,
+            exporter=CampaignFilesExporter(database=service.database, data_dir=settings.data_dir),
+        )
     outreach = OutreachService(
         database=service.database, coordination=coordination, clock=service.clock, on_enqueued=on_outbox_enqueued
     )

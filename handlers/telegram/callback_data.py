@@ -8,7 +8,7 @@ of the bot) yields ``None`` and is refused politely.
 
 from __future__ import annotations
 
-from bot.actions import (
+from bot.core.actions import (
     Action,
     Back,
     ChooseOption,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from bot.definition import QuestionType
+from bot.core.definition import QuestionType
 
 
 @dataclass(frozen=True, slots=True)

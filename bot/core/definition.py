@@ -3,8 +3,8 @@
 A survey is a tree (survey → sections → questions) in the spirit of XLSForm:
 each element separates its ``id`` (the stable key) from its ``label`` (what
 people read, a plain string or a per-language map). This module only describes
-the file; :mod:`bot.loading` turns a file into these models and reports
-problems, and :mod:`bot.survey` compiles them for the engine.
+the file; :mod:`bot.core.loading` turns a file into these models and reports
+problems, and :mod:`bot.core.survey` compiles them for the engine.
 """
 
 from __future__ import annotations

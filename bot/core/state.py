@@ -32,7 +32,7 @@ class SessionState:
     status: SessionStatus = SessionStatus.ANSWERING
     #: The question being asked (``None`` while reviewing or submitted).
     current: str | None = None
-    #: Question id → stored answer value (see :mod:`bot.answers`).
+    #: Question id → stored answer value (see :mod:`bot.core.answers`).
     answers: dict[str, Any] = field(default_factory=dict)
     #: Question id → the text of its "other (name)" choice.
     others: dict[str, str] = field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""User-facing text: one catalog per language in ``bot/locales/<lang>.yaml``.
+"""User-facing text: one catalog per language in ``bot/core/locales/<lang>.yaml``.
 
 Every string a respondent or coordinator reads comes from here, looked up by a
 dotted key and formatted with ``str.format`` keyword arguments. The catalogs
@@ -62,5 +62,5 @@ def translate(language: str, key: str, /, **params: object) -> str:
     if template is None:
         template = catalog(FALLBACK_LANGUAGE).get(key)
     if template is None:
-        raise CatalogError(f"no catalog entry {key!r}; add it to bot/locales/*.yaml")
+        raise CatalogError(f"no catalog entry {key!r}; add it to bot/core/locales/*.yaml")
     return template.format(**params) if params else template

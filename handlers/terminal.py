@@ -14,8 +14,8 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from bot import engine
-from bot.actions import (
+from bot.core import engine
+from bot.core.actions import (
     Action,
     AnswerText,
     Back,
@@ -29,9 +29,10 @@ from bot.actions import (
     Submit,
     Upload,
 )
-from bot.catalog import translate
-from bot.definition import QuestionType
-from bot.events import (
+from bot.core.answers import normalize
+from bot.core.catalog import translate
+from bot.core.definition import QuestionType
+from bot.core.events import (
     DraftUpdated,
     Event,
     Intro,
@@ -42,10 +43,9 @@ from bot.events import (
     ReviewShown,
     Submitted,
 )
-from bot.answers import normalize
-from bot.presentation import draft_text, prompt_text, review_blocks
-from bot.state import SessionStatus
-from bot.survey import Survey
+from bot.core.state import SessionStatus
+from bot.core.survey import Survey
+from bot.core.wording import draft_text, prompt_text, review_blocks
 
 #: Commands without an argument and the action each one means.
 SIMPLE_COMMANDS: dict[str, type] = {

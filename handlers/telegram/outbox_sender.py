@@ -55,8 +55,8 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.outbox_compose import Composed, OutboxComposer, Skip
 from bot.pacing import DEFAULT_PER_CHAT_INTERVAL, DEFAULT_RATE, Pacer
-from handlers.delivery import with_retries
-from handlers.outbox_rendering import progress_text, render_outbox, summary_messages
+from handlers.telegram.delivery import with_retries
+from handlers.telegram.outbox_rendering import progress_text, render_outbox, summary_messages
 from storage.database import Database
 from storage.errors import StorageError
 from storage.models import Campaign, Channel, DeliveryStatus, OutboxBatch, Respondent
@@ -305,9 +305,12 @@ class OutboxSender:
                 stats.flood_waits += 1
                 floods += 1
                 self.pacer.pause(wait)
-                if floods <= self.settings.max_flood_retries and wait <= self.settings.max_inline_retry_after:
-                    if await self._wait_unless_stopped(self.pacer.turn(chat_id)):
-                        continue  # the same row, after the pause, in a slot of its own
+                if (
+                    floods <= self.settings.max_flood_retries
+                    and wait <= self.settings.max_inline_retry_after
+                    and await self._wait_unless_stopped(self.pacer.turn(chat_id))
+                ):
+                    continue  # the same row, after the pause, in a slot of its own
                 await self._retry(item, stats, delay=wait, error=f"flood control: retry after {wait:g} s", count=False)
             except Forbidden as error:
                 await self._unreachable(item, stats, error.message)

@@ -8,7 +8,7 @@ WeCom, web chat) drives the same two functions::
     step = resume(survey, step.state, AnswerText("12"))
 
 An invalid answer is an expected outcome: the step carries a
-:class:`~bot.events.Rejected` event and the state it was given, unchanged.
+:class:`~bot.core.events.Rejected` event and the state it was given, unchanged.
 
 Relevance is evaluated in question order after every change, so a question
 whose ``relevant`` depends on an earlier non-relevant question is itself
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot import answers as parsing
-from bot.actions import (
+from bot.core import answers as parsing
+from bot.core.actions import (
     Action,
     AnswerText,
     Back,
@@ -43,9 +43,9 @@ from bot.actions import (
     Unsupported,
     Upload,
 )
-from bot.catalog import translate
-from bot.definition import OTHER_VALUE, QuestionType
-from bot.events import (
+from bot.core.catalog import translate
+from bot.core.definition import OTHER_VALUE, QuestionType
+from bot.core.events import (
     AnswerChanged,
     DraftUpdated,
     Event,
@@ -61,8 +61,8 @@ from bot.events import (
     ReviewShown,
     Submitted,
 )
-from bot.state import SessionState, SessionStatus, StateError
-from bot.survey import CompiledQuestion, LocalizedQuestion, Survey
+from bot.core.state import SessionState, SessionStatus, StateError
+from bot.core.survey import CompiledQuestion, LocalizedQuestion, Survey
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ def _template(language: str, key: str) -> str:
 
 
 def _translate(language: str, key: str, /, **params: object) -> str:
-    """:func:`bot.catalog.translate`, with the catalog lookups cached."""
+    """:func:`bot.core.catalog.translate`, with the catalog lookups cached."""
     template = _template(language, key)
     return template.format(**params) if params else template
 

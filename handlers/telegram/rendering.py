@@ -1,7 +1,7 @@
-"""Turning an :class:`~bot.outcome.Outcome` into Telegram messages and keyboards.
+"""Turning an :class:`~bot.core.outcome.Outcome` into Telegram messages and keyboards.
 
 Pure: builds :class:`OutgoingMessage` values; the handlers send them. Texts
-come from the catalogs and from :mod:`bot.presentation`, so the wording is
+come from the catalogs and from :mod:`bot.core.wording`, so the wording is
 the same in every channel.
 """
 
@@ -12,9 +12,9 @@ from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.catalog import translate
-from bot.definition import QuestionType
-from bot.events import (
+from bot.core.catalog import translate
+from bot.core.definition import QuestionType
+from bot.core.events import (
     AnswerChanged,
     DraftUpdated,
     Intro,
@@ -25,7 +25,7 @@ from bot.events import (
     ReviewShown,
     Submitted,
 )
-from bot.outcome import (
+from bot.core.outcome import (
     Greeting,
     InvitationRefused,
     LanguageChanged,
@@ -35,8 +35,8 @@ from bot.outcome import (
     SubmissionReceipt,
     UnitChoices,
 )
-from bot.presentation import draft_text, pack_messages, prompt_text, review_blocks
-from handlers import buttons
+from bot.core.wording import draft_text, pack_messages, prompt_text, review_blocks
+from handlers.telegram import callback_data as buttons
 
 #: Telegram's limit on a message's text.
 MAX_MESSAGE_LENGTH = 4096
@@ -232,8 +232,3 @@ def render_review(review: ReviewShown, language: str) -> list[OutgoingMessage]:
         OutgoingMessage(text=part, keyboard=keyboard if index == len(parts) - 1 else None)
         for index, part in enumerate(parts)
     ]
-
-
-def answered_text(prompt: Prompt, language: str, chosen: str) -> str:
-    """A question's message after it was answered by a button: the question and the choice."""
-    return f"{prompt_text(prompt, language)}\n\n{translate(language, 'tg.chosen', answer=chosen)}"

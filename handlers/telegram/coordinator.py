@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot.catalog import translate
 from bot.coordination import (
     CampaignChoice,
     CampaignNotFoundError,
@@ -25,10 +24,11 @@ from bot.coordination import (
     CoordinatorService,
     NotCoordinatorError,
 )
-from bot.presentation import pack_messages
-from handlers.delivery import deliver, with_retries
-from handlers.rendering import DATETIME_FORMAT, MAX_MESSAGE_LENGTH, OutgoingMessage
-from handlers.respondent import channel_user, user_language
+from bot.core.catalog import translate
+from bot.core.wording import pack_messages
+from handlers.telegram.delivery import deliver, with_retries
+from handlers.telegram.rendering import DATETIME_FORMAT, MAX_MESSAGE_LENGTH, OutgoingMessage
+from handlers.telegram.respondent import channel_user, user_language
 from storage.campaigns import CampaignProgress
 from storage.models import Campaign, CampaignStatus, ResponseStatus
 
@@ -123,7 +123,9 @@ class CoordinatorHandlers:
         chat_id = update.effective_chat.id  # type: ignore[union-attr]
         await self.reply(update, context, translate(language, "coord.exporting"))
         with tempfile.TemporaryDirectory(prefix="surveybot-export-") as directory:
-            result = await self.coordination.export(campaign=campaign, directory=Path(directory))
+            result = await self.coordination.export(
+                user=channel_user(update), campaign_id=campaign.id, directory=Path(directory)
+            )
             caption = translate(
                 language,
                 "coord.export_caption",

@@ -1,6 +1,6 @@
 """What the service returns to a channel for one inbound update.
 
-Besides the engine's events (:mod:`bot.events`) a channel renders the
+Besides the engine's events (:mod:`bot.core.events`) a channel renders the
 service's own notices: the greeting after ``/start``, a refused invitation, a
 stranger without an invitation, read-only answers after the deadline, the
 receipt of a submission, and the list of the account's units.
@@ -8,11 +8,11 @@ receipt of a submission, and the list of the account's units.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from bot.events import Event
+from bot.core.events import Event
 
 
 class InvitationProblem(StrEnum):
@@ -99,4 +99,3 @@ class Outcome:
     duplicate: bool = False
     #: The response the update acted on, if any.
     response_id: int | None = None
-    extras: dict[str, object] = field(default_factory=dict)

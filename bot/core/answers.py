@@ -24,7 +24,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-from bot.definition import QuestionType
+from bot.core.definition import QuestionType
 
 YES: Final = "yes"
 NO: Final = "no"

@@ -23,7 +23,6 @@ timeout, so the whole call is bounded by the sum of the four.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import urllib.request
 from urllib.parse import urlsplit
@@ -109,7 +108,7 @@ class AiohttpRequest(BaseRequest):
                 method, url, data=body, timeout=timeout, proxy=self._proxy_for(url)
             ) as response:
                 return response.status, await response.read()
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as error:
+        except (TimeoutError, aiohttp.ServerTimeoutError) as error:
             raise TimedOut from error
         except aiohttp.ClientError as error:
             raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error

@@ -22,7 +22,7 @@ from telegram import (
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.actions import (
+from bot.core.actions import (
     Action,
     AnswerText,
     Back,
@@ -36,13 +36,13 @@ from bot.actions import (
     Unsupported,
     Upload,
 )
-from bot.catalog import BOT_LANGUAGES, bot_language, translate
-from bot.events import Rejected, RejectionCode
-from bot.outcome import Outcome
+from bot.core.catalog import BOT_LANGUAGES, bot_language, translate
+from bot.core.events import Rejected, RejectionCode
+from bot.core.outcome import Outcome
 from bot.service import ChannelUser, SurveyService
-from handlers import buttons
-from handlers.delivery import deliver, edit
-from handlers.rendering import OutgoingMessage, render
+from handlers.telegram import callback_data as buttons
+from handlers.telegram.delivery import deliver, edit
+from handlers.telegram.rendering import OutgoingMessage, render
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from typing import TypeVar
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from handlers.rendering import OutgoingMessage
+from handlers.telegram.rendering import OutgoingMessage
 
 logger = logging.getLogger(__name__)
 

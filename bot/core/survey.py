@@ -1,7 +1,7 @@
 """A survey compiled for the engine: questions in order, expressions parsed once.
 
-:class:`Survey` is built by :func:`bot.loading.load_survey` from a validated
-:class:`~bot.definition.SurveyDefinition`. Everything the engine needs on every
+:class:`Survey` is built by :func:`bot.core.loading.load_survey` from a validated
+:class:`~bot.core.definition.SurveyDefinition`. Everything the engine needs on every
 step (the question order, lookup by id, the compiled ``relevant`` and
 ``constraint`` expressions, choice labels) is computed here once.
 """
@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from bot.definition import (
+from bot.core.definition import (
     DEFAULT_MAX_LENGTH,
     DEFAULT_MAX_SIZE_MB,
     OTHER_VALUE,
@@ -22,7 +22,7 @@ from bot.definition import (
     Section,
     SurveyDefinition,
 )
-from bot.expressions import Expression
+from bot.core.expressions import Expression
 
 #: Question types whose answer is picked from choices.
 CHOICE_TYPES = frozenset({QuestionType.SELECT_ONE, QuestionType.SELECT_MULTIPLE})

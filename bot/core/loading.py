@@ -13,13 +13,12 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from bot.definition import (
+from bot.core.definition import (
     OTHER_VALUE,
     TYPE_FIELDS,
     TYPE_SPECIFIC_FIELDS,
@@ -28,8 +27,8 @@ from bot.definition import (
     QuestionType,
     SurveyDefinition,
 )
-from bot.expressions import Expression, ExpressionError, parse_expression
-from bot.survey import CompiledQuestion, Survey, compile_question
+from bot.core.expressions import Expression, ExpressionError, parse_expression
+from bot.core.survey import CompiledQuestion, Survey, compile_question
 
 #: Survey files larger than this are refused before parsing.
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -55,20 +54,6 @@ class DefinitionError(Exception):
         self.source = source
         self.problems = problems
         super().__init__("\n".join(problem.render(source) for problem in problems))
-
-
-def load_survey(path: str | Path) -> Survey:
-    """Read, validate and compile the survey file at ``path``."""
-    source = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise DefinitionError(source, [Problem("", "file not found; check the path")]) from None
-    except IsADirectoryError:
-        raise DefinitionError(source, [Problem("", "is a directory; name a .yaml file")]) from None
-    except OSError as error:
-        raise DefinitionError(source, [Problem("", f"cannot be read ({error.strerror})")]) from None
-    return parse_survey(data, source=source)
 
 
 def parse_survey(data: bytes | str, *, source: str = "<survey>") -> Survey:

@@ -6,9 +6,9 @@ terminal) around these texts. Everything here comes from the catalogs.
 
 from __future__ import annotations
 
-from bot.catalog import translate
-from bot.definition import QuestionType
-from bot.events import DraftUpdated, Prompt, ReviewShown
+from bot.core.catalog import translate
+from bot.core.definition import QuestionType
+from bot.core.events import DraftUpdated, Prompt, ReviewShown
 
 PROGRESS_WIDTH = 10
 

@@ -1,6 +1,6 @@
 """Telegram texts of the outbox: reminders, broadcasts, and the coordinator's feedback.
 
-Pure: builds strings and :class:`~handlers.rendering.OutgoingMessage` values
+Pure: builds strings and :class:`~handlers.telegram.rendering.OutgoingMessage` values
 from the channel-neutral content of :mod:`bot.outbox_compose` and the counts
 of :mod:`storage.outbox`. Every text comes from the catalogs.
 """
@@ -11,11 +11,11 @@ from collections.abc import Mapping, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.catalog import translate
+from bot.core.catalog import translate
+from bot.core.wording import pack_messages
 from bot.outbox_compose import BroadcastContent, ReminderContent
-from bot.presentation import pack_messages
-from handlers import buttons
-from handlers.rendering import DATETIME_FORMAT, MAX_MESSAGE_LENGTH, OutgoingMessage, utc_offset
+from handlers.telegram import callback_data as buttons
+from handlers.telegram.rendering import DATETIME_FORMAT, MAX_MESSAGE_LENGTH, OutgoingMessage, utc_offset
 from storage.models import DeliveryStatus, OutboxKind
 from storage.outbox import DeliveryProblem
 

@@ -1,0 +1,1 @@
+"""The Telegram channel: application, routes, handlers, keyboards, outbox transport, webhook."""
