@@ -189,7 +189,7 @@ async def iter_unit_records(
         last_position = page[-1].position
 
 
-def _statements() -> tuple[Select[Any], Select[Any], Select[Any]]:
+def _statements() -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]], Select[*tuple[Any, ...]]]:
     """The three statements of a page, built once (their parameters vary, not their shape)."""
     page = (
         select(

@@ -155,7 +155,7 @@ class SafeSheet(WriteOnlyWorksheet):
         style.quotePrefix = 1
         return style
 
-    def _values_to_row(self, values: Iterable[Any], row_idx: int) -> Iterator[Cell]:  # type: ignore[override]
+    def _values_to_row(self, values: Iterable[Any], row_idx: int) -> Iterator[Cell]:
         scratch = Cell(self)
         for column, value in enumerate(values, 1):
             if value is None:

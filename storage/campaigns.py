@@ -6,9 +6,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -123,7 +124,7 @@ async def list_campaigns(
 ) -> list[CampaignProgress]:
     """Every campaign, oldest first, with its unit counts by response status."""
 
-    def count_status(value: ResponseStatus) -> object:
+    def count_status(value: ResponseStatus) -> ColumnElement[Any]:
         return func.coalesce(func.sum(case((Response.status == value, 1), else_=0)), 0)
 
     statement = (

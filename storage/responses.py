@@ -16,9 +16,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, delete, insert, inspect, select, update
+from sqlalchemy import Select, Table, bindparam, delete, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import InvalidValueError, NotFoundError
@@ -85,7 +85,7 @@ async def lock_active_response(
     return respondent, response, unit, campaign
 
 
-def _locked_with_unit_and_campaign(statement: Select[Any]) -> Select[Any]:
+def _locked_with_unit_and_campaign(statement: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
     """``statement`` (selecting a Response) joined to its unit and campaign, the response row locked."""
     return (
         statement.join(Unit, Unit.id == Response.unit_id)
@@ -132,8 +132,8 @@ def _json_text(value: Any, what: str) -> str:
         raise InvalidValueError(f"{what} is not JSON data: {error}") from None
 
 
-_ANSWERS = Answer.__table__
-_HISTORY = AnswerHistory.__table__
+_ANSWERS = cast(Table, Answer.__table__)
+_HISTORY = cast(Table, AnswerHistory.__table__)
 _ANSWER_MAPPER = inspect(Answer)
 
 #: Built once: a statement object keeps its cache key, so executing it again
@@ -257,7 +257,7 @@ def _forget_loaded_answer(
         session.expire(response, ["answers"])
 
 
-_RESPONSES = Response.__table__
+_RESPONSES = cast(Table, Response.__table__)
 #: The columns of a response that change as it is answered and submitted.
 _RESPONSE_CHANGES = ("status", "state", "revision", "started_at", "last_activity_at", "submitted_at", "submitted_values")
 _UPDATE_RESPONSE = (

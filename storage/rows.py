@@ -67,7 +67,7 @@ async def insert_ignoring_duplicates(
     other transaction and then reports False (or inserts, if that one rolled back).
     """
     dialect_name = session.get_bind().dialect.name
-    statement = _insert_ignoring_statement(dialect_name, model, unique)
+    statement = _insert_ignoring_statement(dialect_name, model, unique)  # type: ignore[arg-type]  # classes hash by identity; typeshed's type[Any] is not Hashable
     connection = await session.connection()
     result = await connection.execute(statement, values)
     return bool(result.rowcount == 1)

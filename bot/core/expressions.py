@@ -45,6 +45,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Any, cast
 
 __all__ = ["Expression", "ExpressionError", "Reference", "parse_expression", "truthy"]
 
@@ -223,7 +224,7 @@ def _modulo(x: int | Decimal, y: int | Decimal) -> object:
 
 def _truncate(x: int | Decimal) -> int | Decimal:
     """Drop the fraction; a huge Decimal stays Decimal (int() of 1E+999999 takes minutes)."""
-    if type(x) is int or x.adjusted() < 30:
+    if isinstance(x, int) or x.adjusted() < 30:
         return int(x)
     return x.to_integral_value(rounding=ROUND_DOWN)
 
@@ -250,7 +251,7 @@ _ARITHMETIC: dict[str, Callable[[object, object], object]] = {
     "+": _arithmetic(operator.add), "-": _arithmetic(operator.sub), "*": _arithmetic(operator.mul),
     "div": _arithmetic(_divide), "mod": _arithmetic(_modulo),
 }
-_ORDER: dict[str, Callable[[object, object], bool]] = {
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }
 _PRECEDENCE: dict[str, int] = {
@@ -276,7 +277,7 @@ _SINGLE_ARGUMENT: dict[str, Callable[[object], object]] = {
     "string-length": lambda x: len(_string(x)),
     "number": _number,
     "string": _string,
-    "int": lambda x: NAN if type(n := _number(x)) is float else _truncate(n),
+    "int": lambda x: NAN if type(n := _number(x)) is float else _truncate(cast("int | Decimal", n)),
 }
 
 # --------------------------------------------------------------------------- tokens and tree
@@ -499,7 +500,7 @@ def _compile_test(node: _Node, run: Fn | None = None) -> Fn:
 def _compile_comparison(op: str, left: _Node, right: _Node) -> Fn:
     # Fast paths for `${q} <op> constant`, by far the most common shape.
     if left.kind == "reference" and right.kind == "literal":
-        qid, constant = left.value, right.value
+        qid, constant = cast(str, left.value), right.value
         plain = type(constant) if type(constant) in (str, int) else None  # same plain type: Python's == is right
         if op == "=":
             return lambda v, d, t: x == constant if type(x := v.get(qid)) is plain else _equals(x, constant)
@@ -530,7 +531,7 @@ def _compile_call(name: str, nodes: tuple[_Node, ...]) -> Fn:
     args = [_compile(node) for node in nodes]
     if name == "selected":
         if nodes[0].kind == "reference" and nodes[1].kind == "literal":
-            qid, constant = nodes[0].value, _string(nodes[1].value)
+            qid, constant = cast(str, nodes[0].value), _string(nodes[1].value)
             return lambda v, d, t: constant in x if type(x := v.get(qid)) is list else _selected(x, constant)
         value, choice = args
         return lambda v, d, t: _selected(value(v, d, t), choice(v, d, t))
@@ -552,7 +553,8 @@ def _compile(node: _Node) -> Fn:
     if kind == "literal":
         return lambda v, d, t: value
     if kind == "reference":
-        return lambda v, d, t: v.get(value)  # type: ignore[arg-type]
+        qid = cast(str, value)
+        return lambda v, d, t: v.get(qid)
     if kind == "dot":
         return lambda v, d, t: d
     if kind == "negate":
@@ -572,7 +574,7 @@ def _compile(node: _Node) -> Fn:
         return lambda v, d, t: any(part(v, d, t) for part in parts)
     left, right = node.children
     if value in _ARITHMETIC:
-        compute, a, b = _ARITHMETIC[value], _compile(left), _compile(right)  # type: ignore[index]
+        compute, a, b = _ARITHMETIC[value], _compile(left), _compile(right)
         return lambda v, d, t: compute(a(v, d, t), b(v, d, t))
     return _compile_comparison(value, left, right)  # type: ignore[arg-type]
 
