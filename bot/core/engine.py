@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from bot.core import answers as parsing
 from bot.core.actions import (
@@ -252,7 +252,7 @@ def _judged(
         value = answers.get(question_id)
         kind = type(value)
         if kind is list:
-            value = tuple(value)
+            value = tuple(cast("list[object]", value))
         elif kind is dict:
             key = None  # a file's metadata: not worth a key
             break
@@ -637,7 +637,7 @@ class _Walk:
                     RejectionCode.INVALID,
                     self.survey.text(question.definition.pattern_message, self.state.language),
                 )
-            raise self.reject(RejectionCode.INVALID, f"answer.{outcome.key}", **outcome.params)
+            raise _Rejection(RejectionCode.INVALID, self.text(f"answer.{outcome.key}", **outcome.params))
         return outcome.value
 
     def options_from_numbers(self, question: CompiledQuestion, text: str) -> list[str] | None:

@@ -77,7 +77,7 @@ def build_application(
     webhook: bool = False,
     on_outbox_enqueued: Callable[[], None] | None = None,
     coordination: CoordinatorService | None = None,
-) -> Application:  # type: ignore[type-arg]
+) -> Application:
     """The bot, wired to ``service``; with ``webhook`` it has no updater (updates come from our server).
 
     ``on_outbox_enqueued`` is called when a coordinator confirms a reminder or
@@ -118,11 +118,11 @@ def build_application(
     return application
 
 
-async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+async def _post_init(application: Application) -> None:
     await set_command_menus(application)
 
 
-async def set_command_menus(application: Application) -> None:  # type: ignore[type-arg]
+async def set_command_menus(application: Application) -> None:
     """The command menu in each bot language; English for every other language."""
     scope = BotCommandScopeAllPrivateChats()
     for language in BOT_LANGUAGES:

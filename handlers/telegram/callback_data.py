@@ -97,7 +97,7 @@ def decode(data: str | None) -> Action | None:
         if kind == "c":
             return ChooseOption(value=value, question_id=question_id)
         return ToggleOption(value=value, question_id=question_id)
-    single = {"f": Finish, "s": Skip, "b": Back}
+    single: dict[str, type[Finish] | type[Skip] | type[Back]] = {"f": Finish, "s": Skip, "b": Back}
     if kind in single and rest:
         return single[kind](question_id=rest)
     return None

@@ -7,6 +7,7 @@ argument is optional, otherwise the bot offers a button per campaign.
 
 from __future__ import annotations
 
+import functools
 import logging
 import tempfile
 from collections.abc import Awaitable
@@ -138,12 +139,10 @@ class CoordinatorHandlers:
             if result.bundle is not None:
                 files.append((result.bundle, translate(language, "coord.export_zip_caption", files=result.attachments)))
             for path, text in files:
-                await with_retries(
-                    lambda path=path, text=text: context.bot.send_document(
-                        chat_id=chat_id, document=path.read_bytes(), filename=path.name, caption=text
-                    ),
-                    what=f"sendDocument {path.name}",
+                send = functools.partial(
+                    context.bot.send_document, chat_id=chat_id, document=path.read_bytes(), filename=path.name, caption=text
                 )
+                await with_retries(send, what=f"sendDocument {path.name}")
 
     async def campaign_argument(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, command: str

@@ -34,7 +34,7 @@ RESPONDENT_COMMANDS: tuple[str, ...] = ("start", "resume", "back", "review", "un
 
 
 def register(
-    application: Application,  # type: ignore[type-arg]
+    application: Application,
     *,
     service: SurveyService,
     coordination: CoordinatorService,

@@ -30,7 +30,7 @@ MAX_BODY_BYTES = 1024 * 1024
 APPLICATION_KEY = web.AppKey("telegram_application", Application)
 
 
-def make_webhook_app(application: Application, *, secret_token: str, path: str) -> web.Application:  # type: ignore[type-arg]
+def make_webhook_app(application: Application, *, secret_token: str, path: str) -> web.Application:
     """An aiohttp app serving ``POST path`` for Telegram and ``GET /healthz``."""
     if not SECRET_PATTERN.match(secret_token):
         raise ValueError("the secret token may only hold A-Z, a-z, 0-9, _ and -, at most 256 characters")
