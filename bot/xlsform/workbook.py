@@ -84,6 +84,9 @@ def read_workbook(data: bytes, *, kind: WorkbookKind) -> Workbook:
         book: dict[str, Any] = reader(io.BytesIO(data))
     except PyXFormError as error:
         raise UnreadableWorkbook([_read_error(str(error), kind)]) from None
+    except Exception as error:  # a damaged file can fail deep inside openpyxl or xlrd
+        logger.debug("pyxform could not read the workbook", exc_info=True)
+        raise UnreadableWorkbook([_read_error(f"{type(error).__name__}: {error}", kind)]) from None
     names = tuple(str(name) for name in book.get("sheet_names", ()))
     formulas = _formulas(data) if kind is WorkbookKind.XLSX else {}
     sheets: dict[str, Sheet] = {}
