@@ -73,9 +73,7 @@ def translate_expression(text: str) -> str:
             )
             raise ExpressionProblem(f"{_UNSUPPORTED[name]} (in {source!r})", fix)
     if _PATHS.search(bare):
-        raise ExpressionProblem(
-            f"XPath paths (/data/…, ../) are not supported (in {source!r})", "refer to a question as ${name}"
-        )
+        raise ExpressionProblem(f"XPath paths (/data/…, ../) are not supported (in {source!r})", "refer to a question as ${name}")
     check(source)
     return source
 

@@ -228,9 +228,7 @@ class _FormReader:
                     )
                 )
             if column.spec.use is Use.IGNORE and filled:
-                self.warnings.append(
-                    XLSFormProblem(place, f"the column `{column.header}` is ignored: {column.spec.reason}")
-                )
+                self.warnings.append(XLSFormProblem(place, f"the column `{column.header}` is ignored: {column.spec.reason}"))
             if column.spec.use is Use.REFUSE:
                 for row in filled:
                     self.problems.append(
@@ -257,7 +255,9 @@ class _FormReader:
             for row in settings.rows[:1]:
                 value = self._cell(row, SheetName.SETTINGS, "default_language")
                 if value:
-                    default = self._language_of(value, row.place(settings.name, self._header(SheetName.SETTINGS, "default_language")))
+                    default = self._language_of(
+                        value, row.place(settings.name, self._header(SheetName.SETTINGS, "default_language"))
+                    )
         if default is None and plain:
             if coded:
                 sheet_name, column = plain[0]
@@ -267,8 +267,7 @@ class _FormReader:
                     XLSFormProblem(
                         Place(sheet.name, 1, column.header),
                         f"`{column.header}` has no language while other columns name theirs",
-                        f"name its language, e.g. `{column.name}::Chinese (zh)`, "
-                        "or set default_language in the settings sheet",
+                        f"name its language, e.g. `{column.name}::Chinese (zh)`, or set default_language in the settings sheet",
                     )
                 )
                 default = coded[0]
@@ -467,13 +466,9 @@ class _FormReader:
         place = row.place(sheet.name, self._header(SheetName.SURVEY, "calculation") or "calculation")
         result: str | None = None
         if name in trail:
-            self.problems.append(
-                XLSFormProblem(place, f"the calculation of `{name}` depends on itself", "remove the loop")
-            )
+            self.problems.append(XLSFormProblem(place, f"the calculation of `{name}` depends on itself", "remove the loop"))
         elif not text:
-            self.problems.append(
-                XLSFormProblem(place, f"the calculate row `{name}` has no calculation", "write its expression")
-            )
+            self.problems.append(XLSFormProblem(place, f"the calculate row `{name}` has no calculation", "write its expression"))
         else:
             result = self._expression(text, place, trail=(*trail, name), dot_allowed=False)
         self.resolved[name] = result
@@ -710,9 +705,7 @@ class _FormReader:
                 )
                 sections.pop(frame.section)
 
-    def _current_section(
-        self, stack: list[_Frame], sections: list[_Section], row: Row, sheet: Sheet, title: Any
-    ) -> _Section:
+    def _current_section(self, stack: list[_Frame], sections: list[_Section], row: Row, sheet: Sheet, title: Any) -> _Section:
         for frame in stack:
             if frame.section is not None:
                 return sections[frame.section]
@@ -769,9 +762,7 @@ class _FormReader:
             self.problems.append(XLSFormProblem(type_place, f"{spec.reason} (type `{cell.name}`)", spec.fix))
             question_type: str = QuestionType.TEXT.value  # a stand-in, so that references to it still resolve
         elif spec.kind is Kind.SELECT and cell.list_name is None:
-            self.problems.append(
-                XLSFormProblem(type_place, f"`{cell.name}` names no choices list", f"write `{cell.suggestion}`")
-            )
+            self.problems.append(XLSFormProblem(type_place, f"`{cell.name}` names no choices list", f"write `{cell.suggestion}`"))
             question_type = QuestionType.TEXT.value
         else:
             assert spec.question_type is not None
@@ -784,9 +775,7 @@ class _FormReader:
                 words.remove(MULTILINE_APPEARANCE)
             if words:
                 self.warnings.append(
-                    XLSFormProblem(
-                        place.at(header("appearance")), f"the appearance `{' '.join(words)}` has no effect in a chat"
-                    )
+                    XLSFormProblem(place.at(header("appearance")), f"the appearance `{' '.join(words)}` has no effect in a chat")
                 )
         surveybot_type = self._cell(row, survey, "surveybot_type")
         if surveybot_type:
@@ -905,11 +894,11 @@ class _FormReader:
             import difflib
 
             close = difflib.get_close_matches(cell.list_name, list(lists), n=1)
-            where = "the choices sheet" if self._sheet(SheetName.CHOICES) is not None else "a choices sheet (the workbook has none)"
-            fix = f"write `{close[0]}`" if close else f"add its choices to {where} with list_name {cell.list_name}"
-            self.problems.append(
-                XLSFormProblem(type_place, f"the choices list `{cell.list_name}` is not in {where}", fix)
+            where = (
+                "the choices sheet" if self._sheet(SheetName.CHOICES) is not None else "a choices sheet (the workbook has none)"
             )
+            fix = f"write `{close[0]}`" if close else f"add its choices to {where} with list_name {cell.list_name}"
+            self.problems.append(XLSFormProblem(type_place, f"the choices list `{cell.list_name}` is not in {where}", fix))
             question["type"] = QuestionType.TEXT.value  # a stand-in, so that references to it still resolve
             return
         sheet = self._sheet(SheetName.CHOICES)

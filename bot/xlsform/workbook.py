@@ -97,17 +97,14 @@ def read_workbook(data: bytes, *, kind: WorkbookKind) -> Workbook:
             continue
         header_rows = book.get(f"{key}_header") or [{}]
         read_rows = tuple(
-            Row(number=index + FIRST_DATA_ROW, cells={str(k): str(v) for k, v in row.items()})
-            for index, row in enumerate(rows)
+            Row(number=index + FIRST_DATA_ROW, cells={str(k): str(v) for k, v in row.items()}) for index, row in enumerate(rows)
         )
         cells = {(row.number, header) for row in read_rows for header in row.cells}
         sheets[key] = Sheet(
             name=name,
             headers=tuple(str(header) for header in header_rows[0]),
             rows=read_rows,
-            unsaved_formulas={
-                place: formula for place, formula in formulas.get(name, {}).items() if place not in cells
-            },
+            unsaved_formulas={place: formula for place, formula in formulas.get(name, {}).items() if place not in cells},
         )
     return Workbook(sheets=sheets, sheet_names=names)
 

@@ -63,7 +63,7 @@ def _text(text: LocalizedText | None, language: str) -> str | None:
 
 
 def _texts(column: str, text: LocalizedText | None, languages: list[str]) -> dict[str, Any]:
-    return {header: _text(text, language) for header, language in zip(_localized(column, languages), languages)}
+    return {header: _text(text, language) for header, language in zip(_localized(column, languages), languages, strict=True)}
 
 
 def _number(value: Decimal | float | int | None) -> Any:
