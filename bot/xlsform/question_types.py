@@ -65,6 +65,12 @@ TYPES: Final[dict[str, TypeSpec]] = {
     "select_multiple": TypeSpec(Kind.SELECT, QuestionType.SELECT_MULTIPLE),
     "select multiple": TypeSpec(Kind.SELECT, QuestionType.SELECT_MULTIPLE),
     "select all that apply": TypeSpec(Kind.SELECT, QuestionType.SELECT_MULTIPLE),
+    # pyxform's older spellings
+    "select one from": TypeSpec(Kind.SELECT, QuestionType.SELECT_ONE),
+    "add select one prompt using": TypeSpec(Kind.SELECT, QuestionType.SELECT_ONE),
+    "select all that apply from": TypeSpec(Kind.SELECT, QuestionType.SELECT_MULTIPLE),
+    "add select multiple prompt using": TypeSpec(Kind.SELECT, QuestionType.SELECT_MULTIPLE),
+    "phone number": TypeSpec(Kind.QUESTION, QuestionType.PHONE),
     "begin_group": TypeSpec(Kind.BEGIN_GROUP),
     "begin group": TypeSpec(Kind.BEGIN_GROUP),
     "end_group": TypeSpec(Kind.END_GROUP),
@@ -135,9 +141,15 @@ class TypeCell:
 
 
 _SELECT = re.compile(
-    r"^(?P<command>select_one|select one|select1|select_multiple|select multiple|select all that apply"
-    r"|select_one_from_file|select_multiple_from_file|select_one_external|rank)"
+    r"^(?P<command>select one from|select all that apply from|add select one prompt using"
+    r"|add select multiple prompt using|select_one|select one|select1|select_multiple|select multiple"
+    r"|select all that apply|select_one_from_file|select_multiple_from_file|select_one_external|rank)"
     r"\s+(?P<list>\S+)(?:\s+(?P<other>or_other|or specify other|or other))?$",
+    re.IGNORECASE,
+)
+#: pyxform's begin/end rows: ``begin group``, ``begin_repeat``, ``begin loop over LIST``...
+_CONTROL = re.compile(
+    r"^(?P<edge>begin|end)[ _](?P<control>group|repeat|loop|lgroup|looped group)(?:\s+(?:over\s+)?\S+)?$",
     re.IGNORECASE,
 )
 
@@ -149,6 +161,11 @@ def read_type(cell: str) -> TypeCell:
     if match:
         name = match["command"].lower()
         return TypeCell(name, TYPES[name], list_name=match["list"], or_other=match["other"] is not None)
+    control = _CONTROL.match(text)
+    if control:
+        edge, group = control["edge"].lower(), control["control"].lower()
+        name = f"{edge}_{'group' if group == 'group' else 'repeat'}"
+        return TypeCell(name, TYPES[name])
     name = text.lower()
     spec = TYPES.get(name)
     if spec is not None and spec.kind is Kind.SELECT:

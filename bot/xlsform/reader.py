@@ -353,7 +353,7 @@ class _FormReader:
     def _read_settings(self) -> dict[str, Any]:
         sheet = self._sheet(SheetName.SETTINGS)
         row = sheet.rows[0] if sheet is not None and sheet.rows else None
-        name = sheet.name if sheet is not None else None
+        name = sheet.name if sheet is not None else SheetName.SETTINGS.value  # where to add it
         settings_place = Place(name, 2 if row else None)
 
         def cell(column: str) -> str | None:
