@@ -117,6 +117,8 @@ class _FormReader:
         self.question_rows: dict[str, int] = {}
         self.calculations: dict[str, tuple[Row, str]] = {}
         self.resolved: dict[str, str | None] = {}
+        #: The columns a misspelt header was most likely meant to be: their absence is already reported.
+        self.misspelt: set[str] = set()
 
     # -- the stages --------------------------------------------------------------------
 
@@ -167,9 +169,13 @@ class _FormReader:
         try:
             survey = parse_survey(text, source=self.source)
         except DefinitionError as error:
-            seen = {(problem.place, problem.message) for problem in self.problems}
+            # A cell that already has a problem of ours (a formula, a misspelt header) needs no second one.
+            reported = {problem.place for problem in self.problems}
+            seen: set[tuple[Place, str]] = set()
             for problem in error.problems:
                 located = self._locate(problem)
+                if located.place in reported or located.place.column in self.misspelt:
+                    continue
                 if (located.place, located.message) not in seen:
                     seen.add((located.place, located.message))
                     self.problems.append(located)
@@ -190,6 +196,11 @@ class _FormReader:
                 rest = parts[end:]
                 field_name = rest[0] if rest and not rest[0].startswith("[") else None
                 break
+        missing = re.match(r"`(\w+)` is required", problem.message)
+        if missing and f"{problem.path}.{missing[1]}" in self.locations:
+            place = self.locations[f"{problem.path}.{missing[1]}"]
+        elif missing and place.column is None:
+            place = place.at(missing[1])
         if field_name is not None and place.column is None:
             place = place.at(field_name)
         what, _, how = problem.message.partition("; ")
@@ -207,6 +218,7 @@ class _FormReader:
             filled = [row for row in sheet.rows if row.cells.get(column.header)]
             if column.spec is None:
                 if column.likely is not None:
+                    self.misspelt.add(column.likely)
                     self.problems.append(
                         XLSFormProblem(
                             place,
