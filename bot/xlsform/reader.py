@@ -10,6 +10,7 @@ problems are reported at once.
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import re
@@ -23,11 +24,11 @@ from bot.core.loading import DefinitionError, Problem, parse_survey
 from bot.core.survey import Survey
 from bot.xlsform.columns import Column, SheetName, Use, read_header
 from bot.xlsform.expressions import ExpressionProblem, check, inline_calculations, references, translate_expression
+from bot.xlsform.languages import language_code
 from bot.xlsform.problems import Place, XLSFormError, XLSFormProblem
 from bot.xlsform.question_types import (
     MULTILINE_APPEARANCE,
     SURVEYBOT_TYPES,
-    TYPES,
     Kind,
     TypeCell,
     read_type,
@@ -290,8 +291,6 @@ class _FormReader:
         self.plain_language = default or self.languages[0]
 
     def _language_of(self, value: str, place: Place) -> str | None:
-        from bot.xlsform.languages import language_code
-
         code = language_code(value)
         if code is None:
             self.problems.append(
@@ -903,8 +902,6 @@ class _FormReader:
         assert cell.list_name is not None
         choices = lists.get(cell.list_name)
         if choices is None:
-            import difflib
-
             close = difflib.get_close_matches(cell.list_name, list(lists), n=1)
             where = (
                 "the choices sheet" if self._sheet(SheetName.CHOICES) is not None else "a choices sheet (the workbook has none)"
@@ -953,8 +950,3 @@ class _FormReader:
     def _default_other_label(self) -> Any:
         labels = {language: translate(language, "xlsform.other_label") for language in self.languages}
         return labels[self.languages[0]] if len(labels) == 1 else labels
-
-
-def type_names() -> list[str]:
-    """Every type name the reader knows, for documentation and tests."""
-    return sorted(TYPES)

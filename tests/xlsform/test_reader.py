@@ -364,3 +364,14 @@ def test_metadata_rows__are_dropped_with_a_warning(write_form: FormWriter) -> No
         "the bot records who answered and when itself"
         for row, kind in ((2, "start"), (3, "deviceid"), (5, "end"))
     )
+
+
+def test_cells__non_breaking_spaces_are_trimmed_and_typographic_quotes_in_texts_kept(write_form: FormWriter) -> None:
+    path = write_form(
+        [["type", "name", "label\u00a0", "hint"], ["text\u00a0", "\u00a0unit\u00a0", "“填报单位”\u00a0", "e.g.\u00a0‘Rudong’"]]
+    )
+
+    question = only_question(path)
+
+    assert (question["id"], question["type"]) == ("unit", "text")
+    assert (question["label"], question["hint"]) == ("“填报单位”", "e.g. ‘Rudong’")

@@ -148,3 +148,29 @@ def test_campaign_create__takes_the_shipped_xlsform(
 
     assert (code, err) == (0, [])
     assert out[-1] == "1"
+
+
+def test_shipped_xlsform__edited_in_a_spreadsheet_still_validates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The issue's "done": a designer changes a label and adds a question, and validate takes the form."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(NANTONG_XLSX)
+    sheet = workbook["survey"]
+    header = [cell.value for cell in sheet[1]]
+    column = {name: index + 1 for index, name in enumerate(header)}
+    sheet.cell(row=3, column=column["label::English (en)"], value="Reporting unit (full name)")
+    sheet.insert_rows(4)
+    for name, value in {
+        "type": "text", "name": "unit_code", "label::Chinese (zh)": "单位代码", "label::English (en)": "Unit code",
+    }.items():
+        sheet.cell(row=4, column=column[name], value=value)
+    edited = tmp_path / "nantong-edited.xlsx"
+    workbook.save(edited)
+
+    code, out, err = run_cli(capsys, "validate", str(edited))
+
+    assert (code, err) == (0, [])
+    assert out == [f"{edited}: ok: nantong-midterm-2023 v1, 4 sections, 20 questions, 1 notes, languages zh, en"]
+    survey = load_survey(edited)
+    assert survey.definition.sections[0].questions[0].label == {"zh": "填报单位", "en": "Reporting unit (full name)"}
+    assert [question.id for question in survey.questions][:2] == ["unit", "unit_code"]
