@@ -155,6 +155,13 @@ class _FormReader:
         lists = self._read_choices()
         self._collect_calculations(survey_sheet)
         sections = self._read_survey(survey_sheet, lists, settings["title"])
+        self.locations["sections"] = Place(survey_sheet.name)
+        if not sections and not self.problems:
+            self.problems.append(
+                XLSFormProblem(
+                    Place(survey_sheet.name), "has no questions", "add one row per question below the header row"
+                )
+            )
         raw: dict[str, Any] = {key: value for key, value in settings.items() if value is not None}
         raw["languages"] = self.languages
         raw["sections"] = []

@@ -336,3 +336,9 @@ def test_workbook__that_is_damaged_is_refused_in_one_line(tmp_path: Path, capsys
     assert len(lines) == 1
     assert lines[0].startswith("form.xlsx: cannot be read as an .xlsx workbook (")
     assert lines[0].endswith("). Fix: open it in Excel, WPS or LibreOffice and save it again as .xlsx")
+
+
+def test_survey_sheet__without_questions_says_so(write_form: FormWriter, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_form([["type", "name", "label"], [], ["start", "start"]])
+
+    assert problems(capsys, path) == ["form.xlsx › survey: has no questions. Fix: add one row per question below the header row"]
