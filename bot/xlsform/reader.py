@@ -158,9 +158,7 @@ class _FormReader:
         self.locations["sections"] = Place(survey_sheet.name)
         if not sections and not self.problems:
             self.problems.append(
-                XLSFormProblem(
-                    Place(survey_sheet.name), "has no questions", "add one row per question below the header row"
-                )
+                XLSFormProblem(Place(survey_sheet.name), "has no questions", "add one row per question below the header row")
             )
         raw: dict[str, Any] = {key: value for key, value in settings.items() if value is not None}
         raw["languages"] = self.languages
@@ -754,7 +752,11 @@ class _FormReader:
         lists: dict[str, list[_Choice]],
     ) -> tuple[dict[str, Any] | None, dict[str, Place]]:
         survey = SheetName.SURVEY
-        header = lambda column: self._header(survey, column) or column  # noqa: E731
+
+        def header(column: str) -> str:
+            """The column's header as written, or its name when the sheet has no such column."""
+            return self._header(survey, column) or column
+
         place = row.place(sheet.name)
         type_place = place.at(header("type"))
         if name is None:
