@@ -118,8 +118,9 @@ class _FormReader:
         self.question_rows: dict[str, int] = {}
         self.calculations: dict[str, tuple[Row, str]] = {}
         self.resolved: dict[str, str | None] = {}
-        #: The columns a misspelt header was most likely meant to be: their absence is already reported.
-        self.misspelt: set[str] = set()
+        #: Columns left unread for a reported reason (a misspelt header, a language without a code):
+        #: a text missing from them needs no second problem.
+        self.unreadable_columns: set[str] = set()
 
     # -- the stages --------------------------------------------------------------------
 
@@ -180,7 +181,7 @@ class _FormReader:
             seen: set[tuple[Place, str]] = set()
             for problem in error.problems:
                 located = self._locate(problem)
-                if located.place in reported or located.place.column in self.misspelt:
+                if located.place in reported or located.place.column in self.unreadable_columns:
                     continue
                 if (located.place, located.message) not in seen:
                     seen.add((located.place, located.message))
@@ -224,7 +225,7 @@ class _FormReader:
             filled = [row for row in sheet.rows if row.cells.get(column.header)]
             if column.spec is None:
                 if column.likely is not None:
-                    self.misspelt.add(column.likely)
+                    self.unreadable_columns.add(column.likely)
                     self.problems.append(
                         XLSFormProblem(
                             place,
@@ -238,6 +239,7 @@ class _FormReader:
                     )
                 continue
             if column.spec.translatable and column.language is not None and column.code is None:
+                self.unreadable_columns.add(column.name or column.header)
                 self.problems.append(
                     XLSFormProblem(
                         place,

@@ -342,3 +342,23 @@ def test_survey_sheet__without_questions_says_so(write_form: FormWriter, capsys:
     path = write_form([["type", "name", "label"], [], ["start", "start"]])
 
     assert problems(capsys, path) == ["form.xlsx › survey: has no questions. Fix: add one row per question below the header row"]
+
+
+def test_language__without_a_code_is_refused_on_its_header(write_form: FormWriter, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_form([["type", "name", "label::Klingon"], ["text", "unit", "Unit"]])
+
+    assert problems(capsys, path) == [
+        "form.xlsx › survey › row 1 › label::Klingon: the language `Klingon` has no language code. "
+        "Fix: name it with its code, e.g. `label::English (en)` or `label::Chinese (zh)`"
+    ]
+
+
+def test_language__a_column_without_one_beside_columns_with_one_is_refused(
+    write_form: FormWriter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_form([["type", "name", "label", "label::English (en)"], ["text", "unit", "单位", "Unit"]], settings=None)
+
+    assert problems(capsys, path) == [
+        "form.xlsx › survey › row 1 › label: `label` has no language while other columns name theirs. "
+        "Fix: name its language, e.g. `label::Chinese (zh)`, or set default_language in the settings sheet"
+    ]
