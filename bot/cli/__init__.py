@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 #: Subcommand modules, in the order their commands appear in ``--help``.
 COMMAND_MODULES: tuple[str, ...] = (
     "bot.cli.survey",
+    "bot.cli.convert",
     "bot.cli.database",
     "bot.cli.campaign",
     "bot.cli.invite",

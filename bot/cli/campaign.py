@@ -156,7 +156,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="create a campaign; prints its id as the last line",
         description="Create a campaign. The last line printed is the new campaign's id.",
     )
-    create.add_argument("--survey", required=True, metavar="FILE", help="the survey file (YAML)")
+    create.add_argument("--survey", required=True, metavar="FILE", help="the survey file: .yaml, or an XLSForm .xlsx/.xls")
     create.add_argument("--title", required=True, help="the campaign's title")
     create.add_argument(
         "--deadline",
@@ -202,13 +202,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _load_survey(path: str) -> Survey:
+    from bot.cli.survey import print_warnings
     from bot.core.loading import DefinitionError
-    from bot.survey_files import load_survey
+    from bot.survey_files import load_survey_file
 
     try:
-        return load_survey(path)
+        loaded = load_survey_file(path)
     except DefinitionError as error:
         raise CommandError(str(error)) from None
+    print_warnings(loaded.warnings)
+    return loaded.survey
 
 
 def handle_create(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""``surveybot validate`` and ``surveybot try``: survey files without any server."""
+"""``surveybot validate`` and ``surveybot try``: survey files (YAML or XLSForm) without any server."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def register(subparsers: Any) -> None:
         help="check survey files",
         description="Check survey files; prints one summary line per valid file, every problem otherwise.",
     )
-    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument("files", nargs="+", metavar="FILE", help="a survey: .yaml, or an XLSForm .xlsx/.xls")
     validate.set_defaults(handler=validate_command)
 
     try_ = subparsers.add_parser(
@@ -23,23 +23,25 @@ def register(subparsers: Any) -> None:
         help="answer a survey in this terminal",
         description="Answer a survey in the terminal, exactly as a respondent would in a chat.",
     )
-    try_.add_argument("file", metavar="FILE")
+    try_.add_argument("file", metavar="FILE", help="a survey: .yaml, or an XLSForm .xlsx/.xls")
     try_.add_argument("--lang", default=None, help="answer in this language (default: the survey's first)")
     try_.set_defaults(handler=try_command)
 
 
 def validate_command(args: argparse.Namespace) -> int:
     from bot.core.loading import DefinitionError
-    from bot.survey_files import load_survey
+    from bot.survey_files import load_survey_file
 
     failed = False
     for path in args.files:
         try:
-            survey = load_survey(path)
+            loaded = load_survey_file(path)
         except DefinitionError as error:
             failed = True
             print(error, file=sys.stderr)
             continue
+        print_warnings(loaded.warnings)
+        survey = loaded.survey
         questions = len(survey.answerable_questions)
         notes = len(survey.questions) - questions
         print(
@@ -49,15 +51,23 @@ def validate_command(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def print_warnings(warnings: tuple[str, ...]) -> None:
+    """What was dropped while reading a survey file (an XLSForm's metadata rows...), one a line."""
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+
+
 def try_command(args: argparse.Namespace) -> int:
     from bot.core.loading import DefinitionError
-    from bot.survey_files import load_survey
+    from bot.survey_files import load_survey_file
     from handlers.terminal import TerminalSession
 
     try:
-        survey = load_survey(args.file)
+        loaded = load_survey_file(args.file)
     except DefinitionError as error:
         raise CommandError(f"the survey is not valid:\n{error}", exit_code=1) from None
+    print_warnings(loaded.warnings)
+    survey = loaded.survey
     if args.lang is not None and survey.language_for(args.lang) != args.lang:
         raise CommandError(
             f"--lang {args.lang}: the survey has {', '.join(survey.languages)}; choose one of them", exit_code=2

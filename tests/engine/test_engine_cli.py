@@ -297,7 +297,7 @@ def test_validate__directory_and_missing_file_are_problems_not_tracebacks(
     code, out, err = run_cli(capsys, "validate", str(tmp_path), str(missing))
     assert (code, out) == (1, "")
     assert err.splitlines() == [
-        f"{tmp_path}: is a directory; name a .yaml file",
+        f"{tmp_path}: is a directory; name a .yaml or .xlsx file",
         f"{missing}: file not found; check the path",
     ]
 
