@@ -22,7 +22,6 @@ raises :class:`~handlers.wecom.rejection.CallbackRejected` with its reason.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import re
@@ -136,7 +135,8 @@ class CallbackCrypto:
     def signature(self, timestamp: str, nonce: str, ciphertext: str) -> str:
         """``msg_signature``: SHA-1 (lowercase hex) of the sorted, concatenated four strings."""
         joined = "".join(sorted((self._token, timestamp, nonce, ciphertext)))
-        return hashlib.sha1(joined.encode("utf-8")).hexdigest()
+        # surrogatepass: a query value with a lone surrogate must fail the comparison, not raise.
+        return hashlib.sha1(joined.encode("utf-8", "surrogatepass")).hexdigest()
 
     def encrypt(self, message: bytes) -> str:
         """The base64 ciphertext of ``message`` for our receiver, as WeCom would send it."""
@@ -151,7 +151,7 @@ class CallbackCrypto:
     def _check_signature(self, msg_signature: str, timestamp: str, nonce: str, ciphertext: str, *, what: str) -> None:
         expected = self.signature(timestamp, nonce, ciphertext)
         # Bytes, not str: compare_digest refuses non-ASCII str with a TypeError.
-        if not hmac.compare_digest(expected.encode("ascii"), msg_signature.encode("utf-8")):
+        if not hmac.compare_digest(expected.encode("ascii"), msg_signature.encode("utf-8", "surrogatepass")):
             raise CallbackRejected(
                 RejectionReason.BAD_SIGNATURE,
                 f"msg_signature does not match {what}: either the request is not from WeCom, or "
@@ -162,7 +162,7 @@ class CallbackCrypto:
         """The message inside ``ciphertext`` (base64), checked for padding, layout and receiver."""
         try:
             encrypted = base64.b64decode(ciphertext, validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or non-ASCII text
             raise CallbackRejected(RejectionReason.BAD_CIPHERTEXT, f"{what} is not base64") from None
         if not encrypted or len(encrypted) % _AES_BLOCK_BYTES:
             raise CallbackRejected(

@@ -237,7 +237,8 @@ def test_signature__is_compared_in_constant_time(crypto: CallbackCrypto, monkeyp
 
 
 @pytest.mark.parametrize(
-    "signature", ["", "0c3914025cb4b4d68103f6bfc8db550f79dcf48", "签名" * 20, "0C3914025CB4B4D68103F6BFC8DB550F79DCF48E"]
+    "signature",
+    ["", "0c3914025cb4b4d68103f6bfc8db550f79dcf48", "签名" * 20, "\ud800" * 40, "0C3914025CB4B4D68103F6BFC8DB550F79DCF48E"],
 )
 def test_decrypt_message__malformed_signatures_are_refused_not_raised(signature: str) -> None:
     with pytest.raises(CallbackRejected) as error:
@@ -245,7 +246,9 @@ def test_decrypt_message__malformed_signatures_are_refused_not_raised(signature:
     assert rejection(error) is RejectionReason.BAD_SIGNATURE
 
 
-@pytest.mark.parametrize(("timestamp", "nonce"), [("1476422780", "1597212914"), ("1476422779", "1597212915")])
+@pytest.mark.parametrize(
+    ("timestamp", "nonce"), [("1476422780", "1597212914"), ("1476422779", "1597212915"), ("1476422779", "\ud800")]
+)
 def test_decrypt_message__signature_covers_timestamp_and_nonce(timestamp: str, nonce: str) -> None:
     with pytest.raises(CallbackRejected) as error:
         SAMPLE.crypto().decrypt_message("0c3914025cb4b4d68103f6bfc8db550f79dcf48e", timestamp, nonce, SAMPLE_POST_BODY)
@@ -273,7 +276,7 @@ def test_verify_url__wrong_signature_is_refused() -> None:
 # -- refusals: ciphertext, padding, layout, receiver -----------------------------------------
 
 
-@pytest.mark.parametrize("ciphertext", ["not base64!", "QUJD", base64.b64encode(b"x" * 20).decode(), "QUJDRA=====", "="])
+@pytest.mark.parametrize("ciphertext", ["not base64!", "密文", "QUJD", base64.b64encode(b"x" * 20).decode(), "QUJDRA=====", "="])
 def test_decrypt_message__ciphertext_that_is_not_whole_aes_blocks_of_base64_is_refused(
     crypto: CallbackCrypto, ciphertext: str
 ) -> None:
