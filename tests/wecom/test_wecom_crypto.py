@@ -2,8 +2,8 @@
 
 The published vectors come from Tencent's own sample code for the scheme
 (``callback/Sample.py`` in github.com/sbzhu/weworkapi_python, "Copyright (c)
-1998-2014 Tencent Inc."), which the 加解密方案说明 page of WeCom's
-documentation links as the Python library. ``SAMPLE`` is the sample's own
+1998-2014 Tencent Inc."), the Python version of the library the
+加解密方案说明 page of WeCom's documentation offers. ``SAMPLE`` is the sample's own
 configuration and requests; ``WORKED_EXAMPLE`` is the older set in the same
 file's comments (token QDG6eK, CorpID wx5823bf96d3bd56c7), the same values
 the node_weworkapi README and the wechat_crypto crate's documentation use.
