@@ -231,10 +231,8 @@ def parse_inbound(xml: bytes) -> InboundCallback:
     msg_id = _text(root, "MsgId") or None
     if msg_type == MessageType.EVENT:
         return _event(root, common, event=event.lower(), msg_id=msg_id)
-    if msg_id is None:
-        return Unsupported(
-            **common, msg_type=msg_type, event=event or None, msg_id=None, event_key=_text(root, "EventKey") or None
-        )
+    if msg_id is None:  # every documented message has one; without it, it cannot be deduplicated as a message
+        return _unsupported(root, common, msg_type=msg_type, event=event, msg_id=None)
     if msg_type == MessageType.TEXT:
         return TextMessage(**common, msg_id=msg_id, content=root.findtext("Content") or "")
     if msg_type == MessageType.IMAGE:
@@ -263,7 +261,7 @@ def parse_inbound(xml: bytes) -> InboundCallback:
             url=_text(root, "Url"),
             pic_url=_text(root, "PicUrl"),
         )
-    return Unsupported(**common, msg_type=msg_type, event=event or None, msg_id=msg_id, event_key=_text(root, "EventKey") or None)
+    return _unsupported(root, common, msg_type=msg_type, event=event, msg_id=msg_id)
 
 
 def _event(root: Element, common: _CommonFields, *, event: str, msg_id: str | None) -> InboundCallback:
@@ -281,13 +279,11 @@ def _event(root: Element, common: _CommonFields, *, event: str, msg_id: str | No
             response_code=_text(root, "ResponseCode"),
             selected_items=_selected_items(root),
         )
-    return Unsupported(
-        **common,
-        msg_type=MessageType.EVENT.value,
-        event=event or None,
-        msg_id=msg_id,
-        event_key=event_key or None,
-    )
+    return _unsupported(root, common, msg_type=MessageType.EVENT.value, event=event, msg_id=msg_id)
+
+
+def _unsupported(root: Element, common: _CommonFields, *, msg_type: str, event: str, msg_id: str | None) -> Unsupported:
+    return Unsupported(**common, msg_type=msg_type, event=event or None, msg_id=msg_id, event_key=_text(root, "EventKey") or None)
 
 
 def _selected_items(root: Element) -> tuple[SelectedItem, ...]:
