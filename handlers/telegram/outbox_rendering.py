@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.core.actions import Resume
 from bot.core.catalog import translate
 from bot.core.wording import pack_messages
 from bot.outbox_compose import BroadcastContent, ReminderContent
@@ -44,7 +45,7 @@ def render_outbox(content: ReminderContent | BroadcastContent) -> OutgoingMessag
         units=units,
     )
     keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(translate(language, "remind.resume"), callback_data=buttons.resume(content.campaign_id))]]
+        [[InlineKeyboardButton(translate(language, "remind.resume"), callback_data=buttons.encode(Resume(campaign_id=content.campaign_id)))]]
     )
     return OutgoingMessage(text=text[:MAX_MESSAGE_LENGTH], keyboard=keyboard)
 
