@@ -140,7 +140,8 @@ def render(outcome: Outcome, *, max_length: int | None = None) -> Reply:
                 messages.append(rejection_message(event, language))
             case Intro():
                 blocks = [event.text]
-                if messages and not messages[-1].rows and not messages[-1].warning:
+                previous = messages[-1] if messages else None
+                if previous is not None and not (previous.rows or previous.warning or previous.prompt):
                     blocks.insert(0, messages.pop().text)  # the greeting and the introduction in one message
                 messages.extend(ReplyMessage(text=part) for part in pack_messages(blocks, limit=limit))
             case NoteShown():
