@@ -151,7 +151,7 @@ def render(outcome: Outcome, *, max_length: int | None = None) -> Reply:
             case SubmissionReceipt():
                 text = translate(
                     language,
-                    "tg.submitted",
+                    "reply.submitted",
                     time=event.submitted_at.strftime(DATETIME_FORMAT),
                     revision=event.revision,
                     unit=event.unit_name,
@@ -160,17 +160,17 @@ def render(outcome: Outcome, *, max_length: int | None = None) -> Reply:
             case ReadOnly():
                 deadline = event.deadline.strftime(DATETIME_FORMAT)
                 messages.append(
-                    ReplyMessage(text=translate(language, f"tg.read_only_{event.reason.value}", deadline=deadline))
+                    ReplyMessage(text=translate(language, f"reply.read_only_{event.reason.value}", deadline=deadline))
                 )
             case InvitationRefused():
-                messages.append(ReplyMessage(text=translate(language, f"tg.invitation_{event.problem.value}")))
+                messages.append(ReplyMessage(text=translate(language, f"reply.invitation_{event.problem.value}")))
             case NotInvited():
-                messages.append(ReplyMessage(text=translate(language, "tg.not_invited")))
+                messages.append(ReplyMessage(text=translate(language, "reply.not_invited")))
             case Paused():
-                resume = Control(ControlKind.RESUME, translate(language, "tg.resume"), Resume())
-                messages.append(ReplyMessage(text=translate(language, "tg.paused"), rows=((resume,),)))
+                resume = Control(ControlKind.RESUME, translate(language, "reply.resume"), Resume())
+                messages.append(ReplyMessage(text=translate(language, "reply.paused"), rows=((resume,),)))
             case LanguageChanged():
-                messages.append(ReplyMessage(text=translate(language, "tg.language_changed")))
+                messages.append(ReplyMessage(text=translate(language, "reply.language_changed")))
             case UnitChoices():
                 messages.append(unit_choices_message(event, language))
             case AnswerChanged() | Submitted():
@@ -237,7 +237,7 @@ def navigation_rows(prompt: Prompt, language: str) -> list[Row]:
             rows.append((done_control(qid, language), clear_draft_control(qid, language)))
     navigation: list[Control] = []
     if prompt.can_back:
-        navigation.append(Control(ControlKind.BACK, translate(language, "tg.back"), Back(question_id=qid)))
+        navigation.append(Control(ControlKind.BACK, translate(language, "reply.back"), Back(question_id=qid)))
     if prompt.can_skip and not prompt.awaiting_other:
         navigation.append(skip_control(qid, language, keeps_answer=prompt.current_display is not None))
     if navigation:
@@ -255,17 +255,17 @@ def draft_rows(draft: DraftUpdated, language: str) -> tuple[Row, ...]:
 
 
 def done_control(question_id: str, language: str) -> Control:
-    return Control(ControlKind.DONE, translate(language, "tg.done"), Finish(question_id=question_id))
+    return Control(ControlKind.DONE, translate(language, "reply.done"), Finish(question_id=question_id))
 
 
 def clear_draft_control(question_id: str, language: str) -> Control:
-    return Control(ControlKind.CLEAR_DRAFT, translate(language, "tg.clear_draft"), ClearDraft(question_id=question_id))
+    return Control(ControlKind.CLEAR_DRAFT, translate(language, "reply.clear_draft"), ClearDraft(question_id=question_id))
 
 
 def skip_control(question_id: str, language: str, *, keeps_answer: bool) -> Control:
     if keeps_answer:
-        return Control(ControlKind.KEEP, translate(language, "tg.keep"), Skip(question_id=question_id))
-    return Control(ControlKind.SKIP, translate(language, "tg.skip"), Skip(question_id=question_id))
+        return Control(ControlKind.KEEP, translate(language, "reply.keep"), Skip(question_id=question_id))
+    return Control(ControlKind.SKIP, translate(language, "reply.skip"), Skip(question_id=question_id))
 
 
 def rejection_message(rejected: Rejected, language: str) -> ReplyMessage:
@@ -274,7 +274,7 @@ def rejection_message(rejected: Rejected, language: str) -> ReplyMessage:
     if rejected.prompt is not None:
         rows = navigation_rows(rejected.prompt, language)
     elif rejected.question_id is None:
-        review = Control(ControlKind.REVIEW, translate(language, "tg.review"), ShowReview())
+        review = Control(ControlKind.REVIEW, translate(language, "reply.review"), ShowReview())
         rows = [(review, submit_control(language)) if rejected.can_submit else (review,)]
     else:
         rows = []  # the question is asked again right below, with its controls
@@ -297,7 +297,7 @@ def review_messages(review: ReviewShown, language: str, *, limit: int) -> list[R
 
 
 def submit_control(language: str) -> Control:
-    return Control(ControlKind.SUBMIT, translate(language, "tg.submit"), Submit())
+    return Control(ControlKind.SUBMIT, translate(language, "reply.submit"), Submit())
 
 
 # -- notices --------------------------------------------------------------------------------
@@ -307,17 +307,17 @@ def unit_choices_message(choices: UnitChoices, language: str) -> ReplyMessage:
     """One unit: say so; several: a control for each, the current one selected."""
     if len(choices.units) == 1:
         [only] = choices.units
-        return ReplyMessage(text=translate(language, "tg.unit_only", unit=only.unit_name, campaign=only.campaign_title))
+        return ReplyMessage(text=translate(language, "reply.unit_only", unit=only.unit_name, campaign=only.campaign_title))
     rows = tuple(
         (
             Control(
                 ControlKind.UNIT,
                 translate(
                     language,
-                    "tg.unit_button",
+                    "reply.unit_button",
                     unit=choice.unit_name,
                     campaign=choice.campaign_title,
-                    submitted=translate(language, "tg.unit_submitted") if choice.submitted else "",
+                    submitted=translate(language, "reply.unit_submitted") if choice.submitted else "",
                 ),
                 Resume(unit_id=choice.unit_id),
                 selected=choice.active,
@@ -325,11 +325,11 @@ def unit_choices_message(choices: UnitChoices, language: str) -> ReplyMessage:
         )
         for choice in choices.units
     )
-    return ReplyMessage(text=translate(language, "tg.unit_choose"), rows=rows)
+    return ReplyMessage(text=translate(language, "reply.unit_choose"), rows=rows)
 
 
 def greeting_text(greeting: Greeting, language: str) -> str:
-    key = "tg.greeting_resumed" if greeting.resumed else "tg.greeting"
+    key = "reply.greeting_resumed" if greeting.resumed else "reply.greeting"
     return translate(
         language,
         key,
