@@ -160,3 +160,22 @@ async def test_multiple_choice_finished_empty__the_warning_offers_done_and_back(
 async def text_of_press(user: FakeUser, button: str) -> str:
     await user.press(button)
     return await text_of(user)
+
+
+async def test_button_of_an_earlier_question__the_warning_offers_the_current_question_s_way_forward(
+    harness: BotHarness,
+) -> None:
+    user = harness.fake.user(3106, "王芳", language_code="zh-hans")
+    await user.send_command("/start", harness.tokens["海门区"][0])
+    await replies(user, at_least=2)
+    for answer in TABLE[:4]:
+        await say(user, answer)
+    [item_2] = await say(user, "是")  # item 1 typed: its buttons stay on its message
+    earlier = next(m for m in reversed(user.messages) if "1. 是否将全民科学素质" in (m.text or ""))
+    assert "2. 是否将" in (item_2.text or "") and earlier.message_id != item_2.message_id
+    await user.press("否", earlier)
+    [warning] = await replies(user)
+    assert warning.text == "⚠️ 这个按钮属于之前的问题，已忽略；请回答当前问题"
+    assert warning.buttons == [["⬅️ 上一题"]]
+    answers, _ = await stored(harness, "海门区")
+    assert answers["q1_econ_plan"] == "yes"
