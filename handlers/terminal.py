@@ -1,9 +1,11 @@
 """The terminal channel: answer a survey on the keyboard (``surveybot try``).
 
-It drives the same engine as the chat channels, with the same commands
-(``/back``, ``/skip``, ``/review``, ``/submit``, ``/done``, ``/lang``), shows
-choices as numbers, and ends by printing the submitted answers as JSON. It is
-the zero-set-up way to try a survey file.
+It drives the same engine as the chat channels and shows the same neutral
+reply (:mod:`bot.core.reply`): choices as numbered lines, the other controls
+as the commands that trigger them (``/done``, ``/clear``, ``/back``,
+``/skip``, ``/review``, ``/submit``, ``/resume``; ``/lang`` switches the
+language). It ends by printing the submitted answers as JSON. It is the
+zero-set-up way to try a survey file.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from bot.core.actions import (
     Action,
     AnswerText,
     Back,
+    ClearDraft,
     Finish,
     GoTo,
     Pause,
@@ -32,20 +35,11 @@ from bot.core.actions import (
 from bot.core.answers import normalize
 from bot.core.catalog import translate
 from bot.core.definition import QuestionType
-from bot.core.events import (
-    DraftUpdated,
-    Event,
-    Intro,
-    NoteShown,
-    Paused,
-    Prompt,
-    Rejected,
-    ReviewShown,
-    Submitted,
-)
+from bot.core.events import Event, Prompt, ReviewShown, Submitted
+from bot.core.outcome import Outcome
+from bot.core.reply import ControlKind, ReplyMessage, render
 from bot.core.state import SessionStatus
 from bot.core.survey import Survey
-from bot.core.wording import draft_text, prompt_text, review_blocks
 
 #: Commands without an argument and the action each one means.
 SIMPLE_COMMANDS: dict[str, type] = {
@@ -54,8 +48,20 @@ SIMPLE_COMMANDS: dict[str, type] = {
     "/review": ShowReview,
     "/submit": Submit,
     "/done": Finish,
+    "/clear": ClearDraft,
     "/resume": Resume,
     "/cancel": Pause,
+}
+#: The command a control is typed as; choices and toggles are typed as their numbers.
+CONTROL_COMMANDS: dict[ControlKind, str] = {
+    ControlKind.DONE: "/done",
+    ControlKind.CLEAR_DRAFT: "/clear",
+    ControlKind.BACK: "/back",
+    ControlKind.SKIP: "/skip",
+    ControlKind.KEEP: "/skip",
+    ControlKind.REVIEW: "/review",
+    ControlKind.SUBMIT: "/submit",
+    ControlKind.RESUME: "/resume",
 }
 
 
@@ -149,53 +155,40 @@ class TerminalSession:
         return Upload(name=path.name, size=path.stat().st_size, mime=mime, ref=str(path.resolve()))
 
     def show(self, events: tuple[Event, ...]) -> None:
-        language = self.language
+        """Print the reply to ``events`` and note what the next line may mean (a path, a question number)."""
         for event in events:
-            if isinstance(event, Intro):
-                self.say(event.text)
-            elif isinstance(event, NoteShown):
-                self.say()
-                self.say(f"【{event.section_title}】")
-                self.say(event.text)
-                if event.hint:
-                    self.say(event.hint)
-            elif isinstance(event, Prompt):
+            if isinstance(event, Prompt):
                 self.prompt = event
-                self.say()
-                self.say(prompt_text(event, language))
-                if not event.awaiting_other:
-                    for number, choice in enumerate(event.choices, start=1):
-                        mark = "[x]" if choice.selected else "[ ]"
-                        self.say(f"  {number}) {mark if event.kind is QuestionType.SELECT_MULTIPLE else ''}{choice.label}")
-                self.say(self.commands_hint(event))
-            elif isinstance(event, DraftUpdated):
-                self.say(draft_text(event, language))
-            elif isinstance(event, Rejected):
-                self.say(f"⚠ {event.reason}")
             elif isinstance(event, ReviewShown):
                 self.after_review = True
                 if self.step.state.status is not SessionStatus.ANSWERING:
                     self.prompt = None  # still answering: a file question still takes a path
-                self.say()
-                for block in review_blocks(event, language):
-                    self.say(block)
-                self.say(translate(language, "terminal.review_commands"))
-            elif isinstance(event, Paused):
-                self.say(translate(language, "terminal.paused"))
+        for message in render(Outcome(language=self.language, events=events)).messages:
+            self.show_message(message)
 
-    def commands_hint(self, prompt: Prompt) -> str:
-        parts: list[str] = []
-        if prompt.kind is QuestionType.SELECT_MULTIPLE:
-            parts.append(translate(self.language, "terminal.type_numbers"))
-        elif prompt.choices:
-            parts.append(translate(self.language, "terminal.type_number"))
-        if prompt.kind is QuestionType.LONG_TEXT:
-            parts.append("/done")
-        if prompt.kind is QuestionType.FILE:
-            parts.append(translate(self.language, "terminal.type_path"))
-        if prompt.can_back:
-            parts.append("/back")
-        if prompt.can_skip:
-            parts.append("/skip")
-        parts.append("/review")
-        return "  ".join(parts)
+    def show_message(self, message: ReplyMessage) -> None:
+        """The text, the choices as numbered lines, then the commands that do what the other controls do."""
+        if message.warning:
+            self.say(f"⚠ {message.text}")
+        else:
+            self.say()
+            self.say(message.text)
+        choices = [control for control in message.controls if control.kind in (ControlKind.CHOICE, ControlKind.TOGGLE)]
+        for number, control in enumerate(choices, start=1):
+            mark = ("[x]" if control.selected else "[ ]") if control.kind is ControlKind.TOGGLE else ""
+            self.say(f"  {number}) {mark}{control.label}")
+        hints: list[str] = []
+        if choices:
+            several = choices[0].kind is ControlKind.TOGGLE
+            hints.append(translate(self.language, "terminal.type_numbers" if several else "terminal.type_number"))
+        prompt = message.prompt
+        if prompt is not None and prompt.kind is QuestionType.FILE and not prompt.awaiting_other:
+            hints.append(translate(self.language, "terminal.type_path"))
+        for control in message.controls:
+            command = CONTROL_COMMANDS.get(control.kind)
+            if command is not None and command not in hints:
+                hints.append(command)
+        if prompt is not None and "/review" not in hints:
+            hints.append("/review")
+        if hints:
+            self.say("  ".join(hints))

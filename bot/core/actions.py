@@ -52,6 +52,13 @@ class Finish:
 
 
 @dataclass(frozen=True, slots=True)
+class ClearDraft:
+    """Start a long-text draft over: drop the parts sent so far and ask again."""
+
+    question_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Skip:
     """Skip an optional question, or keep the current answer of an answered one."""
 
@@ -137,6 +144,7 @@ Action = (
     | ChooseOption
     | ToggleOption
     | Finish
+    | ClearDraft
     | Skip
     | Back
     | GoTo

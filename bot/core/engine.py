@@ -30,6 +30,7 @@ from bot.core.actions import (
     AnswerText,
     Back,
     ChooseOption,
+    ClearDraft,
     EditText,
     Finish,
     GoTo,
@@ -118,20 +119,25 @@ def resume(survey: Survey, state: SessionState, action: Action, *, today: date |
     try:
         handler(walk, action)
     except _Rejection as rejection:
-        current = (
-            survey.by_id[state.current]
-            if state.status is SessionStatus.ANSWERING and state.current is not None
-            else None
-        )
-        events: list[Event] = [
-            Rejected(code=rejection.code, reason=rejection.reason, question_id=current.id if current else None)
-        ]
-        if rejection.reprompt and current is not None:
-            retry = _Walk(survey, state.copy(), walk.today)
-            retry.prompt(current, repeated=True)
-            events.extend(retry.events)
-        return Step(state=state, events=tuple(events))
+        return Step(state=state, events=_rejected(survey, state, rejection, today=walk.today))
     return walk.step()
+
+
+def _rejected(survey: Survey, state: SessionState, rejection: _Rejection, *, today: date) -> tuple[Event, ...]:
+    """The events of a rejected action: the reason, with the way forward from the unchanged ``state``."""
+    current = (
+        survey.by_id[state.current] if state.status is SessionStatus.ANSWERING and state.current is not None else None
+    )
+    if current is None:
+        review = _Walk(survey, state, today)  # only reads the state
+        return (Rejected(code=rejection.code, reason=rejection.reason, can_submit=review.can_submit()),)
+    retry = _Walk(survey, state.copy(), today)
+    retry.prompt(current, repeated=True)
+    [prompt] = retry.events
+    assert isinstance(prompt, Prompt)
+    if rejection.reprompt:
+        return Rejected(code=rejection.code, reason=rejection.reason, question_id=current.id), prompt
+    return (Rejected(code=rejection.code, reason=rejection.reason, question_id=current.id, prompt=prompt),)
 
 
 def submitted_values(survey: Survey, state: SessionState, *, today: date | None = None) -> tuple[dict[str, Any], dict[str, str]]:
@@ -477,6 +483,17 @@ class _Walk:
             return 1 if question.required else 0
         return minimum
 
+    def draft_updated(self, question: CompiledQuestion, *, length: int, parts: int) -> DraftUpdated:
+        answered = question.id in self.state.answers
+        return DraftUpdated(
+            question_id=question.id,
+            length=length,
+            max_length=question.max_length,
+            parts=parts,
+            can_skip=answered or not question.required,
+            answered=answered,
+        )
+
     def draft_parts(self, question_id: str) -> list[list[str]]:
         return self.state.drafts.get(question_id, [])
 
@@ -518,9 +535,21 @@ class _Walk:
                 missing=tuple(missing),
                 revision=state.revision,
                 submitted=submitted,
-                can_submit=not missing and not submitted and (state.revision == 0 or state.changed_since_submit),
+                can_submit=not missing and self.unsubmitted_changes(),
             )
         )
+
+    def unsubmitted_changes(self) -> bool:
+        """Not submitted, or changed since the last submission."""
+        state = self.state
+        return state.status is not SessionStatus.SUBMITTED and (state.revision == 0 or state.changed_since_submit)
+
+    def can_submit(self) -> bool:
+        """Submitting now is possible: every required question answered, and something new to submit."""
+        if not self.unsubmitted_changes():
+            return False
+        answers = self.state.answers
+        return all(question.id in answers for question in self.numbered() if question.required)
 
     def review_item(self, question: CompiledQuestion, texts: LocalizedQuestion, number: int, answer: Any) -> ReviewItem:
         """Question ``number`` and its answer as the review lists it.
@@ -769,7 +798,7 @@ def _append_draft(walk: _Walk, question: CompiledQuestion, action: AnswerText) -
     if length > question.max_length:
         raise walk.reject(RejectionCode.DRAFT_TOO_LONG, "engine.draft_too_long", length=length, max=question.max_length)
     walk.state.drafts[question.id] = parts
-    walk.emit(DraftUpdated(question_id=question.id, length=length, max_length=question.max_length, parts=len(parts)))
+    walk.emit(walk.draft_updated(question, length=length, parts=len(parts)))
 
 
 def _edit_text(walk: _Walk, action: EditText) -> None:
@@ -786,9 +815,7 @@ def _edit_text(walk: _Walk, action: EditText) -> None:
                         RejectionCode.DRAFT_TOO_LONG, "engine.draft_too_long", length=length, max=question.max_length
                     )
                 walk.state.drafts[question.id] = parts
-                walk.emit(
-                    DraftUpdated(question_id=question.id, length=length, max_length=question.max_length, parts=len(parts))
-                )
+                walk.emit(walk.draft_updated(question, length=length, parts=len(parts)))
                 return
     raise walk.reject(RejectionCode.NOT_NOW, "engine.edit_ignored")
 
@@ -863,6 +890,14 @@ def _finish(walk: _Walk, action: Finish) -> None:
         walk.accept(question, text)
     else:
         raise walk.reject(RejectionCode.STALE, "engine.stale_button")
+
+
+def _clear_draft(walk: _Walk, action: ClearDraft) -> None:
+    question = walk.check_button(action.question_id)
+    if question.type is not QuestionType.LONG_TEXT:
+        raise walk.reject(RejectionCode.STALE, "engine.stale_button")
+    walk.state.drafts.pop(question.id, None)
+    walk.prompt(question, repeated=True)
 
 
 def _skip(walk: _Walk, action: Skip) -> None:
@@ -1011,6 +1046,7 @@ _HANDLERS: dict[type, Callable[[_Walk, Any], None]] = {
     ChooseOption: _choose_option,
     ToggleOption: _toggle_option,
     Finish: _finish,
+    ClearDraft: _clear_draft,
     Skip: _skip,
     Back: _back,
     GoTo: _go_to,

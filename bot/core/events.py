@@ -86,11 +86,23 @@ class RejectionCode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """An input was not accepted; the state is unchanged."""
+    """An input was not accepted; the state is unchanged.
+
+    A rejection says what is wrong and carries the way forward, so that a
+    channel can offer it on the newest message: the question still waiting
+    for an answer (its skip, back and done controls), or, outside a question,
+    whether the answers can be submitted now.
+    """
 
     code: RejectionCode
     reason: str
     question_id: str | None = None
+    #: The question still waiting for an answer, as it stands. ``None`` when
+    #: no question is open, or when the question is asked again right after
+    #: the rejection (a :class:`Prompt` follows).
+    prompt: Prompt | None = None
+    #: No question is open (the review): the answers can be submitted now.
+    can_submit: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +113,10 @@ class DraftUpdated:
     length: int
     max_length: int
     parts: int
+    #: Skip is offered: the question is optional, or already has an answer to keep.
+    can_skip: bool = False
+    #: The question has a stored answer: skipping keeps it (and drops the draft).
+    answered: bool = False
 
 
 @dataclass(frozen=True, slots=True)

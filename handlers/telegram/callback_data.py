@@ -12,6 +12,7 @@ from bot.core.actions import (
     Action,
     Back,
     ChooseOption,
+    ClearDraft,
     Finish,
     Resume,
     SetLanguage,
@@ -24,50 +25,41 @@ from bot.core.actions import (
 #: Telegram's limit on callback data.
 MAX_DATA_BYTES = 64
 _SEPARATOR = ":"
-
-
-def choose(question_id: str, index: int) -> str:
-    return _checked(f"c:{question_id}:#{index}")
-
-
-def toggle(question_id: str, index: int) -> str:
-    return _checked(f"t:{question_id}:#{index}")
-
-
-def yes_no(question_id: str, value: str) -> str:
-    return _checked(f"c:{question_id}:{value}")
-
-
-def finish(question_id: str) -> str:
-    return _checked(f"f:{question_id}")
-
-
-def skip(question_id: str) -> str:
-    return _checked(f"s:{question_id}")
-
-
-def back(question_id: str) -> str:
-    return _checked(f"b:{question_id}")
-
-
 SUBMIT = "sub"
 REVIEW = "rev"
 RESUME = "res"
 UNIT = "unit"
+LANGUAGE = "lang"
+#: The one-letter kinds of a question's buttons: ``<kind>:<question id>``.
+_QUESTION_BUTTONS: dict[type[Finish | ClearDraft | Skip | Back], str] = {Finish: "f", ClearDraft: "d", Skip: "s", Back: "b"}
 
 
-def resume(campaign_id: int) -> str:
-    """"Continue" in one campaign (a reminder's button)."""
-    return _checked(f"{RESUME}:{campaign_id}")
+def encode(action: Action) -> str:
+    """The callback data of a button that triggers ``action`` (:func:`decode` gives it back).
 
-
-def unit(unit_id: int) -> str:
-    """Answer for this unit (the ``/unit`` list's buttons)."""
-    return _checked(f"{UNIT}:{unit_id}")
-
-
-def language(code: str) -> str:
-    return _checked(f"lang:{code}")
+    Raises ``ValueError`` for an action no button stands for, or data longer
+    than Telegram allows: both are bugs in the code that made the button.
+    """
+    match action:
+        case ChooseOption(value=value, question_id=str(question_id)):
+            return _checked(f"c:{question_id}:{value}")
+        case ToggleOption(value=value, question_id=str(question_id)):
+            return _checked(f"t:{question_id}:{value}")
+        case Finish() | ClearDraft() | Skip() | Back() if action.question_id is not None:
+            return _checked(f"{_QUESTION_BUTTONS[type(action)]}:{action.question_id}")
+        case Submit():
+            return SUBMIT
+        case ShowReview():
+            return REVIEW
+        case Resume(campaign_id=None, unit_id=None):
+            return RESUME
+        case Resume(campaign_id=int(campaign_id), unit_id=None):
+            return _checked(f"{RESUME}:{campaign_id}")  # "Continue" in one campaign (a reminder's button)
+        case Resume(campaign_id=None, unit_id=int(unit_id)):
+            return _checked(f"{UNIT}:{unit_id}")  # answer for this unit (the /unit list's buttons)
+        case SetLanguage(language=code):
+            return _checked(f"{LANGUAGE}:{code}")
+    raise ValueError(f"no button data for {action!r}: only a question's, the review's, resume and language buttons have one")
 
 
 def _checked(data: str) -> str:
@@ -88,7 +80,7 @@ def decode(data: str | None) -> Action | None:
         return Resume(campaign_id=int(rest)) if _is_id(rest) else None
     if kind == UNIT:
         return Resume(unit_id=int(rest)) if _is_id(rest) else None
-    if kind == "lang":
+    if kind == LANGUAGE:
         return SetLanguage(language=rest) if rest.isalpha() else None
     if kind in ("c", "t"):
         question_id, _, value = rest.partition(_SEPARATOR)
@@ -97,7 +89,7 @@ def decode(data: str | None) -> Action | None:
         if kind == "c":
             return ChooseOption(value=value, question_id=question_id)
         return ToggleOption(value=value, question_id=question_id)
-    single: dict[str, type[Finish] | type[Skip] | type[Back]] = {"f": Finish, "s": Skip, "b": Back}
+    single = {letter: button for button, letter in _QUESTION_BUTTONS.items()}
     if kind in single and rest:
         return single[kind](question_id=rest)
     return None

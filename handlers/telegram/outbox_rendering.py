@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 
+from bot.core.actions import Resume
 from bot.core.catalog import translate
+from bot.core.reply import Control, ControlKind
 from bot.core.wording import pack_messages
 from bot.outbox_compose import BroadcastContent, ReminderContent
-from handlers.telegram import callback_data as buttons
-from handlers.telegram.rendering import DATETIME_FORMAT, MAX_MESSAGE_LENGTH, OutgoingMessage, utc_offset
+from handlers.telegram.rendering import DATETIME_FORMAT, MAX_MESSAGE_LENGTH, OutgoingMessage, button, utc_offset
 from storage.models import DeliveryStatus, OutboxKind
 from storage.outbox import DeliveryProblem
 
@@ -43,9 +44,8 @@ def render_outbox(content: ReminderContent | BroadcastContent) -> OutgoingMessag
         zone=utc_offset(content.deadline),
         units=units,
     )
-    keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(translate(language, "remind.resume"), callback_data=buttons.resume(content.campaign_id))]]
-    )
+    resume = Control(ControlKind.RESUME, translate(language, "remind.resume"), Resume(campaign_id=content.campaign_id))
+    keyboard = InlineKeyboardMarkup([[button(resume)]])
     return OutgoingMessage(text=text[:MAX_MESSAGE_LENGTH], keyboard=keyboard)
 
 

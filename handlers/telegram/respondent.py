@@ -112,7 +112,7 @@ class RespondentHandlers:
             await self.act(update, context, SetLanguage(language=context.args[0].lower()))
             return
         keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(translate(code, "tg.language_name"), callback_data=buttons.language(code)) for code in BOT_LANGUAGES]]
+            [[InlineKeyboardButton(translate(code, "tg.language_name"), callback_data=buttons.encode(SetLanguage(language=code))) for code in BOT_LANGUAGES]]
         )
         await deliver(
             context.bot,

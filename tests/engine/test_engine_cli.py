@@ -484,3 +484,19 @@ def test_try__a_number_typed_after_review_in_mid_survey_picks_that_question_as_t
     assert answers["contact_phone"] == "0513-59003014"  # question 3 changed, not "3" taken as the member count
     assert answers["q7_members"] == 12
     assert answers["stamped_table"]["name"] == "scan.pdf"
+
+
+def test_try__clear_starts_a_long_text_over_and_a_rejection_names_the_commands_that_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [*NANTONG_ZH_LINES[:2], "59003013", *NANTONG_ZH_LINES[2:14]]  # a bad phone number first
+    lines += ["组织实施不力。", "/clear", "组织实施有力。", "/done", *NANTONG_ZH_LINES[16:], "/skip", "/submit"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
+    code, out, _ = run_cli(capsys, "try", str(NANTONG_PATH))
+    assert code == 0
+    printed = [line.removeprefix("> ") for line in out.splitlines()]  # "> " asks for the next line
+    warning = printed.index("⚠ 请输入11位手机号，或带区号的固定电话，例如 0513-59003013")
+    assert printed[warning + 1] == "/back"  # the way forward, right under the warning
+    draft = printed.index("已输入 7/1000 字")
+    assert printed[draft + 2] == "/done  /clear"
+    assert answers_json(out)["answers"]["r1_organization"] == "组织实施有力。"

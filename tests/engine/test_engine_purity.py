@@ -36,7 +36,9 @@ def test_forbidden_libraries_are_installed_so_the_import_check_means_something()
     assert missing == []
 
 
-@pytest.mark.parametrize("module", ["bot.core", "bot.core.engine", "bot.core.loading", "bot.core.wording", "handlers.terminal"])
+@pytest.mark.parametrize(
+    "module", ["bot.core", "bot.core.engine", "bot.core.loading", "bot.core.wording", "bot.core.reply", "handlers.terminal"]
+)
 def test_import__pulls_in_no_channel_database_or_spreadsheet_library(module: str) -> None:
     modules = modules_after_import(module)
     assert module in modules

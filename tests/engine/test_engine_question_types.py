@@ -7,7 +7,19 @@ from datetime import date
 import pytest
 from engine_harness import Chat, options, questions
 
-from bot.core.actions import AnswerText, Back, ChooseOption, EditText, Finish, Pause, Resume, Skip, ToggleOption, Upload
+from bot.core.actions import (
+    AnswerText,
+    Back,
+    ChooseOption,
+    ClearDraft,
+    EditText,
+    Finish,
+    Pause,
+    Resume,
+    Skip,
+    ToggleOption,
+    Upload,
+)
 from bot.core.definition import QuestionType
 from bot.core.events import DraftUpdated, Intro, NoteShown, RejectionCode
 
@@ -165,6 +177,42 @@ def test_long_text__finish_without_text_on_optional_skips_it() -> None:
     chat.send("报告", Finish())
     assert chat(Finish()) == ["review missing=[]"]
     assert chat.state.skipped == ["remark"]
+
+
+def test_long_text__clear_draft_empties_it_and_asks_again() -> None:
+    chat = Chat(LONG_TEXT)
+    chat.send(AnswerText("第一段内容", part_id="m1"), AnswerText("第二段", part_id="m2"))
+    assert chat(ClearDraft(question_id="report")) == ["ask report 1/2 again"]
+    assert chat.state.drafts == {}
+    assert chat.prompt().draft_length == 0
+    assert chat(AnswerText("重写", part_id="m3")) == ["draft report 2/20 in 1"]  # counts from nothing again
+
+
+def test_long_text__clear_draft_keeps_the_stored_answer() -> None:
+    chat = Chat(LONG_TEXT)
+    chat.send("报告", Finish(), Back(), "改写中")
+    assert chat(ClearDraft(question_id="report")) == ["ask report 1/2 again"]
+    assert chat.state.answers == {"report": "报告"}
+    assert chat.prompt().current_display == "报告"
+
+
+def test_long_text__clear_draft_from_another_question_or_type_is_refused_as_stale() -> None:
+    chat = Chat(LONG_TEXT)
+    chat.send("报告")
+    assert chat(ClearDraft(question_id="remark")) == ["reject stale: 这个按钮属于之前的问题，已忽略；请回答当前问题"]
+    assert chat.state.drafts == {"report": [["", "报告"]]}
+    choice = Chat(questions("- {id: ok, type: yes_no, label: {zh: 是否, en: Is it}}"))
+    assert choice(ClearDraft()) == ["reject stale: 这个按钮属于之前的问题，已忽略；请回答当前问题"]
+
+
+def test_long_text__draft_says_whether_skip_is_offered_and_whether_it_keeps_an_answer() -> None:
+    chat = Chat(LONG_TEXT)
+    required = chat.send("报告").events[-1]
+    assert isinstance(required, DraftUpdated) and (required.can_skip, required.answered) == (False, False)
+    optional = chat.send(Finish(), "备注").events[-1]
+    assert isinstance(optional, DraftUpdated) and (optional.can_skip, optional.answered) == (True, False)
+    answered = chat.send(Back(), "再写").events[-1]
+    assert isinstance(answered, DraftUpdated) and (answered.can_skip, answered.answered) == (True, True)
 
 
 def test_long_text__draft_survives_a_pause_and_shows_its_length_when_asked_again() -> None:
