@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import engine
 from bot.core.catalog import bot_language
 from bot.core.loading import parse_survey
+from bot.core.read_only import ReadOnlyReason, read_only_reason
 from bot.core.state import SessionState
 from bot.core.survey import Survey
 from storage.audience import RecipientUnit, recipient_units
@@ -96,6 +97,11 @@ SKIP_UNBOUND = "the respondent no longer answers for a unit of the campaign"
 SKIP_CLOSED = "the campaign is closed"
 SKIP_DEADLINE = "the deadline has passed"
 SKIP_GONE = "the respondent or the campaign no longer exists"
+#: A reminder is skipped when the answers became read-only after it was queued.
+SKIP_READ_ONLY: dict[ReadOnlyReason, str] = {
+    ReadOnlyReason.CLOSED: SKIP_CLOSED,
+    ReadOnlyReason.DEADLINE_PASSED: SKIP_DEADLINE,
+}
 
 
 class OutboxComposer:
@@ -120,10 +126,11 @@ class OutboxComposer:
         else:
             survey = await self.survey(session, campaign.survey_version_id)
             language = bot_language(survey.language_for(respondent.language))
-            if campaign.status is not CampaignStatus.OPEN:
-                return Skip(SKIP_CLOSED)
-            if now >= campaign.deadline:
-                return Skip(SKIP_DEADLINE)
+            read_only = read_only_reason(
+                is_open=campaign.status is CampaignStatus.OPEN, deadline=campaign.deadline, now=now
+            )
+            if read_only is not None:
+                return Skip(SKIP_READ_ONLY[read_only])
             units = await recipient_units(session=session, respondent_id=respondent.id, campaign_id=campaign.id)
             if not units:
                 return Skip(SKIP_UNBOUND)

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coordination import CampaignChoice, CoordinatorService
+from bot.core.read_only import ReadOnlyReason, read_only_reason
 from bot.reminders import QUIET_HOURS
 from bot.service import ChannelUser
 from storage.audience import Audience, broadcast_audience, reminder_audience
@@ -47,17 +48,11 @@ logger = logging.getLogger(__name__)
 DRAFT_TTL = timedelta(hours=1)
 
 
-class Refusal(StrEnum):
-    """Why a reminder cannot be prepared or confirmed."""
-
-    CLOSED = "closed"
-    DEADLINE_PASSED = "deadline_passed"
-
-
 @dataclass(frozen=True, slots=True)
 class Refused:
     campaign: Campaign
-    reason: Refusal
+    #: Reminders are refused exactly when the answers are read-only.
+    reason: ReadOnlyReason
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +84,7 @@ class Confirmation:
     batch: OutboxBatch | None = None
     campaign: Campaign | None = None
     total: int = 0
-    refusal: Refusal | None = None
+    refusal: ReadOnlyReason | None = None
 
 
 def command_of(kind: OutboxKind) -> str:
@@ -256,12 +251,8 @@ class OutreachService:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _refusal(self, campaign: Campaign, now: datetime) -> Refusal | None:
-        if campaign.status is not CampaignStatus.OPEN:
-            return Refusal.CLOSED
-        if now >= campaign.deadline:
-            return Refusal.DEADLINE_PASSED
-        return None
+    def _refusal(self, campaign: Campaign, now: datetime) -> ReadOnlyReason | None:
+        return read_only_reason(is_open=campaign.status is CampaignStatus.OPEN, deadline=campaign.deadline, now=now)
 
     async def _audience(self, session: AsyncSession, kind: OutboxKind, campaign_id: int) -> Audience:
         if kind is OutboxKind.BROADCAST:

@@ -41,11 +41,11 @@ from bot.core.outcome import (
     NotInvited,
     Outcome,
     ReadOnly,
-    ReadOnlyReason,
     SubmissionReceipt,
     UnitChoice,
     UnitChoices,
 )
+from bot.core.read_only import read_only_reason
 from bot.core.state import SessionState
 from bot.core.survey import Survey
 from bot.settings import Settings
@@ -430,9 +430,7 @@ class SurveyService:
 
     def _read_only(self, context: _Context, now: datetime) -> ReadOnly | None:
         campaign = context.campaign
-        deadline = campaign.deadline.astimezone(ZoneInfo(campaign.timezone))
-        if campaign.status is not CampaignStatus.OPEN:
-            return ReadOnly(reason=ReadOnlyReason.CLOSED, deadline=deadline)
-        if now >= campaign.deadline:
-            return ReadOnly(reason=ReadOnlyReason.DEADLINE_PASSED, deadline=deadline)
-        return None
+        reason = read_only_reason(is_open=campaign.status is CampaignStatus.OPEN, deadline=campaign.deadline, now=now)
+        if reason is None:
+            return None
+        return ReadOnly(reason=reason, deadline=campaign.deadline.astimezone(ZoneInfo(campaign.timezone)))

@@ -129,11 +129,12 @@ def handle_remind(args: argparse.Namespace) -> int:
 
 
 def _refusal_text(refused: object) -> str:
-    from bot.outreach import Refusal, Refused
+    from bot.core.read_only import ReadOnlyReason
+    from bot.outreach import Refused
 
     assert isinstance(refused, Refused)
     campaign = refused.campaign
-    if refused.reason is Refusal.CLOSED:
+    if refused.reason is ReadOnlyReason.CLOSED:
         return f"campaign {campaign.id} is closed; reopen it first (surveybot campaign reopen {campaign.id})"
     return f"campaign {campaign.id} is past its deadline; reminders are no longer sent"
 

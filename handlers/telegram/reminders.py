@@ -19,7 +19,8 @@ from telegram.ext import ContextTypes
 
 from bot.coordination import CampaignChoice, NotCoordinatorError
 from bot.core.catalog import translate
-from bot.outreach import ConfirmOutcome, OutreachService, Preview, Refusal, Refused, command_of
+from bot.core.read_only import ReadOnlyReason
+from bot.outreach import ConfirmOutcome, OutreachService, Preview, Refused, command_of
 from handlers.telegram.coordinator import campaign_picker, checked, local_deadline
 from handlers.telegram.delivery import deliver, edit
 from handlers.telegram.outbox_rendering import MAX_BROADCAST_LENGTH
@@ -123,7 +124,7 @@ class ReminderHandlers:
         if isinstance(result, CampaignChoice):
             await self.offer_choice(update, context, kind, result)
         elif isinstance(result, Refused):
-            key = "remind.campaign_closed" if result.reason is Refusal.CLOSED else "remind.deadline_passed"
+            key = "remind.campaign_closed" if result.reason is ReadOnlyReason.CLOSED else "remind.deadline_passed"
             await self.reply(update, context, translate(language, key, id=result.campaign.id, title=result.campaign.title))
         elif result.batch_id is None:
             key = "remind.nobody_broadcast" if kind is OutboxKind.BROADCAST else "remind.nobody_reminder"
@@ -212,7 +213,7 @@ class ReminderHandlers:
             kind = confirmation.batch.kind if confirmation.batch is not None else OutboxKind.MANUAL_REMINDER
             text = translate(language, "remind.expired", command=command_of(kind))
         else:
-            closed = confirmation.refusal is Refusal.CLOSED
+            closed = confirmation.refusal is ReadOnlyReason.CLOSED
             text = translate(
                 language, "remind.campaign_closed" if closed else "remind.deadline_passed", id=campaign.id, title=campaign.title
             )
