@@ -37,13 +37,14 @@ from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.core.campaigns import CampaignSummary
 from bot.survey_cache import SurveyCache
 from exports.bundle import write_bundle
 from exports.collect import ExportContent, campaign_zone, collect
 from exports.data import DEFAULT_PAGE_SIZE, load_campaign, read_snapshot
 from exports.workbook import write_workbook
 from storage.database import Database
-from storage.models import Campaign, ResponseStatus
+from storage.models import ResponseStatus
 from storage.types import utc_now
 
 logger = logging.getLogger(__name__)
@@ -249,7 +250,7 @@ class CampaignFilesExporter:
     #: The process's compiled-survey cache (``None``: the exports' own).
     surveys: SurveyCache | None = None
 
-    async def __call__(self, *, campaign: Campaign, directory: Path, now: datetime) -> ExportResult:
+    async def __call__(self, *, campaign: CampaignSummary, directory: Path, now: datetime) -> ExportResult:
         name = export_file_name(campaign.title, now.astimezone(ZoneInfo(campaign.timezone)))
         return await export_campaign(
             database=self.database,
