@@ -2,25 +2,35 @@
 
 Every entry point takes the asking account and checks it on every call (the
 configured ``SURVEYBOT_ADMIN_IDS`` or the coordinators table); a refusal is
-logged with the account and the command. Channels render the results.
+logged with the account and the command. Results are the plain data of
+:mod:`bot.core.campaigns`, never database rows; channels word them with
+:mod:`bot.core.coordinator_wording`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
+from bot.core.campaigns import (
+    CampaignChoice,
+    CampaignOverview,
+    CampaignSummary,
+    StatusReport,
+    UnitState,
+    UnitStatus,
+)
 from bot.service import ChannelUser
 from bot.settings import Settings
 from storage.campaigns import CampaignProgress, get_campaign, list_campaigns
 from storage.coordinators import is_coordinator
 from storage.database import Database
 from storage.errors import CampaignNotFoundError
-from storage.models import Campaign, CampaignStatus, ResponseStatus
+from storage.models import Campaign, CampaignStatus
 from storage.progress import UnitProgress, list_unit_progress
 from storage.types import utc_now
 
@@ -53,37 +63,36 @@ class ExportedFiles(Protocol):
 class CampaignExporter(Protocol):
     """Writes a campaign's workbook (and zip) into ``directory``; wired in by :mod:`bot.cli`."""
 
-    async def __call__(self, *, campaign: Campaign, directory: Path, now: datetime) -> ExportedFiles: ...
+    async def __call__(self, *, campaign: CampaignSummary, directory: Path, now: datetime) -> ExportedFiles: ...
 
 
 class ExportUnavailableError(Exception):
     """This process was started without an exporter."""
 
 
-@dataclass(frozen=True, slots=True)
-class CampaignChoice:
-    """No campaign named and not exactly one open: the coordinator must pick one."""
+def campaign_summary(campaign: Campaign) -> CampaignSummary:
+    """The plain data of a stored campaign, its deadline in the campaign's time zone."""
+    return CampaignSummary(
+        id=campaign.id,
+        title=campaign.title,
+        timezone=campaign.timezone,
+        deadline=campaign.deadline.astimezone(ZoneInfo(campaign.timezone)),
+        is_open=campaign.status is CampaignStatus.OPEN,
+    )
 
-    campaigns: tuple[CampaignProgress, ...]
+
+def campaign_overview(progress: CampaignProgress) -> CampaignOverview:
+    return CampaignOverview(
+        campaign=campaign_summary(progress.campaign),
+        units=progress.units,
+        not_started=progress.not_started,
+        in_progress=progress.in_progress,
+        submitted=progress.submitted,
+    )
 
 
-@dataclass(frozen=True, slots=True)
-class CampaignStatusReport:
-    campaign: Campaign
-    units: tuple[UnitProgress, ...]
-    overdue: bool
-
-    def count(self, status: ResponseStatus) -> int:
-        return sum(1 for unit in self.units if unit.status is status)
-
-    @property
-    def not_submitted(self) -> tuple[UnitProgress, ...]:
-        return tuple(unit for unit in self.units if unit.status is not ResponseStatus.SUBMITTED)
-
-    @property
-    def unreachable(self) -> tuple[tuple[str, str], ...]:
-        """(unit, respondent) pairs that messages cannot reach."""
-        return tuple((unit.name, person) for unit in self.units for person in unit.unreachable)
+def unit_status(progress: UnitProgress) -> UnitStatus:
+    return UnitStatus(name=progress.name, state=UnitState(progress.status.value), unreachable=progress.unreachable)
 
 
 class CoordinatorService:
@@ -116,32 +125,37 @@ class CoordinatorService:
             )
             raise NotCoordinatorError(command)
 
-    async def campaigns(self, *, user: ChannelUser) -> list[CampaignProgress]:
+    async def campaigns(self, *, user: ChannelUser) -> list[CampaignOverview]:
         await self.authorize(user=user, command="campaigns")
         async with self.database.read() as session:
-            return await list_campaigns(session=session)
+            return [campaign_overview(progress) for progress in await list_campaigns(session=session)]
 
-    async def pick_campaign(self, *, user: ChannelUser, command: str, campaign_id: int | None) -> Campaign | CampaignChoice:
-        """The campaign named, or the only open one, or the choice to offer."""
+    async def pick_campaign(
+        self, *, user: ChannelUser, command: str, campaign_id: int | None
+    ) -> CampaignSummary | CampaignChoice:
+        """The campaign named, or the only open one, or the choice to offer.
+
+        Raises :class:`NotCoordinatorError` and :class:`~storage.errors.CampaignNotFoundError`.
+        """
         await self.authorize(user=user, command=command)
         async with self.database.read() as session:
             if campaign_id is not None:
-                return await get_campaign(session=session, campaign_id=campaign_id)
+                return campaign_summary(await get_campaign(session=session, campaign_id=campaign_id))
             open_campaigns = await list_campaigns(session=session, status=CampaignStatus.OPEN)
-        if len(open_campaigns) == 1:
-            return open_campaigns[0].campaign
-        if not open_campaigns:
-            async with self.database.read() as session:
-                return CampaignChoice(campaigns=tuple(await list_campaigns(session=session)))
-        return CampaignChoice(campaigns=tuple(open_campaigns))
+            if len(open_campaigns) == 1:
+                return campaign_summary(open_campaigns[0].campaign)
+            offered = open_campaigns or await list_campaigns(session=session)
+        return CampaignChoice(campaigns=tuple(campaign_overview(progress) for progress in offered))
 
-    async def status(self, *, user: ChannelUser, campaign_id: int | None) -> CampaignStatusReport | CampaignChoice:
+    async def status(self, *, user: ChannelUser, campaign_id: int | None) -> StatusReport | CampaignChoice:
         picked = await self.pick_campaign(user=user, command="status", campaign_id=campaign_id)
         if isinstance(picked, CampaignChoice):
             return picked
         async with self.database.read() as session:
             units = await list_unit_progress(session=session, campaign_id=picked.id)
-        return CampaignStatusReport(campaign=picked, units=tuple(units), overdue=self.clock() >= picked.deadline)
+        return StatusReport(
+            campaign=picked, units=tuple(unit_status(unit) for unit in units), overdue=self.clock() >= picked.deadline
+        )
 
     async def export(self, *, user: ChannelUser, campaign_id: int, directory: Path) -> ExportedFiles:
         """Write the campaign's workbook (and zip, when files were uploaded) into ``directory``.
@@ -152,16 +166,18 @@ class CoordinatorService:
         if self.exporter is None:
             raise ExportUnavailableError("no exporter was wired into this coordinator service")
         async with self.database.read() as session:
-            campaign = await get_campaign(session=session, campaign_id=campaign_id)
+            campaign = campaign_summary(await get_campaign(session=session, campaign_id=campaign_id))
         return await self.exporter(campaign=campaign, directory=directory, now=self.clock())
 
 
 __all__ = [
     "CampaignChoice",
     "CampaignNotFoundError",
-    "CampaignStatusReport",
     "CampaignExporter",
+    "CampaignOverview",
+    "CampaignSummary",
     "CoordinatorService",
     "ExportedFiles",
     "NotCoordinatorError",
+    "StatusReport",
 ]

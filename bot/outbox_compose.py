@@ -14,7 +14,6 @@ The result is channel-neutral (:class:`ReminderContent`,
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,9 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import engine
 from bot.core.catalog import bot_language
-from bot.core.loading import parse_survey
+from bot.core.read_only import ReadOnlyReason, read_only_reason
 from bot.core.state import SessionState
 from bot.core.survey import Survey
+from bot.survey_cache import SurveyCache
 from storage.audience import RecipientUnit, recipient_units
 from storage.models import (
     Campaign,
@@ -37,7 +37,6 @@ from storage.models import (
     Respondent,
     ResponseStatus,
 )
-from storage.surveys import get_survey_version
 
 logger = logging.getLogger(__name__)
 
@@ -96,13 +95,19 @@ SKIP_UNBOUND = "the respondent no longer answers for a unit of the campaign"
 SKIP_CLOSED = "the campaign is closed"
 SKIP_DEADLINE = "the deadline has passed"
 SKIP_GONE = "the respondent or the campaign no longer exists"
+#: A reminder is skipped when the answers became read-only after it was queued.
+SKIP_READ_ONLY: dict[ReadOnlyReason, str] = {
+    ReadOnlyReason.CLOSED: SKIP_CLOSED,
+    ReadOnlyReason.DEADLINE_PASSED: SKIP_DEADLINE,
+}
 
 
 class OutboxComposer:
-    """Composes outbox messages inside the sender's claim transaction (caches parsed surveys)."""
+    """Composes outbox messages inside the sender's claim transaction."""
 
-    def __init__(self) -> None:
-        self._surveys: dict[int, Survey] = {}
+    def __init__(self, *, surveys: SurveyCache | None = None) -> None:
+        #: Compiled surveys, shared with the service and the exports when wired so.
+        self.surveys = surveys if surveys is not None else SurveyCache()
 
     async def compose(
         self, *, session: AsyncSession, message: OutboxMessage, now: datetime
@@ -118,12 +123,13 @@ class OutboxComposer:
                 language=bot_language(respondent.language), campaign_title=campaign.title, body=batch.body or ""
             )
         else:
-            survey = await self.survey(session, campaign.survey_version_id)
+            survey = await self.surveys.survey(session=session, survey_version_id=campaign.survey_version_id)
             language = bot_language(survey.language_for(respondent.language))
-            if campaign.status is not CampaignStatus.OPEN:
-                return Skip(SKIP_CLOSED)
-            if now >= campaign.deadline:
-                return Skip(SKIP_DEADLINE)
+            read_only = read_only_reason(
+                is_open=campaign.status is CampaignStatus.OPEN, deadline=campaign.deadline, now=now
+            )
+            if read_only is not None:
+                return Skip(SKIP_READ_ONLY[read_only])
             units = await recipient_units(session=session, respondent_id=respondent.id, campaign_id=campaign.id)
             if not units:
                 return Skip(SKIP_UNBOUND)
@@ -148,16 +154,6 @@ class OutboxComposer:
             was_unreachable=respondent.unreachable,
             content=content,
         )
-
-    async def survey(self, session: AsyncSession, survey_version_id: int) -> Survey:
-        survey = self._surveys.get(survey_version_id)
-        if survey is None:
-            version = await get_survey_version(session=session, survey_version_id=survey_version_id)
-            survey = parse_survey(
-                json.dumps(version.definition, ensure_ascii=False), source=f"survey version {version.id}"
-            )
-            self._surveys[survey_version_id] = survey
-        return survey
 
     def _progress(self, survey: Survey, unit: RecipientUnit, today: object) -> UnitProgressLine:
         empty = SessionState(survey_id=survey.id, survey_version=survey.version, language=survey.default_language)

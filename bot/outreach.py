@@ -24,13 +24,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.coordination import CampaignChoice, CoordinatorService
+from bot.coordination import CoordinatorService, campaign_summary
+from bot.core.campaigns import CampaignChoice, CampaignSummary
+from bot.core.read_only import ReadOnlyReason, read_only_reason
 from bot.reminders import QUIET_HOURS
 from bot.service import ChannelUser
 from storage.audience import Audience, broadcast_audience, reminder_audience
 from storage.campaigns import get_campaign
 from storage.database import Database
-from storage.models import Campaign, CampaignStatus, OutboxBatch, OutboxBatchStatus, OutboxKind
+from storage.models import Campaign, CampaignStatus, OutboxBatchStatus, OutboxKind
 from storage.outbox import (
     OutboxBatchNotFoundError,
     activate_batch,
@@ -47,17 +49,11 @@ logger = logging.getLogger(__name__)
 DRAFT_TTL = timedelta(hours=1)
 
 
-class Refusal(StrEnum):
-    """Why a reminder cannot be prepared or confirmed."""
-
-    CLOSED = "closed"
-    DEADLINE_PASSED = "deadline_passed"
-
-
 @dataclass(frozen=True, slots=True)
 class Refused:
-    campaign: Campaign
-    reason: Refusal
+    campaign: CampaignSummary
+    #: Reminders are refused exactly when the answers are read-only.
+    reason: ReadOnlyReason
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +62,7 @@ class Preview:
 
     batch_id: int | None
     kind: OutboxKind
-    campaign: Campaign
+    campaign: CampaignSummary
     audience: Audience
     body: str | None
     #: It is quiet hours in the campaign's zone (a manual send is not held back).
@@ -86,10 +82,23 @@ class ConfirmOutcome(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Confirmation:
     outcome: ConfirmOutcome
-    batch: OutboxBatch | None = None
-    campaign: Campaign | None = None
+    #: The draft's kind and campaign (``None`` when no such draft exists).
+    kind: OutboxKind | None = None
+    campaign: CampaignSummary | None = None
     total: int = 0
-    refusal: Refusal | None = None
+    refusal: ReadOnlyReason | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedReminder:
+    """A manual reminder queued from the command line."""
+
+    campaign: CampaignSummary
+    audience: Audience
+    #: The active batch; ``None`` when nobody is to be reminded.
+    batch_id: int | None = None
+    #: Messages queued.
+    total: int = 0
 
 
 def command_of(kind: OutboxKind) -> str:
@@ -130,7 +139,7 @@ class OutreachService:
         now = self.clock()
         campaign = picked
         if kind is not OutboxKind.BROADCAST:
-            refusal = self._refusal(campaign, now)
+            refusal = read_only_reason(is_open=campaign.is_open, deadline=campaign.deadline, now=now)
             if refusal is not None:
                 return Refused(campaign=campaign, reason=refusal)
         async with self.database.transaction() as session:
@@ -175,19 +184,19 @@ class OutreachService:
                 batch = await get_batch(session=session, batch_id=batch_id, for_update=True)
             except OutboxBatchNotFoundError:
                 return Confirmation(outcome=ConfirmOutcome.NOT_FOUND)
-            campaign = await get_campaign(session=session, campaign_id=batch.campaign_id)
+            stored = await get_campaign(session=session, campaign_id=batch.campaign_id)
+            campaign = campaign_summary(stored)
+            kind = batch.kind
             if batch.status is not OutboxBatchStatus.DRAFT:
-                return Confirmation(outcome=ConfirmOutcome.ALREADY_HANDLED, batch=batch, campaign=campaign)
+                return Confirmation(outcome=ConfirmOutcome.ALREADY_HANDLED, kind=kind, campaign=campaign)
             if now - batch.created_at > DRAFT_TTL:
                 await cancel_batch(session=session, batch=batch, now=now)
-                return Confirmation(outcome=ConfirmOutcome.EXPIRED, batch=batch, campaign=campaign)
-            if batch.kind is not OutboxKind.BROADCAST:
-                refusal = self._refusal(campaign, now)
+                return Confirmation(outcome=ConfirmOutcome.EXPIRED, kind=kind, campaign=campaign)
+            if kind is not OutboxKind.BROADCAST:
+                refusal = self._refusal(stored, now)
                 if refusal is not None:
                     await cancel_batch(session=session, batch=batch, now=now)
-                    return Confirmation(
-                        outcome=ConfirmOutcome.REFUSED, batch=batch, campaign=campaign, refusal=refusal
-                    )
+                    return Confirmation(outcome=ConfirmOutcome.REFUSED, kind=kind, campaign=campaign, refusal=refusal)
             audience = await self._audience(session, batch.kind, campaign.id)
             total = await activate_batch(
                 session=session,
@@ -199,12 +208,12 @@ class OutreachService:
             )
         logger.info(
             "coordinator %s confirmed %s batch %s of campaign %s: %d recipient(s)",
-            user.external_id, batch.kind.value, batch.id, campaign.id, total,
+            user.external_id, kind.value, batch_id, campaign.id, total,
         )
         if total == 0:
-            return Confirmation(outcome=ConfirmOutcome.NOBODY, batch=batch, campaign=campaign)
+            return Confirmation(outcome=ConfirmOutcome.NOBODY, kind=kind, campaign=campaign)
         self._notify()
-        return Confirmation(outcome=ConfirmOutcome.STARTED, batch=batch, campaign=campaign, total=total)
+        return Confirmation(outcome=ConfirmOutcome.STARTED, kind=kind, campaign=campaign, total=total)
 
     async def cancel(self, *, user: ChannelUser, batch_id: int) -> bool:
         """Drop a draft; False when it was handled already (or does not exist)."""
@@ -216,22 +225,20 @@ class OutreachService:
                 return False
             return await cancel_batch(session=session, batch=batch, now=self.clock())
 
-    async def enqueue_reminder(
-        self, *, campaign_id: int, requested_by: str | None = None
-    ) -> tuple[Campaign, OutboxBatch | None, Audience] | Refused:
+    async def enqueue_reminder(self, *, campaign_id: int, requested_by: str | None = None) -> QueuedReminder | Refused:
         """A manual reminder of every unit not submitted, active at once (for the command line).
 
-        Returns the batch (None when nobody is to be reminded) and its audience.
+        Returns the batch (none when nobody is to be reminded) and its audience.
         """
         now = self.clock()
         async with self.database.transaction() as session:
             campaign = await get_campaign(session=session, campaign_id=campaign_id)
             refusal = self._refusal(campaign, now)
             if refusal is not None:
-                return Refused(campaign=campaign, reason=refusal)
+                return Refused(campaign=campaign_summary(campaign), reason=refusal)
             audience = await reminder_audience(session=session, campaign_id=campaign.id)
             if not audience.respondent_ids:
-                return campaign, None, audience
+                return QueuedReminder(campaign=campaign_summary(campaign), audience=audience)
             batch, _ = await create_batch(
                 session=session,
                 campaign_id=campaign.id,
@@ -242,26 +249,26 @@ class OutreachService:
                 now=now,
             )
             await enqueue_messages(session=session, batch=batch, respondent_ids=audience.respondent_ids, now=now)
+            queued = QueuedReminder(
+                campaign=campaign_summary(campaign), audience=audience, batch_id=batch.id, total=batch.total
+            )
         self._notify()
-        return campaign, batch, audience
+        return queued
 
-    async def preview_reminder(self, *, campaign_id: int) -> tuple[Campaign, Audience] | Refused:
-        """Who a manual reminder would reach now (for ``surveybot remind --dry-run``)."""
+    async def preview_reminder(self, *, campaign_id: int) -> QueuedReminder | Refused:
+        """Who a manual reminder would reach now (for ``surveybot remind --dry-run``); nothing is queued."""
         async with self.database.read() as session:
             campaign = await get_campaign(session=session, campaign_id=campaign_id)
             refusal = self._refusal(campaign, self.clock())
             if refusal is not None:
-                return Refused(campaign=campaign, reason=refusal)
-            return campaign, await reminder_audience(session=session, campaign_id=campaign.id)
+                return Refused(campaign=campaign_summary(campaign), reason=refusal)
+            audience = await reminder_audience(session=session, campaign_id=campaign.id)
+            return QueuedReminder(campaign=campaign_summary(campaign), audience=audience)
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _refusal(self, campaign: Campaign, now: datetime) -> Refusal | None:
-        if campaign.status is not CampaignStatus.OPEN:
-            return Refusal.CLOSED
-        if now >= campaign.deadline:
-            return Refusal.DEADLINE_PASSED
-        return None
+    def _refusal(self, campaign: Campaign, now: datetime) -> ReadOnlyReason | None:
+        return read_only_reason(is_open=campaign.status is CampaignStatus.OPEN, deadline=campaign.deadline, now=now)
 
     async def _audience(self, session: AsyncSession, kind: OutboxKind, campaign_id: int) -> Audience:
         if kind is OutboxKind.BROADCAST:

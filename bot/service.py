@@ -15,7 +15,6 @@ Channels pass a :class:`ChannelUser` and an engine action and render the
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +30,6 @@ from bot.core.actions import Action, Pause, Resume, SetLanguage, ShowReview
 from bot.core.catalog import bot_language
 from bot.core.definition import QuestionType
 from bot.core.events import AnswerChanged, Event, Submitted
-from bot.core.loading import parse_survey
 from bot.core.outcome import (
     Greeting,
     InvitationProblem,
@@ -41,14 +39,15 @@ from bot.core.outcome import (
     NotInvited,
     Outcome,
     ReadOnly,
-    ReadOnlyReason,
     SubmissionReceipt,
     UnitChoice,
     UnitChoices,
 )
+from bot.core.read_only import read_only_reason
 from bot.core.state import SessionState
 from bot.core.survey import Survey
 from bot.settings import Settings
+from bot.survey_cache import SurveyCache
 from storage.attachments import store_attachment
 from storage.database import Database
 from storage.errors import NotFoundError
@@ -70,7 +69,6 @@ from storage.responses import (
     submit_response,
     write_response,
 )
-from storage.surveys import get_survey_version
 from storage.types import utc_now
 from storage.updates import claim_update
 
@@ -116,11 +114,13 @@ class SurveyService:
         database: Database,
         settings: Settings,
         clock: Callable[[], datetime] = utc_now,
+        surveys: SurveyCache | None = None,
     ) -> None:
         self.database = database
         self.settings = settings
         self.clock = clock
-        self._surveys: dict[int, Survey] = {}
+        #: Compiled surveys, shared with the outbox composer and the exports when wired so.
+        self.surveys = surveys if surveys is not None else SurveyCache()
 
     # -- entry points -------------------------------------------------------------------
 
@@ -390,7 +390,7 @@ class SurveyService:
     async def _make_context(
         self, session: AsyncSession, respondent: Respondent, response: Response, unit: Unit, campaign: Campaign
     ) -> _Context:
-        survey = await self._survey(session, campaign.survey_version_id)
+        survey = await self.surveys.survey(session=session, survey_version_id=campaign.survey_version_id)
         # The step writes the response itself (write_response), cheaper than the unit of work.
         detach_response(session=session, response=response)
         return _Context(
@@ -401,14 +401,6 @@ class SurveyService:
             survey=survey,
             language=self._language(respondent, survey),
         )
-
-    async def _survey(self, session: AsyncSession, survey_version_id: int) -> Survey:
-        survey = self._surveys.get(survey_version_id)
-        if survey is None:
-            version = await get_survey_version(session=session, survey_version_id=survey_version_id)
-            survey = parse_survey(json.dumps(version.definition, ensure_ascii=False), source=f"survey version {version.id}")
-            self._surveys[survey_version_id] = survey
-        return survey
 
     def _state(self, context: _Context) -> SessionState:
         assert context.response.state is not None
@@ -430,9 +422,7 @@ class SurveyService:
 
     def _read_only(self, context: _Context, now: datetime) -> ReadOnly | None:
         campaign = context.campaign
-        deadline = campaign.deadline.astimezone(ZoneInfo(campaign.timezone))
-        if campaign.status is not CampaignStatus.OPEN:
-            return ReadOnly(reason=ReadOnlyReason.CLOSED, deadline=deadline)
-        if now >= campaign.deadline:
-            return ReadOnly(reason=ReadOnlyReason.DEADLINE_PASSED, deadline=deadline)
-        return None
+        reason = read_only_reason(is_open=campaign.status is CampaignStatus.OPEN, deadline=campaign.deadline, now=now)
+        if reason is None:
+            return None
+        return ReadOnly(reason=reason, deadline=campaign.deadline.astimezone(ZoneInfo(campaign.timezone)))

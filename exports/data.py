@@ -27,7 +27,6 @@ the outbox delivered to at least one of the unit's respondents
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -39,8 +38,8 @@ from sqlalchemy import Integer, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.engine import relevant_answers
-from bot.core.loading import parse_survey
 from bot.core.survey import Survey
+from bot.survey_cache import SurveyCache
 from storage.campaigns import get_campaign
 from storage.database import Database, is_connect_error
 from storage.models import (
@@ -50,7 +49,6 @@ from storage.models import (
     RespondentUnit,
     Response,
     ResponseStatus,
-    SurveyVersion,
     Unit,
 )
 from storage.outbox import reminders_sent_by_unit
@@ -113,31 +111,24 @@ async def read_snapshot(database: Database) -> AsyncIterator[AsyncSession]:
         await connection.close()
 
 
-#: Compiled surveys by (survey version id, content hash): a stored version never
-#: changes, and compiling one (YAML parsing of its JSON) is most of a small export's time.
-_compiled: dict[tuple[int, str], Survey] = {}
-_COMPILED_MAX = 16
+#: Compiled surveys for exports not wired to the process's cache (``surveybot
+#: export``, scripts): compiling a version (YAML parsing of its JSON) is most of a
+#: small export's time. Entries are checked against the version's content hash,
+#: so one process exporting from two databases never mixes their surveys up.
+_UNWIRED_SURVEYS = SurveyCache()
 
 
-def compile_survey(*, version: SurveyVersion) -> Survey:
-    """The compiled survey of a stored survey version (cached per process)."""
-    key = (version.id, version.content_hash)
-    survey = _compiled.get(key)
-    if survey is None:
-        survey = parse_survey(
-            json.dumps(version.definition, ensure_ascii=False),
-            source=f"survey version {version.id}",
-        )
-        if len(_compiled) >= _COMPILED_MAX:
-            _compiled.pop(next(iter(_compiled)))
-        _compiled[key] = survey
-    return survey
+async def load_campaign(
+    *, session: AsyncSession, campaign_id: int, surveys: SurveyCache | None = None
+) -> tuple[Campaign, Survey]:
+    """The campaign and its compiled survey; :class:`~storage.errors.CampaignNotFoundError` if none.
 
-
-async def load_campaign(*, session: AsyncSession, campaign_id: int) -> tuple[Campaign, Survey]:
-    """The campaign and its compiled survey; :class:`~storage.errors.CampaignNotFoundError` if none."""
+    ``surveys`` is the process's compiled-survey cache (shared with the
+    respondent service and the outbox composer when :mod:`bot.cli` wires it).
+    """
     campaign = await get_campaign(session=session, campaign_id=campaign_id)
-    return campaign, compile_survey(version=campaign.survey_version)
+    cache = surveys if surveys is not None else _UNWIRED_SURVEYS
+    return campaign, cache.compiled(version=campaign.survey_version)
 
 
 def split_submitted_values(stored: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, str]]:

@@ -37,12 +37,14 @@ from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.core.campaigns import CampaignSummary
+from bot.survey_cache import SurveyCache
 from exports.bundle import write_bundle
 from exports.collect import ExportContent, campaign_zone, collect
 from exports.data import DEFAULT_PAGE_SIZE, load_campaign, read_snapshot
 from exports.workbook import write_workbook
 from storage.database import Database
-from storage.models import Campaign, ResponseStatus
+from storage.models import ResponseStatus
 from storage.types import utc_now
 
 logger = logging.getLogger(__name__)
@@ -163,6 +165,7 @@ async def export_campaign(
     bundle_path: Path | None = None,
     now: datetime | None = None,
     page_size: int = DEFAULT_PAGE_SIZE,
+    surveys: SurveyCache | None = None,
 ) -> ExportResult:
     """Write the campaign's workbook to ``workbook_path`` and, if need be, the zip bundle.
 
@@ -172,7 +175,7 @@ async def export_campaign(
     :class:`~storage.errors.CampaignNotFoundError` for an unknown campaign,
     :class:`ExportError` when a file cannot be written, and
     :class:`~storage.errors.DatabaseUnavailableError` when the database
-    cannot be read.
+    cannot be read. ``surveys`` is the process's compiled-survey cache.
     """
     started = time.perf_counter()
     moment = now or utc_now()
@@ -188,7 +191,7 @@ async def export_campaign(
         if bundle_output is not None:
             bundle_output.check()
         async with read_snapshot(database) as session:
-            campaign, survey = await load_campaign(session=session, campaign_id=campaign_id)
+            campaign, survey = await load_campaign(session=session, campaign_id=campaign_id, surveys=surveys)
             content = await collect(
                 session=session,
                 campaign=campaign,
@@ -244,9 +247,16 @@ class CampaignFilesExporter:
 
     database: Database
     data_dir: Path | None
+    #: The process's compiled-survey cache (``None``: the exports' own).
+    surveys: SurveyCache | None = None
 
-    async def __call__(self, *, campaign: Campaign, directory: Path, now: datetime) -> ExportResult:
+    async def __call__(self, *, campaign: CampaignSummary, directory: Path, now: datetime) -> ExportResult:
         name = export_file_name(campaign.title, now.astimezone(ZoneInfo(campaign.timezone)))
         return await export_campaign(
-            database=self.database, campaign_id=campaign.id, workbook_path=directory / name, data_dir=self.data_dir, now=now
+            database=self.database,
+            campaign_id=campaign.id,
+            workbook_path=directory / name,
+            data_dir=self.data_dir,
+            now=now,
+            surveys=self.surveys,
         )

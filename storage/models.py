@@ -77,6 +77,10 @@ class Channel(StrEnum):
 
     TELEGRAM = "telegram"
     TERMINAL = "terminal"
+    #: WeCom (企业微信) and the web chat opened inside WeChat: coming channels,
+    #: known already so that coordinators can be stored for them.
+    WECOM = "wecom"
+    WEB = "web"
 
 
 class CampaignStatus(StrEnum):

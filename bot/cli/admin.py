@@ -1,13 +1,16 @@
-"""``surveybot admin``: the coordinators, who may run coordinator commands in the chat.
+"""``surveybot admin``: the coordinators, who may run coordinator commands in a chat.
 
-Coordinators are the Telegram accounts stored with ``admin add`` plus those
-listed in ``SURVEYBOT_ADMIN_IDS``.
+A coordinator is an account of a channel: ``--channel telegram --id N`` (or
+the older ``--telegram-id N``), ``--channel wecom --id USERID``, ``--channel
+web --id ACCOUNT``. Stored ones come from ``admin add``; Telegram accounts
+listed in ``SURVEYBOT_ADMIN_IDS`` are coordinators too.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.cli import CommandError
@@ -19,46 +22,120 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: The channels a coordinator can be an account of, with the name a person reads.
+#: (``terminal`` is ``surveybot try``, which has no coordinator commands.)
+COORDINATOR_CHANNELS: dict[str, str] = {"telegram": "Telegram", "wecom": "WeCom", "web": "web"}
+#: The longest account id stored (``storage.models.EXTERNAL_ID_LENGTH``).
+MAX_ACCOUNT_LENGTH = 128
 
-def _telegram_id(text: str) -> int:
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a Telegram user id (a number)") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a Telegram user id (a positive number)")
-    return value
+ACCOUNT_HELP = "name the account with --channel CHANNEL --id ID (or --telegram-id N)"
+
+
+@dataclass(frozen=True, slots=True)
+class CoordinatorAccount:
+    """A coordinator's account as given on the command line, checked."""
+
+    channel: str
+    external_id: str
+
+    def __str__(self) -> str:
+        return f"{COORDINATOR_CHANNELS[self.channel]} account {self.external_id}"
+
+    @property
+    def telegram_id(self) -> int | None:
+        """The Telegram user id, for comparing with ``SURVEYBOT_ADMIN_IDS``."""
+        return int(self.external_id) if self.channel == "telegram" else None
+
+
+def coordinator_account(*, channel: str | None, external_id: str | None, telegram_id: str | None) -> CoordinatorAccount:
+    """The account named by ``--channel``/``--id`` or ``--telegram-id``; :class:`CommandError` (usage) if bad."""
+    if telegram_id is not None:
+        if channel is not None or external_id is not None:
+            raise CommandError(
+                "--telegram-id N is short for --channel telegram --id N; give one or the other", exit_code=2
+            )
+        channel, external_id, option = "telegram", telegram_id, "--telegram-id"
+    else:
+        option = "--id"
+    if channel is None or external_id is None:
+        missing = "--channel" if channel is None else "--id"
+        raise CommandError(f"{missing} is missing: {ACCOUNT_HELP}", exit_code=2)
+    channel = channel.strip().lower()
+    if channel not in COORDINATOR_CHANNELS:
+        raise CommandError(
+            f"--channel {channel!r}: unknown channel; use one of {', '.join(COORDINATOR_CHANNELS)}", exit_code=2
+        )
+    account = external_id.strip()
+    if not account:
+        raise CommandError(f"{option} is empty: give the account's id", exit_code=2)
+    if len(account) > MAX_ACCOUNT_LENGTH:
+        raise CommandError(f"{option}: an account id has at most {MAX_ACCOUNT_LENGTH} characters", exit_code=2)
+    if channel == "telegram":
+        if not account.isascii() or not account.isdigit() or int(account) <= 0:
+            raise CommandError(
+                f"{option} {external_id!r}: a Telegram account id is a positive number such as 123456789 "
+                "(the user id, not the @username)",
+                exit_code=2,
+            )
+        account = str(int(account))
+    return CoordinatorAccount(channel=channel, external_id=account)
+
+
+def _add_account_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--channel", metavar="CHANNEL", help=f"the account's channel: {', '.join(COORDINATOR_CHANNELS)}"
+    )
+    parser.add_argument(
+        "--id", dest="external_id", metavar="ID", help="the account's id in that channel (Telegram: the numeric user id)"
+    )
+    parser.add_argument("--telegram-id", metavar="N", help="short for --channel telegram --id N")
+
+
+def _account(args: argparse.Namespace) -> CoordinatorAccount:
+    return coordinator_account(channel=args.channel, external_id=args.external_id, telegram_id=args.telegram_id)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "admin",
         help="add, list and remove coordinators",
-        description="Coordinators: accounts stored here plus SURVEYBOT_ADMIN_IDS.",
+        description=(
+            "Coordinators are accounts of a chat channel (telegram; wecom and web are coming) "
+            "stored here, plus the Telegram ids in SURVEYBOT_ADMIN_IDS."
+        ),
     )
     actions = parser.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
-    add = actions.add_parser("add", help="make a Telegram account a coordinator")
-    add.add_argument("--telegram-id", type=_telegram_id, required=True, metavar="N")
+    add = actions.add_parser(
+        "add",
+        help="make an account a coordinator",
+        description="Make an account a coordinator: --channel CHANNEL --id ID, or --telegram-id N.",
+    )
+    _add_account_options(add)
     add.set_defaults(handler=handle_add)
-    listing = actions.add_parser("list", help="list the coordinators")
+    listing = actions.add_parser("list", help="list the coordinators (stored and SURVEYBOT_ADMIN_IDS)")
     listing.set_defaults(handler=handle_list)
-    remove = actions.add_parser("remove", help="remove a coordinator added with admin add")
-    remove.add_argument("--telegram-id", type=_telegram_id, required=True, metavar="N")
+    remove = actions.add_parser(
+        "remove",
+        help="remove a coordinator added with admin add",
+        description="Remove a stored coordinator: --channel CHANNEL --id ID, or --telegram-id N.",
+    )
+    _add_account_options(remove)
     remove.set_defaults(handler=handle_remove)
 
 
 def handle_add(args: argparse.Namespace) -> int:
+    account = _account(args)
+
     async def operation(database: Database, settings: Settings) -> str:
         from storage.coordinators import add_coordinator
-        from storage.models import Channel
 
         async with database.transaction() as session:
             _, created = await add_coordinator(
-                session=session, channel=Channel.TELEGRAM, external_id=args.telegram_id
+                session=session, channel=account.channel, external_id=account.external_id
             )
         if created:
-            return f"Telegram account {args.telegram_id} is now a coordinator"
-        return f"Telegram account {args.telegram_id} was a coordinator already"
+            return f"{account} is now a coordinator"
+        return f"{account} was a coordinator already"
 
     print(run_with_database(operation))
     return 0
@@ -79,7 +156,7 @@ def handle_list(args: argparse.Namespace) -> int:
         for admin_id in sorted(settings.admin_ids):
             if (Channel.TELEGRAM.value, str(admin_id)) not in stored_ids:
                 lines.append(f"{Channel.TELEGRAM.value}\t{admin_id}\tSURVEYBOT_ADMIN_IDS")
-        return lines or ["no coordinators; add one with surveybot admin add --telegram-id N"]
+        return lines or ["no coordinators; add one with surveybot admin add --channel telegram --id N"]
 
     for line in run_with_database(operation):
         print(line)
@@ -87,28 +164,23 @@ def handle_list(args: argparse.Namespace) -> int:
 
 
 def handle_remove(args: argparse.Namespace) -> int:
+    account = _account(args)
+
     async def operation(database: Database, settings: Settings) -> str:
         from storage.coordinators import remove_coordinator
-        from storage.models import Channel
 
         async with database.transaction() as session:
             removed = await remove_coordinator(
-                session=session, channel=Channel.TELEGRAM, external_id=args.telegram_id
+                session=session, channel=account.channel, external_id=account.external_id
             )
-        in_settings = args.telegram_id in settings.admin_ids
+        in_settings = account.telegram_id is not None and account.telegram_id in settings.admin_ids
         if removed and in_settings:
-            return (
-                f"Telegram account {args.telegram_id} removed, but it stays a coordinator "
-                "through SURVEYBOT_ADMIN_IDS"
-            )
+            return f"{account} removed, but it stays a coordinator through SURVEYBOT_ADMIN_IDS"
         if removed:
-            return f"Telegram account {args.telegram_id} is no longer a coordinator"
+            return f"{account} is no longer a coordinator"
         if in_settings:
-            raise CommandError(
-                f"Telegram account {args.telegram_id} is a coordinator through "
-                "SURVEYBOT_ADMIN_IDS; remove it from that setting"
-            )
-        raise CommandError(f"Telegram account {args.telegram_id} is not a coordinator")
+            raise CommandError(f"{account} is a coordinator through SURVEYBOT_ADMIN_IDS; remove it from that setting")
+        raise CommandError(f"{account} is not a coordinator")
 
     print(run_with_database(operation))
     return 0

@@ -32,10 +32,10 @@ from bot.cli.database import cli_settings, run_with_database
 if TYPE_CHECKING:
     from telegram import Bot
 
+    from bot.core.campaigns import CampaignSummary
     from bot.settings import Settings
     from storage.audience import Audience
     from storage.database import Database
-    from storage.models import Campaign
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=handle_remind)
 
 
-def audience_lines(campaign: Campaign, audience: Audience) -> list[str]:
+def audience_lines(campaign: CampaignSummary, audience: Audience) -> list[str]:
     lines = [
         f"campaign {campaign.id} {campaign.title}: {len(audience.respondent_ids)} respondent(s) "
         f"of {len(audience.units)} unit(s) not submitted"
@@ -100,7 +100,7 @@ def handle_remind(args: argparse.Namespace) -> int:
                 preview = await outreach.preview_reminder(campaign_id=args.campaign)
                 if isinstance(preview, Refused):
                     raise CommandError(_refusal_text(preview))
-                for line in audience_lines(*preview):
+                for line in audience_lines(preview.campaign, preview.audience):
                     print(line)
                 return 0
             bot = await _open_bot(settings) if sending else None
@@ -108,16 +108,15 @@ def handle_remind(args: argparse.Namespace) -> int:
                 queued = await outreach.enqueue_reminder(campaign_id=args.campaign, requested_by="cli")
                 if isinstance(queued, Refused):
                     raise CommandError(_refusal_text(queued))
-                campaign, batch, audience = queued
-                for line in audience_lines(campaign, audience):
+                for line in audience_lines(queued.campaign, queued.audience):
                     print(line)
-                if batch is None:
+                if queued.batch_id is None:
                     print("nobody to remind")
                     return 0
                 if bot is None:
-                    print(f"queued as outbox batch {batch.id}; the running bot (surveybot run) sends it")
+                    print(f"queued as outbox batch {queued.batch_id}; the running bot (surveybot run) sends it")
                     return 0
-                return await _send(database, bot, batch.id, batch.total)
+                return await _send(database, bot, queued.batch_id, queued.total)
             finally:
                 if bot is not None:
                     with contextlib.suppress(Exception):
@@ -129,11 +128,12 @@ def handle_remind(args: argparse.Namespace) -> int:
 
 
 def _refusal_text(refused: object) -> str:
-    from bot.outreach import Refusal, Refused
+    from bot.core.read_only import ReadOnlyReason
+    from bot.outreach import Refused
 
     assert isinstance(refused, Refused)
     campaign = refused.campaign
-    if refused.reason is Refusal.CLOSED:
+    if refused.reason is ReadOnlyReason.CLOSED:
         return f"campaign {campaign.id} is closed; reopen it first (surveybot campaign reopen {campaign.id})"
     return f"campaign {campaign.id} is past its deadline; reminders are no longer sent"
 

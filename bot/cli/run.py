@@ -70,8 +70,10 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
     from aiohttp import web
 
     from bot.memory import freeze_startup_objects
+    from bot.outbox_compose import OutboxComposer
     from bot.reminder_worker import ReminderWorker
     from bot.service import SurveyService
+    from bot.survey_cache import SurveyCache
     from handlers.telegram.application import build_application
     from handlers.telegram.outbox_sender import OutboxSender
     from handlers.telegram.webhook import make_webhook_app
@@ -85,7 +87,9 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
     except StorageError as error:
         await database.dispose()
         raise CommandError(str(error), exit_code=2) from None
-    service = SurveyService(database=database, settings=settings)
+    # One compiled-survey cache for the service, the outbox composer and the exports.
+    surveys = SurveyCache()
+    service = SurveyService(database=database, settings=settings, surveys=surveys)
     # Set when a coordinator confirms a reminder or broadcast: wakes the sender.
     outbox_wakeup = asyncio.Event()
     application = build_application(
@@ -118,7 +122,7 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
             logger.info("serving the webhook on %s:%d%s for %s", host, port, path, url)
         await application.start()
         # Reminders and broadcasts: the schedule and the paced outbox sender.
-        sender = OutboxSender(database=database, bot=application.bot)
+        sender = OutboxSender(database=database, bot=application.bot, composer=OutboxComposer(surveys=surveys))
         worker = ReminderWorker(database=database, sender=sender, wakeup=outbox_wakeup)
         worker.start()
         freeze_startup_objects()  # spares every later collection a walk over start-up state

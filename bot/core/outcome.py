@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.core.events import Event
+from bot.core.read_only import ReadOnlyReason
 
 
 class InvitationProblem(StrEnum):
@@ -21,11 +22,6 @@ class InvitationProblem(StrEnum):
     REVOKED = "revoked"
     EXPIRED = "expired"
     CAMPAIGN_CLOSED = "campaign_closed"
-
-
-class ReadOnlyReason(StrEnum):
-    CLOSED = "closed"
-    DEADLINE_PASSED = "deadline_passed"
 
 
 @dataclass(frozen=True, slots=True)

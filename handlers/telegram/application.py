@@ -102,7 +102,9 @@ def build_application(
             database=service.database,
             settings=settings,
             clock=service.clock,
-            exporter=CampaignFilesExporter(database=service.database, data_dir=settings.data_dir),
+            exporter=CampaignFilesExporter(
+                database=service.database, data_dir=settings.data_dir, surveys=service.surveys
+            ),
         )
     outreach = OutreachService(
         database=service.database, coordination=coordination, clock=service.clock, on_enqueued=on_outbox_enqueued

@@ -13,25 +13,25 @@ import tempfile
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot.coordination import (
-    CampaignChoice,
-    CampaignNotFoundError,
-    CampaignStatusReport,
-    CoordinatorService,
-    NotCoordinatorError,
-)
+from bot.coordination import CampaignNotFoundError, CoordinatorService, NotCoordinatorError
+from bot.core.campaigns import CampaignChoice, CampaignSummary
 from bot.core.catalog import translate
+from bot.core.coordinator_wording import (
+    campaign_label,
+    campaign_list_text,
+    choose_campaign_text,
+    export_bundle_caption,
+    export_caption,
+    status_blocks,
+)
 from bot.core.wording import pack_messages
 from handlers.telegram.delivery import deliver, with_retries
-from handlers.telegram.rendering import DATETIME_FORMAT, MAX_MESSAGE_LENGTH, OutgoingMessage
+from handlers.telegram.rendering import MAX_MESSAGE_LENGTH, OutgoingMessage
 from handlers.telegram.respondent import channel_user, user_language
-from storage.campaigns import CampaignProgress
-from storage.models import Campaign, CampaignStatus, ResponseStatus
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +41,6 @@ EXPORT_PREFIX = "ex:"
 CALLBACK_PATTERN = r"^(st|ex):\d+$"
 
 T = TypeVar("T")
-
-
-def local_deadline(campaign: Campaign) -> str:
-    return campaign.deadline.astimezone(ZoneInfo(campaign.timezone)).strftime(DATETIME_FORMAT)
 
 
 class CoordinatorHandlers:
@@ -59,12 +55,7 @@ class CoordinatorHandlers:
         except NotCoordinatorError:
             await self.reply(update, context, translate(language, "coord.not_coordinator"))
             return
-        if not campaigns:
-            await self.reply(update, context, translate(language, "coord.no_campaigns"))
-            return
-        lines = [translate(language, "coord.campaigns_header")]
-        lines.extend(campaign_line(progress, language) for progress in campaigns)
-        await self.reply(update, context, "\n".join(lines))
+        await self.reply(update, context, campaign_list_text(campaigns, language))
 
     async def status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """``/status [campaign]``: counts, the units not submitted, overdue and unreachable ones."""
@@ -118,26 +109,24 @@ class CoordinatorHandlers:
             return
         await self.send_export(update, context, picked)
 
-    async def send_export(self, update: Update, context: ContextTypes.DEFAULT_TYPE, campaign: Campaign) -> None:
+    async def send_export(self, update: Update, context: ContextTypes.DEFAULT_TYPE, campaign: CampaignSummary) -> None:
         """Build the workbook from the current data and send it (and the zip, if any) as documents."""
         language = user_language(update)
         chat_id = update.effective_chat.id  # type: ignore[union-attr]
         await self.reply(update, context, translate(language, "coord.exporting"))
         with tempfile.TemporaryDirectory(prefix="surveybot-export-") as directory:
-            result = await self.coordination.export(
-                user=channel_user(update), campaign_id=campaign.id, directory=Path(directory)
+            result = await checked(
+                update,
+                context,
+                self.coordination.export(user=channel_user(update), campaign_id=campaign.id, directory=Path(directory)),
+                campaign_id=campaign.id,
             )
-            caption = translate(
-                language,
-                "coord.export_caption",
-                id=campaign.id,
-                title=campaign.title,
-                submitted=result.submitted,
-                units=result.units,
-            )
+            if result is None:
+                return
+            caption = export_caption(campaign, submitted=result.submitted, units=result.units, language=language)
             files = [(result.workbook, caption)]
             if result.bundle is not None:
-                files.append((result.bundle, translate(language, "coord.export_zip_caption", files=result.attachments)))
+                files.append((result.bundle, export_bundle_caption(attachments=result.attachments, language=language)))
             for path, text in files:
                 send = functools.partial(
                     context.bot.send_document, chat_id=chat_id, document=path.read_bytes(), filename=path.name, caption=text
@@ -186,61 +175,8 @@ def campaign_picker(choice: CampaignChoice, prefix: str, language: str) -> Outgo
     """"Choose a campaign" with one button per campaign, whose data is ``prefix`` + its id."""
     keyboard = InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(f"#{p.campaign.id} {p.campaign.title}"[:60], callback_data=f"{prefix}{p.campaign.id}")]
-            for p in choice.campaigns
+            [InlineKeyboardButton(campaign_label(item.campaign), callback_data=f"{prefix}{item.campaign.id}")]
+            for item in choice.campaigns
         ]
     )
-    return OutgoingMessage(text=translate(language, "coord.choose_campaign"), keyboard=keyboard)
-
-
-def campaign_line(progress: CampaignProgress, language: str) -> str:
-    campaign = progress.campaign
-    state_key = "coord.state_open" if campaign.status is CampaignStatus.OPEN else "coord.state_closed"
-    return translate(
-        language,
-        "coord.campaign_line",
-        id=campaign.id,
-        title=campaign.title,
-        deadline=local_deadline(campaign),
-        submitted=progress.submitted,
-        units=progress.units,
-        state=translate(language, state_key),
-    )
-
-
-def status_blocks(report: CampaignStatusReport, language: str) -> list[str]:
-    campaign = report.campaign
-    blocks = [
-        translate(
-            language,
-            "coord.status_header",
-            id=campaign.id,
-            title=campaign.title,
-            deadline=local_deadline(campaign),
-            overdue=translate(language, "coord.overdue") if report.overdue else "",
-        )
-        + "\n"
-        + translate(
-            language,
-            "coord.status_counts",
-            submitted=report.count(ResponseStatus.SUBMITTED),
-            in_progress=report.count(ResponseStatus.IN_PROGRESS),
-            not_started=report.count(ResponseStatus.NOT_STARTED),
-            units=len(report.units),
-        )
-    ]
-    missing = report.not_submitted
-    if missing:
-        key = "coord.missing_overdue" if report.overdue else "coord.missing"
-        names = [
-            translate(language, f"coord.unit_{unit.status.value}", name=unit.name)
-            + (" ⚠️" if report.overdue else "")
-            for unit in missing
-        ]
-        blocks.append(translate(language, key, count=len(missing)) + "\n" + "\n".join(names))
-    else:
-        blocks.append(translate(language, "coord.all_submitted"))
-    if report.unreachable:
-        people = [f"{unit}：{person}" for unit, person in report.unreachable]
-        blocks.append(translate(language, "coord.unreachable", count=len(people)) + "\n" + "\n".join(people))
-    return blocks
+    return OutgoingMessage(text=choose_campaign_text(language), keyboard=keyboard)

@@ -17,10 +17,17 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.coordination import CampaignChoice, NotCoordinatorError
+from bot.coordination import NotCoordinatorError
+from bot.core.campaigns import CampaignChoice
 from bot.core.catalog import translate
-from bot.outreach import ConfirmOutcome, OutreachService, Preview, Refusal, Refused, command_of
-from handlers.telegram.coordinator import campaign_picker, checked, local_deadline
+from bot.core.coordinator_wording import (
+    broadcast_choice_text,
+    nobody_to_reach_text,
+    outreach_preview_text,
+    reminder_refused_text,
+)
+from bot.outreach import ConfirmOutcome, OutreachService, Preview, Refused, command_of
+from handlers.telegram.coordinator import campaign_picker, checked
 from handlers.telegram.delivery import deliver, edit
 from handlers.telegram.outbox_rendering import MAX_BROADCAST_LENGTH
 from handlers.telegram.rendering import OutgoingMessage
@@ -33,8 +40,6 @@ CALLBACK_PATTERN = r"^rm:(ok|no|c):\d+$"
 CONFIRM_PREFIX = "rm:ok:"
 CANCEL_PREFIX = "rm:no:"
 PICK_PREFIX = "rm:c:"
-#: How many unit names a preview lists before "…".
-MAX_NAMES_SHOWN = 20
 
 _CAMPAIGN_THEN_TEXT = re.compile(r"#?(\d+)(?:\s+(.*))?\Z", re.DOTALL)
 
@@ -123,51 +128,27 @@ class ReminderHandlers:
         if isinstance(result, CampaignChoice):
             await self.offer_choice(update, context, kind, result)
         elif isinstance(result, Refused):
-            key = "remind.campaign_closed" if result.reason is Refusal.CLOSED else "remind.deadline_passed"
-            await self.reply(update, context, translate(language, key, id=result.campaign.id, title=result.campaign.title))
+            await self.reply(update, context, reminder_refused_text(result.campaign, result.reason, language))
         elif result.batch_id is None:
-            key = "remind.nobody_broadcast" if kind is OutboxKind.BROADCAST else "remind.nobody_reminder"
-            await self.reply(update, context, translate(language, key, id=result.campaign.id, title=result.campaign.title))
+            broadcast = kind is OutboxKind.BROADCAST
+            await self.reply(update, context, nobody_to_reach_text(result.campaign, broadcast=broadcast, language=language))
         else:
             await self.ask_confirmation(update, context, result, language)
 
     async def ask_confirmation(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, preview: Preview, language: str
     ) -> None:
-        campaign = preview.campaign
         audience = preview.audience
-        if preview.kind is OutboxKind.BROADCAST:
-            text = translate(
-                language,
-                "remind.preview_broadcast",
-                id=campaign.id,
-                title=campaign.title,
-                units=len(audience.units),
-                respondents=len(audience.respondent_ids),
-                text=preview.body or "",
-            )
-        else:
-            text = translate(
-                language,
-                "remind.preview_reminder",
-                id=campaign.id,
-                title=campaign.title,
-                units=len(audience.units),
-                respondents=len(audience.respondent_ids),
-            )
-            if audience.units_without_respondents:
-                names = list(audience.units_without_respondents[:MAX_NAMES_SHOWN])
-                if len(audience.units_without_respondents) > MAX_NAMES_SHOWN:
-                    names.append("…")
-                text += "\n" + translate(
-                    language,
-                    "remind.preview_without_respondents",
-                    count=len(audience.units_without_respondents),
-                    names="、".join(names),
-                )
-        if preview.quiet_hours:
-            text += "\n" + translate(language, "remind.preview_quiet")
-        text += "\n\n" + translate(language, "remind.confirm_question")
+        text = outreach_preview_text(
+            campaign=preview.campaign,
+            broadcast=preview.kind is OutboxKind.BROADCAST,
+            units=len(audience.units),
+            respondents=len(audience.respondent_ids),
+            units_without_respondents=audience.units_without_respondents,
+            body=preview.body,
+            quiet_hours=preview.quiet_hours,
+            language=language,
+        )
         keyboard = InlineKeyboardMarkup(
             [
                 [
@@ -203,19 +184,13 @@ class ReminderHandlers:
             await self.reply(update, context, translate(language, "tg.unknown_button"))
             return
         if outcome is ConfirmOutcome.NOBODY:
-            batch = confirmation.batch
-            broadcast = batch is not None and batch.kind is OutboxKind.BROADCAST
-            text = translate(
-                language, "remind.nobody_broadcast" if broadcast else "remind.nobody_reminder", id=campaign.id, title=campaign.title
-            )
+            broadcast = confirmation.kind is OutboxKind.BROADCAST
+            text = nobody_to_reach_text(campaign, broadcast=broadcast, language=language)
         elif outcome is ConfirmOutcome.EXPIRED:
-            kind = confirmation.batch.kind if confirmation.batch is not None else OutboxKind.MANUAL_REMINDER
-            text = translate(language, "remind.expired", command=command_of(kind))
+            text = translate(language, "remind.expired", command=command_of(confirmation.kind or OutboxKind.MANUAL_REMINDER))
         else:
-            closed = confirmation.refusal is Refusal.CLOSED
-            text = translate(
-                language, "remind.campaign_closed" if closed else "remind.deadline_passed", id=campaign.id, title=campaign.title
-            )
+            assert confirmation.refusal is not None, "a refused confirmation says why"
+            text = reminder_refused_text(campaign, confirmation.refusal, language)
         await self.replace(update, context, pressed, text)
 
     async def cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE, batch_id: int) -> None:
@@ -240,8 +215,7 @@ class ReminderHandlers:
             await self.reply(update, context, translate(language, "coord.no_campaigns"))
             return
         if kind is OutboxKind.BROADCAST:
-            lines = [f"#{p.campaign.id} {p.campaign.title}（{local_deadline(p.campaign)}）" for p in choice.campaigns]
-            await self.reply(update, context, translate(language, "remind.broadcast_pick", campaigns="\n".join(lines)))
+            await self.reply(update, context, broadcast_choice_text(choice.campaigns, language))
             return
         await deliver(context.bot, update.effective_chat.id, campaign_picker(choice, PICK_PREFIX, language))  # type: ignore[union-attr]
 

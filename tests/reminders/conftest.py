@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from telegram import Bot
 
+from bot.outbox_compose import OutboxComposer
 from bot.reminder_scheduler import ReminderScheduler
 from handlers.telegram.http_client import AiohttpRequest
 from handlers.telegram.outbox_sender import OutboxSender, SenderSettings
@@ -75,6 +76,7 @@ def sender_for(
         clock=harness.clock,
         settings=settings,
         name=name,
+        composer=OutboxComposer(surveys=harness.surveys),
     )
 
 

@@ -178,6 +178,52 @@ def test_admin_add_list_remove(cli: Path, capsys, monkeypatch) -> None:  # type:
     assert code == 1 and "SURVEYBOT_ADMIN_IDS" in err[0]
 
 
+def test_admin_with_channel_and_id__stores_accounts_of_any_channel(cli: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run(capsys, "admin", "add", "--channel", "telegram", "--id", "12345")
+    assert code == 0 and out == ["Telegram account 12345 is now a coordinator"]
+    code, out, _ = run(capsys, "admin", "add", "--telegram-id", "12345")  # the alias names the same account
+    assert code == 0 and "already" in out[0]
+    code, out, _ = run(capsys, "admin", "add", "--channel", "wecom", "--id", "ZhangWei")
+    assert code == 0 and out == ["WeCom account ZhangWei is now a coordinator"]
+    assert run(capsys, "admin", "add", "--channel", "web", "--id", "coordinator@nantong")[0] == 0
+
+    code, out, _ = run(capsys, "admin", "list")
+    assert [line.split("\t")[:2] for line in out] == [
+        ["telegram", "12345"], ["web", "coordinator@nantong"], ["wecom", "ZhangWei"]
+    ]
+
+    code, out, _ = run(capsys, "admin", "remove", "--channel", "wecom", "--id", "ZhangWei")
+    assert code == 0 and out == ["WeCom account ZhangWei is no longer a coordinator"]
+    code, _, err = run(capsys, "admin", "remove", "--channel", "wecom", "--id", "ZhangWei")
+    assert code == 1 and err == ["surveybot admin: WeCom account ZhangWei is not a coordinator"]
+    assert [line.split("\t")[0] for line in run(capsys, "admin", "list")[1]] == ["telegram", "web"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--channel", "telegram", "--id", "@wangfang"], "a Telegram account id is a positive number"),
+        (["--channel", "telegram", "--id", "-5"], "a Telegram account id is a positive number"),
+        (["--telegram-id", "abc"], "--telegram-id 'abc': a Telegram account id is a positive number"),
+        (["--channel", "wechat", "--id", "x"], "--channel 'wechat': unknown channel; use one of telegram, wecom, web"),
+        (["--channel", "terminal", "--id", "x"], "unknown channel"),
+        (["--channel", "wecom"], "--id is missing"),
+        (["--id", "12345"], "--channel is missing"),
+        ([], "--channel is missing"),
+        (["--channel", "wecom", "--id", "  "], "--id is empty"),
+        (["--channel", "web", "--id", "x" * 129], "at most 128 characters"),
+        (["--telegram-id", "1", "--channel", "telegram"], "give one or the other"),
+    ],
+)
+@pytest.mark.parametrize("action", ["add", "remove"])
+def test_admin_bad_account__one_line_and_exit_code_2(  # type: ignore[no-untyped-def]
+    cli: Path, capsys, action: str, argv: list[str], message: str
+) -> None:
+    code, out, err = run(capsys, "admin", action, *argv)
+    assert (code, out) == (2, [])
+    assert len(err) == 1 and err[0].startswith("surveybot admin: ") and message in err[0]
+
+
 def test_db_upgrade_and_current(cli: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     from storage.migrate import head_revision
 

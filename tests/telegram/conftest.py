@@ -21,6 +21,7 @@ from telegram.ext import Application
 
 from bot.service import SurveyService
 from bot.settings import Settings
+from bot.survey_cache import SurveyCache
 from bot.survey_files import load_survey
 from handlers.telegram.application import build_application
 from storage.campaigns import create_campaign
@@ -60,6 +61,8 @@ class BotHarness:
     tokens: dict[str, list[str]] = field(default_factory=dict)
     database: Database | None = None
     application: Application | None = None  # type: ignore[type-arg]
+    #: The process's compiled-survey cache, shared by the service, the exports and the outbox composer.
+    surveys: SurveyCache = field(default_factory=SurveyCache)
 
     @property
     def settings(self) -> Settings:
@@ -75,7 +78,8 @@ class BotHarness:
         """Build a fresh service and Application (as a new process would) and start polling."""
         self.database = self.backend.open()
         await ensure_schema(self.database)
-        service = SurveyService(database=self.database, settings=self.settings, clock=self.clock)
+        self.surveys = SurveyCache()
+        service = SurveyService(database=self.database, settings=self.settings, clock=self.clock, surveys=self.surveys)
         application = build_application(self.settings, service)
         await application.initialize()
         if application.post_init:
