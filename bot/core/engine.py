@@ -1,11 +1,11 @@
 """The conversation engine: survey + state + action → new state + events.
 
-Pure and synchronous: no I/O, no clock unless ``today`` is omitted, no channel
-or database imports (a test enforces it). Every channel (terminal, Telegram,
-WeCom, web chat) drives the same two functions::
+Pure and synchronous: no I/O, no clock (``today`` comes from the caller's
+clock), no channel or database imports (a test enforces it). Every channel
+(terminal, Telegram, WeCom, web chat) drives the same two functions::
 
-    step = start(survey, language="zh")
-    step = resume(survey, step.state, AnswerText("12"))
+    step = start(survey, language="zh", today=today)
+    step = resume(survey, step.state, AnswerText("12"), today=today)
 
 An invalid answer is an expected outcome: the step carries a
 :class:`~bot.core.events.Rejected` event and the state it was given, unchanged.
@@ -95,24 +95,24 @@ class _Rejection(Exception):
         self.reprompt = reprompt
 
 
-def start(survey: Survey, *, language: str | None = None, today: date | None = None) -> Step:
+def start(survey: Survey, *, today: date, language: str | None = None) -> Step:
     """Begin a response: the introduction, any opening notes, and the first question."""
     state = SessionState(
         survey_id=survey.id,
         survey_version=survey.version,
         language=survey.language_for(language),
     )
-    walk = _Walk(survey, state, today or date.today())
+    walk = _Walk(survey, state, today)
     if survey.definition.intro is not None:
         walk.emit(Intro(text=survey.text(survey.definition.intro, state.language)))
     walk.advance(after_index=-1)
     return walk.step()
 
 
-def resume(survey: Survey, state: SessionState, action: Action, *, today: date | None = None) -> Step:
+def resume(survey: Survey, state: SessionState, action: Action, *, today: date) -> Step:
     """Apply one action to ``state``; ``state`` itself is never modified."""
     _check_state(survey, state)
-    walk = _Walk(survey, state.copy(), today or date.today())
+    walk = _Walk(survey, state.copy(), today)
     handler = _HANDLERS.get(type(action))
     if handler is None:
         raise TypeError(f"unknown action {action!r}")
@@ -140,20 +140,20 @@ def _rejected(survey: Survey, state: SessionState, rejection: _Rejection, *, tod
     return (Rejected(code=rejection.code, reason=rejection.reason, question_id=current.id, prompt=prompt),)
 
 
-def submitted_values(survey: Survey, state: SessionState, *, today: date | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+def submitted_values(survey: Survey, state: SessionState, *, today: date) -> tuple[dict[str, Any], dict[str, str]]:
     """The answers and "other" texts of the relevant questions only."""
     return relevant_answers(survey, state.answers, state.others, today=today)
 
 
 def relevant_answers(
-    survey: Survey, answers: dict[str, Any], others: dict[str, str], *, today: date | None = None
+    survey: Survey, answers: dict[str, Any], others: dict[str, str], *, today: date
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Keep only the answers (and "other" texts) of questions that are relevant given ``answers``.
 
     Exports use it on stored answers: a question made non-relevant by a later
     change keeps its stored answer, but it is not part of the report.
     """
-    relevant = _relevance(survey, answers, today or date.today())
+    relevant = _relevance(survey, answers, today)
     values = {
         question.id: answers[question.id]
         for question in survey.questions
@@ -163,9 +163,9 @@ def relevant_answers(
     return values, kept_others
 
 
-def progress(survey: Survey, state: SessionState, *, today: date | None = None) -> tuple[int, int]:
+def progress(survey: Survey, state: SessionState, *, today: date) -> tuple[int, int]:
     """How many relevant questions are answered, and how many there are."""
-    relevant = _relevance(survey, state.answers, today or date.today())
+    relevant = _relevance(survey, state.answers, today)
     numbered = [q for q in survey.questions if q.answerable and relevant[q.id]]
     return sum(1 for q in numbered if q.id in state.answers), len(numbered)
 
