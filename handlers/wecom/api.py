@@ -54,7 +54,7 @@ MAX_JSON_ANSWER_BYTES = 1024 * 1024
 #: A markdown message's ``content`` limit in UTF-8 bytes (发送应用消息, markdown消息).
 MARKDOWN_LIMIT_BYTES = 2048
 
-# errcodes with a meaning for the client (全局错误码, document/path/90313).
+# errcodes with a meaning for the client (WeCom's 全局错误码 table).
 ERRCODE_OK = 0
 ERRCODE_BUSY = -1
 ERRCODE_INVALID_TOKEN = 40014

@@ -24,7 +24,7 @@ the page titles are WeCom's):
   (全局错误码).
 * Every other call carries ``access_token`` in the query: missing -> 41001,
   unknown or revoked -> 40014 (不合法的access_token), expired -> 42001
-  (access_token已过期) (全局错误码, 90313).
+  (access_token已过期) (全局错误码; copies on kancloud and in WxJava's error enum).
 * ``POST /cgi-bin/message/send`` (发送应用消息, 90236): ``touser``, ``msgtype``,
   ``agentid`` and the type's object; answers ``errcode``, ``errmsg``,
   ``invaliduser``, ``msgid`` and, for the interactive template cards
@@ -38,7 +38,8 @@ the page titles are WeCom's):
 * A button_interaction card has at most 6 buttons (模板卡片消息, 按钮交互型).
 * ``POST /cgi-bin/message/update_template_card`` (更新模版卡片消息, 94888):
   ``userids``, ``agentid``, ``response_code`` and either ``button.replace_name``
-  or a whole ``template_card``; a response_code "只能使用一次" (72 hours). The
+  or a whole ``template_card``; a response_code "只能使用一次" (72 hours in the
+  current page, 24 in older copies; the fake does not expire codes). The
   documentation names no errcode for a spent code: the fake answers 40058
   (不合法的参数, WeCom's generic invalid-parameter code).
 * ``POST /cgi-bin/media/upload?type=`` (上传临时素材, 90389): multipart/form-data
@@ -53,11 +54,14 @@ the page titles are WeCom's):
 * ``POST /cgi-bin/menu/create?agentid=`` (创建菜单, 90231): ``{"button": [...]}``
   with 1 to 3 buttons, each with up to 5 ``sub_button``; else 40016/40023
   (不合法的按钮个数 / 不合法的子菜单按钮个数).
-* ``POST /cgi-bin/webhook/send?key=`` (群机器人配置说明, 91770/99110): text
-  (``content`` up to 2048 bytes, ``mentioned_list``, ``mentioned_mobile_list``)
-  or markdown (``content`` up to 4096 bytes; mentions only by ``<@userid>``
-  inside the content, no mention lists). "每个机器人发送的消息不能超过20条/分钟":
-  above that the robot answers 45009 (接口调用超过限制, "api freq out of limit").
+* ``POST /cgi-bin/webhook/send?key=`` (群机器人配置说明, read in its copies on
+  blog.csdn.net and cnblogs.com): text (``content`` up to 2048 bytes,
+  ``mentioned_list``, ``mentioned_mobile_list``) or markdown (``content`` up
+  to 4096 bytes, and no mention lists: "text/markdown类型消息支持在content中使用
+  <@userid>扩展语法来@群成员", so a mention by mobile number needs a text
+  message). "每个机器人发送的消息不能超过20条/分钟"; above that the fake answers
+  45009 ("api freq out of limit"), the frequency errcode users report for
+  the robot.
 
 Knobs: :meth:`FakeWeCom.fail_next` (any errcode, e.g. 40014, 42001, 45009, -1,
 on the next N calls of a path), :meth:`FakeWeCom.fail_http_next` (an HTTP 5xx),
