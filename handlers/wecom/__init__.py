@@ -17,4 +17,9 @@ Built so far, with no dependency on the rest of the channel:
   entities, bounded size).
 - :mod:`handlers.wecom.rejection`: :class:`CallbackRejected`, the one
   exception a callback that must be refused raises.
+- :mod:`handlers.wecom.api`: the server API client (access_token, message/send,
+  template cards, media, menu, group robot) with typed results.
+- :mod:`handlers.wecom.message_split`: long texts as messages under 2048 bytes.
+- :mod:`handlers.wecom.pacing`: per-member pacing under WeCom's silent-drop
+  limits, and scheduled times moved off :00 and :30.
 """

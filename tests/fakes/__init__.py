@@ -3,6 +3,9 @@
 * :mod:`tests.fakes.telegram` - a fake Telegram Bot API server (``FakeTelegram``) that the real
   python-telegram-bot ``Application`` talks HTTP to.  Run it as a process with
   ``python -m tests.fakes.telegram --port 8081`` (or ``python -m tests.fakes``).
+* :mod:`tests.fakes.wecom` - a fake WeCom server API (``FakeWeCom``: gettoken, message/send,
+  update_template_card, media/upload, media/get, menu/create, the group robot's webhook/send)
+  that our WeCom client talks HTTP to; import it from ``tests.fakes.wecom``.
 
 Names are imported lazily so that ``python -m tests.fakes.telegram`` does not import the module
 twice.
