@@ -94,7 +94,7 @@ class _Context:
     """One locked response and everything around it, inside a transaction.
 
     The response is detached from the session: what the step changes is
-    written by :func:`~storage.responses.write_response`.
+    written once, by :meth:`SurveyService._respond` (:func:`~storage.responses.write_response`).
     """
 
     respondent: Respondent
@@ -141,7 +141,7 @@ class SurveyService:
             context = await self._context(session, respondent)
             if context is None:
                 return Outcome(language=self._language(respondent, None), events=(NotInvited(),))
-            return await self._greet(session, context, now)
+            return await self._respond(session, context, now)
 
     async def act(self, *, user: ChannelUser, update_id: str | None, action: Action) -> Outcome:
         """Apply one respondent action to the account's active response.
@@ -171,10 +171,8 @@ class SurveyService:
                     session, context.respondent, campaign_id=action.campaign_id, unit_id=action.unit_id
                 )
                 if switched is not None:  # greeted again: the greeting names the unit now answered for
-                    return await self._greet(session, switched, now)
-            if context.response.state is None:
-                return await self._greet(session, context, now)
-            return await self._step(session, context, action, user, now)
+                    return await self._respond(session, switched, now)
+            return await self._respond(session, context, now, action=action, user=user)
 
     async def units(self, *, user: ChannelUser) -> Outcome:
         """``/unit``: the units the account answers for in open campaigns, the active one marked."""
@@ -200,6 +198,27 @@ class SurveyService:
         return Outcome(language=language, events=(UnitChoices(units=choices),))
 
     # -- steps ----------------------------------------------------------------------------
+
+    async def _respond(
+        self,
+        session: AsyncSession,
+        context: _Context,
+        now: datetime,
+        *,
+        action: Action | None = None,
+        user: ChannelUser | None = None,
+    ) -> Outcome:
+        """Greet (a response not started, or no action) or take one step, then write the response.
+
+        The response is detached from the session (:meth:`_make_context`): this
+        is the one place where what the greeting or the step changed is written.
+        """
+        if action is None or user is None or context.response.state is None:
+            outcome = await self._greet(session, context, now)
+        else:
+            outcome = await self._step(session, context, action, user, now)
+        await write_response(session=session, response=context.response)
+        return outcome
 
     async def _greet(self, session: AsyncSession, context: _Context, now: datetime) -> Outcome:
         survey, response = context.survey, context.response
@@ -232,7 +251,6 @@ class SurveyService:
             events.extend(review.events)
         else:
             events.extend(step.events)
-        await write_response(session=session, response=response)
         return Outcome(language=context.language, events=tuple(events), response_id=response.id)
 
     async def _step(
@@ -250,7 +268,6 @@ class SurveyService:
             events.insert(0, LanguageChanged(language=step.state.language))
         if step.rejected:
             response.last_activity_at = now
-            await write_response(session=session, response=response)
             return Outcome(language=step.state.language, events=tuple(events), response_id=response.id)
         new_state = step.state
         # Submission values are taken after the answers are recorded (an upload's
@@ -274,7 +291,6 @@ class SurveyService:
                     unit_name=context.unit.name,
                 )
             )
-        await write_response(session=session, response=response)
         return Outcome(language=new_state.language, events=tuple(events), response_id=response.id)
 
     async def _record(
@@ -391,7 +407,7 @@ class SurveyService:
         self, session: AsyncSession, respondent: Respondent, response: Response, unit: Unit, campaign: Campaign
     ) -> _Context:
         survey = await self.surveys.survey(session=session, survey_version_id=campaign.survey_version_id)
-        # The step writes the response itself (write_response), cheaper than the unit of work.
+        # Written once by _respond (write_response): cheaper than the unit of work.
         detach_response(session=session, response=response)
         return _Context(
             respondent=respondent,
