@@ -165,7 +165,7 @@ class OutreachService:
         user: ChannelUser,
         batch_id: int,
         status_chat_id: str | None,
-        status_message_id: int | None,
+        status_message_id: str | None,
     ) -> Confirmation:
         """Send a prepared draft: its recipients are computed again now."""
         await self.coordination.authorize(user=user, command="confirm")
