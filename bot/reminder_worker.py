@@ -93,7 +93,8 @@ class ReminderWorker:
             raise ValueError(f"one outbox sender per channel, got {channels}")
         self.database = database
         self.clock = clock
-        self.scheduler = ReminderScheduler(database=database, clock=clock)
+        # Reminders go to the accounts of the channels this worker sends through.
+        self.scheduler = ReminderScheduler(database=database, clock=clock, outbox_channels=channels)
         self.senders = list(senders)
         self.wakeup = wakeup or asyncio.Event()
         self.tick_interval = tick_interval

@@ -18,6 +18,7 @@ from storage.outbox import (
     delivery_counts,
     enqueue_messages,
     finish_message,
+    has_due_messages,
     recover_interrupted,
     reminders_sent_by_unit,
 )
@@ -150,3 +151,35 @@ async def test_reminders_sent_by_unit__counts_reminders_that_reached_the_unit(
         units = await list_units(session=session, campaign=campaign.id)
         counts = await reminders_sent_by_unit(session=session, unit_ids=[unit.id for unit in units])
     assert counts == {units[0].id: 2, units[2].id: 2}
+
+
+async def test_claims_by_channel__a_channel_claims_checks_and_recovers_only_its_own_rows(
+    database: Database, make_campaign: MakeCampaign, now: datetime  # noqa: F811
+) -> None:
+    campaign, telegram_ids = await _campaign_with_respondents(database, make_campaign, now, 2)
+    async with database.transaction() as session:
+        units = await list_units(session=session, campaign=campaign.id)
+        email_ids = []
+        for index in range(2):
+            respondent = await get_or_create_respondent(
+                session=session, channel="email", external_id=f"r{index}@example.cn", display_name=f"E{index}", now=now
+            )
+            await bind_respondent(session=session, respondent=respondent, unit=units[index])
+            email_ids.append(respondent.id)
+    await _batch(database, campaign, telegram_ids + email_ids, now)
+    lease = timedelta(minutes=10)
+
+    async with database.transaction() as session:
+        assert await has_due_messages(session=session, now=now, channel="wecom") is False
+        email_rows = await claim_messages(session=session, now=now, channel="email", claimer="mail", limit=10)
+        assert await has_due_messages(session=session, now=now, channel="email") is False
+        assert await has_due_messages(session=session, now=now, channel="telegram") is True
+    assert sorted(row.respondent_id for row in email_rows) == sorted(email_ids)
+    later = now + lease + timedelta(seconds=1)  # the e-mail sender died while sending
+    async with database.transaction() as session:
+        assert await recover_interrupted(session=session, now=later, channel="telegram", lease=lease) == 0
+        telegram_rows = await claim_messages(session=session, now=later, channel="telegram", claimer="tg", limit=10)
+        assert sorted(row.respondent_id for row in telegram_rows) == sorted(telegram_ids)
+        assert await recover_interrupted(session=session, now=later, channel="email", lease=lease) == 2
+        counts = await delivery_counts(session=session, batch_id=email_rows[0].batch_id)
+    assert (counts[DeliveryStatus.FAILED], counts[DeliveryStatus.SENDING]) == (2, 2)  # Telegram's still its own
