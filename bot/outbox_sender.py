@@ -104,10 +104,11 @@ class SenderSettings:
 
     #: Sends in flight at once (request latency × rate, with room).
     max_in_flight: int = 16
-    #: Rows claimed per transaction: a small lookahead, so that a crash
-    #: leaves few rows in doubt.
+    #: Rows claimed per transaction (the next ones are claimed while these
+    #: wait for their slots): a small lookahead, so that a crash leaves few
+    #: rows in doubt.
     claim_size: int = 4
-    #: Failed sends (other than 429) before a row is FAILED.
+    #: Failed sends (rate limits not counted) before a row is FAILED.
     max_attempts: int = 5
     #: Seconds before the next try after the 1st, 2nd... failure.
     backoff_seconds: tuple[float, ...] = (10.0, 60.0, 300.0, 900.0)
@@ -217,6 +218,8 @@ class OutboxSender:
         """Send every due message of this channel (of one batch, if given) until none is left or stop is requested."""
         stats = DrainStats()
         in_flight: set[asyncio.Task[None]] = set()
+        #: The next rows, claimed while the current ones wait for their slots.
+        ahead: asyncio.Task[_Claim] | None = None
         stop_reporting = asyncio.Event()
         reporter = asyncio.create_task(self._report_loop(batch_id, stop_reporting), name="outbox-progress")
         try:
@@ -225,24 +228,37 @@ class OutboxSender:
                     await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                     in_flight = _reap(in_flight)
                     continue
-                claim = await self._claim(batch_id, stats)
+                claim = await (ahead if ahead is not None else self._claim(batch_id, stats))
+                ahead = None
                 if claim.taken == 0:
                     break
+                if claim.taken == self.settings.claim_size:
+                    # Probably more to come: claim it now, so that a slow claim
+                    # does not make the next row miss its slot.
+                    ahead = asyncio.create_task(self._claim(batch_id, stats), name="outbox-claim")
                 for index, item in enumerate(claim.ready):
                     if self.stopping or not await self._wait_unless_stopped(self.pacer.slot()):
                         await self._release(claim.ready[index:], stats)
                         break
                     in_flight.add(asyncio.create_task(self._send(item, stats), name=f"outbox-{item.message_id}"))
                 in_flight = _reap(in_flight)
+            if ahead is not None:  # stopping: give back what was claimed ahead
+                claimed_ahead, ahead = await ahead, None
+                await self._release(claimed_ahead.ready, stats)
             if in_flight:
                 await asyncio.wait(in_flight)
                 in_flight = _reap(in_flight)
         except asyncio.CancelledError:
+            if ahead is not None:  # its transaction rolls back, or its rows wait for the lease
+                ahead.cancel()
             for task in in_flight:  # killed: what was in flight stays SENDING (see the lease)
                 task.cancel()
             reporter.cancel()
             raise
         except Exception:
+            if ahead is not None:  # rows claimed ahead go back, if that claim went through
+                with contextlib.suppress(Exception):
+                    await self._release((await ahead).ready, stats)
             if in_flight:  # a claim failed: still record the sends already made
                 await asyncio.wait(in_flight)
                 _reap(in_flight)

@@ -327,8 +327,12 @@ async def reminders_sent_by_unit(*, session: AsyncSession, unit_ids: Sequence[in
 
 
 def _on_channel(channel: str) -> object:
-    """The message's recipient is an account of ``channel`` (a subquery: claims lock outbox rows only)."""
-    return OutboxMessage.respondent_id.in_(select(Respondent.id).where(Respondent.channel == channel))
+    """The message's recipient is an account of ``channel``.
+
+    A correlated EXISTS: one primary-key look-up per candidate row (in the
+    order of the claim index), and ``FOR UPDATE`` locks outbox rows only.
+    """
+    return exists().where(Respondent.id == OutboxMessage.respondent_id, Respondent.channel == channel)
 
 
 def _due(now: datetime, channel: str, batch_id: int | None) -> list[object]:
