@@ -11,6 +11,8 @@ from sqlalchemy import select
 from bot.outbox_sender import SenderSettings
 from storage.models import DeliveryStatus, Respondent
 from storage.outbox import INTERRUPTED_REASON
+from storage.respondents import bind_respondent, get_or_create_respondent
+from storage.rosters import get_unit
 from tests.reminders.conftest import (
     FAST,
     FAST_PACING,
@@ -199,3 +201,25 @@ async def test_two_processes__send_each_reminder_exactly_once(harness: BotHarnes
     received = broadcasts_received(harness, "填报提醒")
     assert received == {user.id: 1 for user in users}
     assert set((await statuses(harness)).values()) == {DeliveryStatus.SENT}
+
+
+async def test_telegram_account_without_a_chat_id__fails_with_the_reason_and_the_others_are_sent(
+    harness: BotHarness,
+) -> None:
+    user = await join(harness, "崇川区", 9201, "王芳")
+    async with database_of(harness).transaction() as session:
+        broken = await get_or_create_respondent(
+            session=session, channel="telegram", external_id="@lilei", display_name="李雷", now=harness.clock()
+        )
+        await bind_respondent(session=session, respondent=broken, unit=await get_unit(
+            session=session, campaign=harness.campaign_id, name="通州区"
+        ))
+    await enqueue_broadcast(harness, "无效账号测试")
+
+    stats = await sender_for(harness).drain()
+
+    assert (stats.sent, stats.failed, stats.skipped) == (1, 1, 0)
+    rows = {row.respondent_id: row for row in await outbox_rows(harness)}
+    assert rows[broken.id].status is DeliveryStatus.FAILED
+    assert rows[broken.id].error == "'@lilei' is not a Telegram chat id"
+    assert broadcasts_received(harness, "无效账号测试") == {user.id: 1}
