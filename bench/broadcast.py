@@ -6,7 +6,8 @@ one a second per chat, 429 with ``retry_after`` beyond). In this process: a
 campaign on SQLite (or ``--database URL``) with the recipients bound to its
 units, a coordinator who prepares and confirms a /broadcast through
 :class:`bot.outreach.OutreachService` (so the batch has a status message that
-is edited as it goes, and a summary), and the outbox sender(s) draining it.
+is edited as it goes, and a summary), and the outbox sender(s) draining it
+through the Telegram transport.
 
 Printed: achieved messages per second and its ratio to 30, messages lost
 (a recipient that got nothing), duplicated (a recipient that got more than
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,13 +41,13 @@ from sqlalchemy import func, insert, select
 from telegram import Bot
 
 from bot.coordination import CoordinatorService
+from bot.outbox_sender import DrainStats, OutboxSender, SenderSettings
 from bot.outreach import ConfirmOutcome, OutreachService, Preview
-from bot.pacing import DEFAULT_RATE
 from bot.service import ChannelUser
 from bot.settings import Settings
 from bot.survey_files import load_survey
 from handlers.telegram.http_client import AiohttpRequest
-from handlers.telegram.outbox_sender import DrainStats, OutboxSender, SenderSettings
+from handlers.telegram.outbox_transport import TELEGRAM_PACING, TelegramTransport
 from storage.campaigns import create_campaign
 from storage.database import Database
 from storage.migrate import ensure_schema
@@ -146,7 +148,7 @@ async def confirm_broadcast(database: Database, settings: Settings, bot: Bot, ca
         user=coordinator,
         batch_id=preview.batch_id,
         status_chat_id=str(COORDINATOR_ID),
-        status_message_id=status.message_id,
+        status_message_id=str(status.message_id),
     )
     assert confirmation.outcome is ConfirmOutcome.STARTED, confirmation
     return preview.batch_id
@@ -170,8 +172,8 @@ async def run(args: argparse.Namespace) -> None:
             senders = [
                 OutboxSender(
                     database=database,
-                    bot=bot,
-                    settings=SenderSettings(rate=args.rate, report_interval=args.report_interval),
+                    transport=TelegramTransport(bot, pacing=replace(TELEGRAM_PACING, rate=args.rate)),
+                    settings=SenderSettings(report_interval=args.report_interval),
                     name=f"bench-{index}",
                 )
                 for index, (database, bot) in enumerate(zip(databases, bots, strict=True))
@@ -227,7 +229,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipients", type=int, default=2000)
     parser.add_argument("--senders", type=int, default=1, help="concurrent senders, as separate processes would be")
-    parser.add_argument("--rate", type=float, default=DEFAULT_RATE, help="each sender's messages per second")
+    parser.add_argument("--rate", type=float, default=TELEGRAM_PACING.rate, help="each sender's messages per second")
     parser.add_argument("--report-interval", type=float, default=2.0, help="seconds between status message edits")
     parser.add_argument("--database", help="database URL (default: SQLite in a temporary directory)")
     asyncio.run(run(parser.parse_args()))

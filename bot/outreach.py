@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -29,7 +29,7 @@ from bot.core.campaigns import CampaignChoice, CampaignSummary
 from bot.core.read_only import ReadOnlyReason, read_only_reason
 from bot.reminders import QUIET_HOURS
 from bot.service import ChannelUser
-from storage.audience import Audience, broadcast_audience, reminder_audience
+from storage.audience import DEFAULT_OUTBOX_CHANNELS, Audience, broadcast_audience, reminder_audience
 from storage.campaigns import get_campaign
 from storage.database import Database
 from storage.models import Campaign, CampaignStatus, OutboxBatchStatus, OutboxKind
@@ -113,11 +113,14 @@ class OutreachService:
         coordination: CoordinatorService,
         clock: Callable[[], datetime] = utc_now,
         on_enqueued: Callable[[], None] | None = None,
+        outbox_channels: Collection[str] = DEFAULT_OUTBOX_CHANNELS,
     ) -> None:
         self.database = database
         self.coordination = coordination
         self.clock = clock
         self.on_enqueued = on_enqueued
+        #: Reminders and broadcasts go to the accounts of these channels (those with an outbox sender).
+        self.outbox_channels = tuple(outbox_channels)
 
     async def prepare(
         self,
@@ -174,7 +177,7 @@ class OutreachService:
         user: ChannelUser,
         batch_id: int,
         status_chat_id: str | None,
-        status_message_id: int | None,
+        status_message_id: str | None,
     ) -> Confirmation:
         """Send a prepared draft: its recipients are computed again now."""
         await self.coordination.authorize(user=user, command="confirm")
@@ -236,7 +239,7 @@ class OutreachService:
             refusal = self._refusal(campaign, now)
             if refusal is not None:
                 return Refused(campaign=campaign_summary(campaign), reason=refusal)
-            audience = await reminder_audience(session=session, campaign_id=campaign.id)
+            audience = await reminder_audience(session=session, campaign_id=campaign.id, channels=self.outbox_channels)
             if not audience.respondent_ids:
                 return QueuedReminder(campaign=campaign_summary(campaign), audience=audience)
             batch, _ = await create_batch(
@@ -262,7 +265,7 @@ class OutreachService:
             refusal = self._refusal(campaign, self.clock())
             if refusal is not None:
                 return Refused(campaign=campaign_summary(campaign), reason=refusal)
-            audience = await reminder_audience(session=session, campaign_id=campaign.id)
+            audience = await reminder_audience(session=session, campaign_id=campaign.id, channels=self.outbox_channels)
             return QueuedReminder(campaign=campaign_summary(campaign), audience=audience)
 
     # -- helpers ------------------------------------------------------------------------------
@@ -272,8 +275,8 @@ class OutreachService:
 
     async def _audience(self, session: AsyncSession, kind: OutboxKind, campaign_id: int) -> Audience:
         if kind is OutboxKind.BROADCAST:
-            return await broadcast_audience(session=session, campaign_id=campaign_id)
-        return await reminder_audience(session=session, campaign_id=campaign_id)
+            return await broadcast_audience(session=session, campaign_id=campaign_id, channels=self.outbox_channels)
+        return await reminder_audience(session=session, campaign_id=campaign_id, channels=self.outbox_channels)
 
     def _notify(self) -> None:
         if self.on_enqueued is not None:

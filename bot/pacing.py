@@ -1,20 +1,22 @@
-"""Pacing outgoing messages under Telegram's limits.
+"""Pacing outgoing messages under a channel's limits.
 
-Telegram allows a bot about 30 messages a second overall and one a second per
-chat, and answers 429 with ``retry_after`` beyond. The :class:`Pacer` keeps a
-sender under both without relying on 429s:
+Each channel's transport states its limits as a :class:`PacingPolicy`
+(Telegram: about 30 messages a second overall and one a second per chat, 429
+with ``retry_after`` beyond). The :class:`Pacer` keeps a sender under both
+without relying on rate-limit answers:
 
-* overall, sends are **evenly spaced** at ``rate`` per second (default 28:
-  the bot's own replies to respondents, the coordinator's status message and
-  other processes share the same 30 a second). Even spacing, unlike bursts,
-  tolerates jitter in request latency: a sliding one-second window never
-  holds more than ``rate`` + 1;
-* per chat, two sends are at least ``per_chat_interval`` apart (default 1.1 s);
-* after a 429, :meth:`Pacer.pause` holds every send for ``retry_after`` and
-  lowers the rate by a quarter (once per flood wait); it then grows back by
-  half a message a second every second. Several processes sending with one
-  token (each with its own pacer) thus settle on sharing the 30 a second
-  instead of tripping over each other.
+* overall, sends are **evenly spaced** at ``rate`` per second (Telegram's
+  policy uses 28: the bot's own replies to respondents, the coordinator's
+  status message and other processes share the same 30 a second). Even
+  spacing, unlike bursts, tolerates jitter in request latency: a sliding
+  one-second window never holds more than ``rate`` + 1;
+* per recipient, two sends are at least ``per_recipient_interval`` apart
+  (Telegram: 1.1 s);
+* after a rate-limit answer, :meth:`Pacer.pause` holds every send for
+  ``retry_after`` and lowers the rate by a quarter (once per flood wait); it
+  then grows back by half a message a second every second. Several processes
+  sending with one token (each with its own pacer) thus settle on sharing the
+  limit instead of tripping over each other.
 
 Slots are handed out in the order they are asked for. Time is the event
 loop's monotonic clock (never the business clock, which tests freeze).
@@ -26,13 +28,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
 
-#: Messages a second overall (Telegram's limit is about 30; two are left for other traffic).
-DEFAULT_RATE = 28.0
-#: Seconds between two messages to one chat (Telegram's limit is one a second).
-DEFAULT_PER_CHAT_INTERVAL = 1.1
 #: After a 429 the rate is multiplied by this...
 RATE_DECREASE = 0.75
 #: ...and grows back by this many messages a second, every second.
@@ -43,12 +42,35 @@ MIN_RATE = 1.0
 _CHAT_MEMORY = 10_000
 
 
+@dataclass(frozen=True, slots=True)
+class PacingPolicy:
+    """How fast one channel may send: what its transport tells the outbox sender.
+
+    Telegram's is 28 a second overall and 1.1 s between two messages to one
+    chat. A channel with windowed per-recipient limits (WeCom: 30 a minute and
+    1,000 an hour per member) starts with ``per_recipient_interval=2.0`` (30 a
+    minute); an hourly cap becomes a field here and a check in :class:`Pacer`
+    when such a transport exists.
+    """
+
+    #: Messages a second overall, evenly spaced.
+    rate: float
+    #: Seconds between two messages to one recipient.
+    per_recipient_interval: float
+
+    def __post_init__(self) -> None:
+        if self.rate <= 0:
+            raise ValueError(f"pacing rate {self.rate}: must be positive (messages a second)")
+        if self.per_recipient_interval < 0:
+            raise ValueError(f"per-recipient interval {self.per_recipient_interval}: must not be negative (seconds)")
+
+
 class Pacer:
     def __init__(
         self,
         *,
-        rate: float = DEFAULT_RATE,
-        per_chat_interval: float = DEFAULT_PER_CHAT_INTERVAL,
+        rate: float,
+        per_chat_interval: float,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -64,6 +86,16 @@ class Pacer:
         self._reduced_rate = rate
         self._recovering_since = 0.0
         self._chat_next: dict[int | str, float] = {}
+
+    @classmethod
+    def for_policy(
+        cls,
+        policy: PacingPolicy,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> Pacer:
+        return cls(rate=policy.rate, per_chat_interval=policy.per_recipient_interval, monotonic=monotonic, sleep=sleep)
 
     def rate(self, now: float | None = None) -> float:
         """Messages a second allowed now (below ``max_rate`` for a while after a 429)."""
@@ -108,7 +140,7 @@ class Pacer:
         await self.slot()
 
     def pause(self, seconds: float) -> None:
-        """Hold every send for ``seconds`` (Telegram's ``retry_after``) and slow down."""
+        """Hold every send for ``seconds`` (the channel's ``retry_after``) and slow down."""
         now = self._monotonic()
         until = now + max(0.0, seconds)
         if now >= self._paused_until:  # a new flood wait, not a sibling of the last one

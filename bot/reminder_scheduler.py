@@ -12,7 +12,7 @@ It takes a ``clock``; tests call ``tick()`` after moving it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.reminders import QUIET_HOURS, QuietHours, ReminderSlot, due_slot, may_send_now, reminder_slots
-from storage.audience import reminder_audience
+from storage.audience import DEFAULT_OUTBOX_CHANNELS, reminder_audience
 from storage.database import Database
 from storage.models import Campaign, CampaignStatus, OutboxBatchStatus, OutboxKind
 from storage.outbox import create_batch, enqueue_messages, find_batch
@@ -46,8 +46,11 @@ class ReminderScheduler:
         database: Database,
         clock: Callable[[], datetime] = utc_now,
         quiet: QuietHours = QUIET_HOURS,
+        outbox_channels: Collection[str] = DEFAULT_OUTBOX_CHANNELS,
     ) -> None:
         self.database = database
+        #: Reminders go to the accounts of these channels (those with an outbox sender).
+        self.outbox_channels = tuple(outbox_channels)
         self.clock = clock
         self.quiet = quiet
 
@@ -100,7 +103,7 @@ class ReminderScheduler:
             )
             if not created:
                 return None
-            audience = await reminder_audience(session=session, campaign_id=campaign.id)
+            audience = await reminder_audience(session=session, campaign_id=campaign.id, channels=self.outbox_channels)
             count = await enqueue_messages(
                 session=session, batch=batch, respondent_ids=audience.respondent_ids, now=now
             )

@@ -1,18 +1,21 @@
 """The background work of ``surveybot run``: schedule reminders and send the outbox.
 
-One task loops until stopped:
+One task runs the schedule, one more per outbox sender (one sender per
+channel, each with its transport), until stopped:
 
 * every ``tick_interval`` seconds the :class:`~bot.reminder_scheduler.ReminderScheduler`
   creates the reminder batches that fell due (after downtime: the latest due
   slot only, if the deadline has not passed);
-* every ``recover_interval`` seconds rows a dead sender left SENDING are failed;
-* whenever a message is due, the :class:`OutboxSender`
-  drains the outbox; a confirmation in this process wakes it at once (the ``wakeup`` event),
-  batches enqueued by other processes are found by polling every ``poll_interval``;
-* finished batches are closed with their summary;
 * every ``prune_interval`` seconds the ids of updates handled more than
   :data:`PROCESSED_UPDATES_KEPT` ago are forgotten (a channel redelivers
-  within hours; the table would otherwise grow by a row per message forever).
+  within hours; the table would otherwise grow by a row per message forever);
+* each sender, on its own: every ``recover_interval`` seconds fails the rows
+  of its channel a dead sender left SENDING; whenever one of its channel's
+  messages is due, drains them; closes finished batches with their summary.
+  A slow channel never holds up another. A confirmation in this process wakes
+  every sender at once (the ``wakeup`` event), and so does a tick that
+  created batches; batches enqueued by other processes are found by polling
+  every ``poll_interval``.
 
 Several bot processes may run this against one PostgreSQL database: batches
 are unique per campaign and key, rows are claimed with ``SKIP LOCKED``.
@@ -26,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -42,6 +45,7 @@ class OutboxDrain(Protocol):
     """What the worker needs of an outbox sender."""
 
     name: str
+    channel: str
 
     def request_stop(self) -> None: ...
 
@@ -52,6 +56,7 @@ class OutboxDrain(Protocol):
     async def drain(self) -> object: ...
 
     async def report(self) -> None: ...
+
 
 #: Seconds between two looks at the reminder schedules.
 TICK_INTERVAL = 30.0
@@ -75,7 +80,7 @@ class ReminderWorker:
         self,
         *,
         database: Database,
-        sender: OutboxDrain,
+        senders: Sequence[OutboxDrain],
         clock: Callable[[], datetime] = utc_now,
         wakeup: asyncio.Event | None = None,
         tick_interval: float = TICK_INTERVAL,
@@ -83,38 +88,58 @@ class ReminderWorker:
         recover_interval: float = RECOVER_INTERVAL,
         prune_interval: float = PRUNE_INTERVAL,
     ) -> None:
+        channels = [sender.channel for sender in senders]
+        if len(set(channels)) != len(channels):
+            raise ValueError(f"one outbox sender per channel, got {channels}")
         self.database = database
         self.clock = clock
-        self.scheduler = ReminderScheduler(database=database, clock=clock)
-        self.sender = sender
+        # Reminders go to the accounts of the channels this worker sends through.
+        self.scheduler = ReminderScheduler(database=database, clock=clock, outbox_channels=channels)
+        self.senders = list(senders)
         self.wakeup = wakeup or asyncio.Event()
         self.tick_interval = tick_interval
         self.poll_interval = poll_interval
         self.recover_interval = recover_interval
         self.prune_interval = prune_interval
         self._stopping = False
-        self._task: asyncio.Task[None] | None = None
+        self._stop_requested = asyncio.Event()
+        #: One event per sender: the shared ``wakeup`` is relayed to each, so that none misses it.
+        self._sender_wakeups = [asyncio.Event() for _ in self.senders]
+        self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="surveybot-reminders")
-            logger.info("reminders and outbox running (sender %s)", self.sender.name)
+        if self._tasks:
+            return
+        self._tasks = [
+            asyncio.create_task(self._run_schedule(), name="surveybot-reminders"),
+            asyncio.create_task(self._relay_wakeups(), name="surveybot-outbox-wakeup"),
+            *(
+                asyncio.create_task(self._run_sender(sender, wakeup), name=f"surveybot-outbox-{sender.channel}")
+                for sender, wakeup in zip(self.senders, self._sender_wakeups, strict=True)
+            ),
+        ]
+        logger.info(
+            "reminders and outbox running (%s)",
+            ", ".join(f"{sender.channel} sender {sender.name}" for sender in self.senders) or "no outbox sender",
+        )
 
     async def stop(self, timeout: float = STOP_TIMEOUT) -> None:
-        """Stop claiming, let the sends in flight finish (up to ``timeout``), end the loop."""
+        """Stop claiming, let the sends in flight finish (up to ``timeout``), end the loops."""
         self._stopping = True
-        self.sender.request_stop()
+        self._stop_requested.set()
+        for sender in self.senders:
+            sender.request_stop()
         self.wakeup.set()
-        task, self._task = self._task, None
-        if task is None:
+        self._wake_senders()
+        tasks, self._tasks = self._tasks, []
+        if not tasks:
             return
-        try:
-            await asyncio.wait_for(asyncio.shield(task), timeout)
-        except TimeoutError:
-            logger.warning("the outbox sender did not stop within %.0f s; interrupting it", timeout)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        if pending:
+            logger.warning("the outbox senders did not stop within %.0f s; interrupting them", timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def prune(self) -> int:
         """Forget the update ids handled before :data:`PROCESSED_UPDATES_KEPT`; returns how many."""
@@ -124,30 +149,61 @@ class ReminderWorker:
             logger.info("forgot %d handled update id(s) older than %s", removed, PROCESSED_UPDATES_KEPT)
         return removed
 
-    async def _run(self) -> None:
-        next_tick = next_recovery = next_prune = 0.0
+    def _wake_senders(self) -> None:
+        for event in self._sender_wakeups:
+            event.set()
+
+    async def _relay_wakeups(self) -> None:
         while not self._stopping:
+            await self.wakeup.wait()
             self.wakeup.clear()
-            delay = self.poll_interval
+            self._wake_senders()
+
+    async def _run_schedule(self) -> None:
+        next_tick = next_prune = 0.0
+        while not self._stopping:
+            delay = self.tick_interval
             try:
                 now = time.monotonic()
-                if now >= next_recovery:
-                    await self.sender.recover()
-                    next_recovery = now + self.recover_interval
                 if now >= next_tick:
-                    await self.scheduler.tick()
+                    if await self.scheduler.tick():
+                        self._wake_senders()
                     next_tick = now + self.tick_interval
                 if now >= next_prune:
                     await self.prune()
                     next_prune = now + self.prune_interval
-                if not self._stopping and await self.sender.has_work():
-                    await self.sender.drain()
-                await self.sender.report()
+                delay = max(0.0, min(next_tick, next_prune) - time.monotonic())
             except Exception as error:  # keep the bot running; the database may come back
-                logger.error("reminders and outbox: %s; trying again in %.0f s", error, ERROR_BACKOFF)
-                logger.debug("reminder worker round failed", exc_info=True)
+                logger.error("reminder schedule: %s; trying again in %.0f s", error, ERROR_BACKOFF)
+                logger.debug("reminder schedule round failed", exc_info=True)
+                delay = ERROR_BACKOFF
+            if self._stopping:
+                break
+            await self._sleep(delay)
+
+    async def _run_sender(self, sender: OutboxDrain, wakeup: asyncio.Event) -> None:
+        next_recovery = 0.0
+        while not self._stopping:
+            wakeup.clear()
+            delay = self.poll_interval
+            try:
+                now = time.monotonic()
+                if now >= next_recovery:
+                    await sender.recover()
+                    next_recovery = now + self.recover_interval
+                if not self._stopping and await sender.has_work():
+                    await sender.drain()
+                await sender.report()
+            except Exception as error:  # keep the bot running; the database may come back
+                logger.error("%s outbox: %s; trying again in %.0f s", sender.channel, error, ERROR_BACKOFF)
+                logger.debug("%s outbox round failed", sender.channel, exc_info=True)
                 delay = ERROR_BACKOFF
             if self._stopping:
                 break
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wakeup.wait(), delay)
+                await asyncio.wait_for(wakeup.wait(), delay)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, cut short by :meth:`stop`."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop_requested.wait(), seconds)

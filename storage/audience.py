@@ -2,12 +2,15 @@
 
 A reminder goes to the respondents of the units that have not submitted; a
 broadcast to every bound respondent. A respondent bound to several units of
-one campaign is one recipient (one message).
+one campaign is one recipient (one message). Only accounts of the given
+channels count: those an outbox sender serves (a row for a channel nobody
+sends through would stay pending and hold its batch open).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -39,7 +42,7 @@ class RecipientUnit:
 
 
 async def _audience(
-    session: AsyncSession, *, campaign_id: int, channel: str, pending_only: bool
+    session: AsyncSession, *, campaign_id: int, channels: Collection[str], pending_only: bool
 ) -> Audience:
     unit_rows = await session.execute(
         select(Unit.id, Unit.name, Response.status)
@@ -58,7 +61,7 @@ async def _audience(
         select(RespondentUnit.unit_id, RespondentUnit.respondent_id)
         .join(Respondent, Respondent.id == RespondentUnit.respondent_id)
         .join(Unit, Unit.id == RespondentUnit.unit_id)
-        .where(Unit.campaign_id == campaign_id, Respondent.channel == channel)
+        .where(Unit.campaign_id == campaign_id, Respondent.channel.in_(list(channels)))
         .order_by(RespondentUnit.id)
     )
     for unit_id, respondent_id in binding_rows:
@@ -75,18 +78,22 @@ async def _audience(
     )
 
 
+#: The channels an outbox sender serves unless told otherwise.
+DEFAULT_OUTBOX_CHANNELS: tuple[str, ...] = (Channel.TELEGRAM.value,)
+
+
 async def reminder_audience(
-    *, session: AsyncSession, campaign_id: int, channel: str = Channel.TELEGRAM
+    *, session: AsyncSession, campaign_id: int, channels: Collection[str] = DEFAULT_OUTBOX_CHANNELS
 ) -> Audience:
-    """The respondents of the campaign's units that have not submitted."""
-    return await _audience(session, campaign_id=campaign_id, channel=channel, pending_only=True)
+    """The respondents (accounts of ``channels``) of the campaign's units that have not submitted."""
+    return await _audience(session, campaign_id=campaign_id, channels=channels, pending_only=True)
 
 
 async def broadcast_audience(
-    *, session: AsyncSession, campaign_id: int, channel: str = Channel.TELEGRAM
+    *, session: AsyncSession, campaign_id: int, channels: Collection[str] = DEFAULT_OUTBOX_CHANNELS
 ) -> Audience:
-    """Every respondent bound to a unit of the campaign."""
-    return await _audience(session, campaign_id=campaign_id, channel=channel, pending_only=False)
+    """Every respondent (account of ``channels``) bound to a unit of the campaign."""
+    return await _audience(session, campaign_id=campaign_id, channels=channels, pending_only=False)
 
 
 async def recipient_units(

@@ -68,6 +68,8 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 # Lengths shared by the models and the migrations.
 CHANNEL_LENGTH = 32
 EXTERNAL_ID_LENGTH = 128
+#: A message id as the channel's provider gives it (Telegram's integers, WeCom's msgid strings).
+PROVIDER_MESSAGE_ID_LENGTH = 128
 QUESTION_ID_LENGTH = 64
 SHA256_HEX_LENGTH = 64
 
@@ -403,7 +405,7 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     #: Not sent on purpose (the unit submitted meanwhile, the deadline passed...).
     SKIPPED = "skipped"
-    #: Telegram said 403: the account blocked the bot or is gone.
+    #: The channel says the account blocked the bot or is gone (Telegram: 403).
     UNREACHABLE = "unreachable"
     #: Gave up after retries, or the outcome of an interrupted send is unknown.
     FAILED = "failed"
@@ -438,9 +440,10 @@ class OutboxBatch(Base):
     requested_by: Mapped[str | None] = mapped_column(String(EXTERNAL_ID_LENGTH))
     #: The language the coordinator's progress and summary are written in.
     language: Mapped[str | None] = mapped_column(String(16))
-    #: The coordinator's status message, edited as the batch progresses.
+    #: The coordinator's status message, edited as the batch progresses (in the
+    #: ``requested_channel``, whose transport carries the batch's feedback).
     status_chat_id: Mapped[str | None] = mapped_column(String(EXTERNAL_ID_LENGTH))
-    status_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    status_message_id: Mapped[str | None] = mapped_column(String(PROVIDER_MESSAGE_ID_LENGTH))
     #: How many messages were enqueued.
     total: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     #: How many finished messages the status message last showed (-1: not edited yet).
@@ -475,7 +478,8 @@ class OutboxMessage(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
-    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    #: The id the recipient's channel gave the sent message.
+    provider_message_id: Mapped[str | None] = mapped_column(String(PROVIDER_MESSAGE_ID_LENGTH))
     #: Why it was skipped, failed or unreachable (or the last retryable error).
     error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)

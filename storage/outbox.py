@@ -9,6 +9,10 @@ respondent)``. A message's life::
        ^                  │
        └──── retry ───────┘   (later ``next_attempt_at``; or released unsent)
 
+Rows are claimed **per channel**: a sender serves one channel and claims,
+checks and recovers only the rows whose recipient (``Respondent.channel``) is
+on that channel, so no sender ever touches another channel's rows.
+
 Claiming takes due PENDING rows and marks them SENDING with the claimer's id
 and time in one write transaction: ``SELECT ... FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, so that concurrent senders (other processes) skip each other's
@@ -17,7 +21,7 @@ change of a claimed row checks that it is still ``SENDING`` by the same
 claimer, so a sender never overwrites what another one decided.
 
 A row left ``SENDING`` longer than a lease belongs to a sender that died in
-the middle of its send: whether Telegram got the message is unknown, and it
+the middle of its send: whether the recipient got the message is unknown, and it
 is marked FAILED (:data:`INTERRUPTED_REASON`) rather than sent a second time.
 """
 
@@ -184,7 +188,7 @@ async def activate_batch(
     respondent_ids: Sequence[int],
     now: datetime | None = None,
     status_chat_id: str | None = None,
-    status_message_id: int | None = None,
+    status_message_id: str | None = None,
 ) -> int:
     """Turn a confirmed draft into an active batch with its messages; returns how many.
 
@@ -322,10 +326,20 @@ async def reminders_sent_by_unit(*, session: AsyncSession, unit_ids: Sequence[in
 # -- messages ----------------------------------------------------------------------------
 
 
-def _due(now: datetime, batch_id: int | None) -> list[object]:
+def _on_channel(channel: str) -> object:
+    """The message's recipient is an account of ``channel``.
+
+    A correlated EXISTS: one primary-key look-up per candidate row (in the
+    order of the claim index), and ``FOR UPDATE`` locks outbox rows only.
+    """
+    return exists().where(Respondent.id == OutboxMessage.respondent_id, Respondent.channel == channel)
+
+
+def _due(now: datetime, channel: str, batch_id: int | None) -> list[object]:
     conditions: list[object] = [
         OutboxMessage.status == DeliveryStatus.PENDING,
         OutboxMessage.next_attempt_at <= now,
+        _on_channel(channel),
     ]
     if batch_id is not None:
         conditions.append(OutboxMessage.batch_id == batch_id)
@@ -333,10 +347,10 @@ def _due(now: datetime, batch_id: int | None) -> list[object]:
 
 
 async def has_due_messages(
-    *, session: AsyncSession, now: datetime, batch_id: int | None = None
+    *, session: AsyncSession, now: datetime, channel: str, batch_id: int | None = None
 ) -> bool:
-    """Whether a claim would find anything (cheap; for a read-only session)."""
-    found = await session.scalar(select(OutboxMessage.id).where(*_due(now, batch_id)).limit(1))  # type: ignore[arg-type]
+    """Whether a claim for ``channel`` would find anything (cheap; for a read-only session)."""
+    found = await session.scalar(select(OutboxMessage.id).where(*_due(now, channel, batch_id)).limit(1))  # type: ignore[arg-type]
     return found is not None
 
 
@@ -344,11 +358,12 @@ async def claim_messages(
     *,
     session: AsyncSession,
     now: datetime,
+    channel: str,
     claimer: str,
     limit: int,
     batch_id: int | None = None,
 ) -> list[OutboxMessage]:
-    """Take up to ``limit`` due PENDING messages for ``claimer``, oldest first.
+    """Take up to ``limit`` due PENDING messages to accounts of ``channel`` for ``claimer``, oldest first.
 
     On PostgreSQL rows another transaction holds are skipped (``SKIP
     LOCKED``), so concurrent senders never take the same row.
@@ -356,7 +371,7 @@ async def claim_messages(
     rows = list(
         await session.scalars(
             select(OutboxMessage)
-            .where(*_due(now, batch_id))  # type: ignore[arg-type]
+            .where(*_due(now, channel, batch_id))  # type: ignore[arg-type]
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -387,7 +402,7 @@ async def finish_message(
     status: DeliveryStatus,
     now: datetime | None = None,
     error: str | None = None,
-    telegram_message_id: int | None = None,
+    provider_message_id: str | None = None,
 ) -> bool:
     """Give a claimed message its final status; False if it is no longer ours."""
     if status not in FINAL_STATUSES:
@@ -396,7 +411,7 @@ async def finish_message(
     values: dict[str, object] = {"status": status, "updated_at": moment, "claimed_by": None}
     if status is DeliveryStatus.SENT:
         values["sent_at"] = moment
-        values["telegram_message_id"] = telegram_message_id
+        values["provider_message_id"] = provider_message_id
     if error is not None:
         values["error"] = error[:ERROR_LENGTH]
     result = await session.execute(
@@ -458,15 +473,19 @@ async def release_messages(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def recover_interrupted(*, session: AsyncSession, now: datetime, lease: timedelta) -> int:
-    """Fail the messages left SENDING longer than ``lease`` (their sender died); returns how many."""
+async def recover_interrupted(*, session: AsyncSession, now: datetime, channel: str, lease: timedelta) -> int:
+    """Fail ``channel``'s messages left SENDING longer than ``lease`` (their sender died); returns how many."""
     result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == DeliveryStatus.SENDING, OutboxMessage.claimed_at < now - lease)
+        .where(
+            OutboxMessage.status == DeliveryStatus.SENDING,
+            OutboxMessage.claimed_at < now - lease,
+            _on_channel(channel),  # type: ignore[arg-type]
+        )
         .values(status=DeliveryStatus.FAILED, error=INTERRUPTED_REASON, claimed_by=None, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     count = int(result.rowcount)  # type: ignore[attr-defined]
     if count:
-        logger.warning("%d outbox message(s) were interrupted while sending; marked failed", count)
+        logger.warning("%d %s outbox message(s) were interrupted while sending; marked failed", count, channel)
     return count

@@ -161,11 +161,12 @@ async def _open_bot(settings: Settings) -> Bot:
 
 
 async def _send(database: Database, bot: Bot, batch_id: int, total: int) -> int:
-    from handlers.telegram.outbox_sender import OutboxSender
+    from bot.outbox_sender import OutboxSender
+    from handlers.telegram.outbox_transport import TelegramTransport
     from storage.models import DeliveryStatus
     from storage.outbox import OPEN_STATUSES, delivery_counts, delivery_problems, get_batch
 
-    sender = OutboxSender(database=database, bot=bot)
+    sender = OutboxSender(database=database, transport=TelegramTransport(bot))
     await sender.recover()
 
     async def counts() -> dict[DeliveryStatus, int]:

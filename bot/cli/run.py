@@ -1,8 +1,9 @@
 """``surveybot run``: the Telegram bot, by polling or behind a webhook.
 
 Besides answering updates, the process schedules the campaigns' reminders and
-sends the outbox (:class:`bot.reminder_worker.ReminderWorker`) as a background
-task; it stops first on SIGINT/SIGTERM, letting the sends in flight finish.
+sends the outbox (:class:`bot.reminder_worker.ReminderWorker`, with one
+:class:`bot.outbox_sender.OutboxSender` per channel, each given its
+transport; Telegram's is built here) as a background task; it stops first on SIGINT/SIGTERM, letting the sends in flight finish.
 """
 
 from __future__ import annotations
@@ -71,11 +72,12 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
 
     from bot.memory import freeze_startup_objects
     from bot.outbox_compose import OutboxComposer
+    from bot.outbox_sender import OutboxSender
     from bot.reminder_worker import ReminderWorker
     from bot.service import SurveyService
     from bot.survey_cache import SurveyCache
     from handlers.telegram.application import build_application
-    from handlers.telegram.outbox_sender import OutboxSender
+    from handlers.telegram.outbox_transport import TelegramTransport
     from handlers.telegram.webhook import make_webhook_app
     from storage.database import Database
     from storage.errors import StorageError
@@ -121,9 +123,10 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
             )
             logger.info("serving the webhook on %s:%d%s for %s", host, port, path, url)
         await application.start()
-        # Reminders and broadcasts: the schedule and the paced outbox sender.
-        sender = OutboxSender(database=database, bot=application.bot, composer=OutboxComposer(surveys=surveys))
-        worker = ReminderWorker(database=database, sender=sender, wakeup=outbox_wakeup)
+        # Reminders and broadcasts: the schedule and one paced outbox sender per channel.
+        composer = OutboxComposer(surveys=surveys)
+        senders = [OutboxSender(database=database, transport=TelegramTransport(application.bot), composer=composer)]
+        worker = ReminderWorker(database=database, senders=senders, wakeup=outbox_wakeup)
         worker.start()
         freeze_startup_objects()  # spares every later collection a walk over start-up state
         await stop.wait()

@@ -168,7 +168,7 @@ class ReminderHandlers:
                 user=channel_user(update),
                 batch_id=batch_id,
                 status_chat_id=str(pressed.chat_id) if pressed is not None else None,
-                status_message_id=pressed.message_id if pressed is not None else None,
+                status_message_id=str(pressed.message_id) if pressed is not None else None,
             )
         except NotCoordinatorError:
             await self.reply(update, context, translate(language, "coord.not_coordinator"))

@@ -18,9 +18,11 @@ from sqlalchemy import select
 from telegram import Bot
 
 from bot.outbox_compose import OutboxComposer
+from bot.outbox_sender import OutboxSender, SenderSettings
+from bot.pacing import PacingPolicy
 from bot.reminder_scheduler import ReminderScheduler
 from handlers.telegram.http_client import AiohttpRequest
-from handlers.telegram.outbox_sender import OutboxSender, SenderSettings
+from handlers.telegram.outbox_transport import TelegramTransport
 from storage.audience import broadcast_audience
 from storage.coordinators import add_coordinator
 from storage.database import Database
@@ -47,7 +49,10 @@ from tests.telegram.conftest import BotHarness, harness, replies  # noqa: F401  
 
 COORDINATOR_ID = 9001
 #: Fast pacing for tests: the fake Bot API is not rate limited unless asked.
-FAST = SenderSettings(rate=500.0, per_chat_interval=0.0, report_interval=0.1)
+FAST_PACING = PacingPolicy(rate=500.0, per_recipient_interval=0.0)
+#: Paced like production (about 30 a second), so that a broadcast takes a while.
+REALISTIC_PACING = PacingPolicy(rate=30.0, per_recipient_interval=1.1)
+FAST = SenderSettings(report_interval=0.1)
 
 #: The harness's deadline (2026-12-15 17:00 in Shanghai) and its default reminder slots.
 DEADLINE = datetime(2026, 12, 15, 9, 0, tzinfo=UTC)
@@ -65,14 +70,16 @@ def sender_for(
     harness: BotHarness,
     *,
     settings: SenderSettings = FAST,
+    pacing: PacingPolicy = FAST_PACING,
     database: Database | None = None,
     bot: Bot | None = None,
     name: str | None = None,
 ) -> OutboxSender:
+    """A Telegram sender, as ``surveybot run`` builds it (with the harness's clock and test pacing)."""
     assert harness.application is not None
     return OutboxSender(
         database=database or database_of(harness),
-        bot=bot or harness.application.bot,
+        transport=TelegramTransport(bot or harness.application.bot, pacing=pacing),
         clock=harness.clock,
         settings=settings,
         name=name,
@@ -135,15 +142,21 @@ async def make_coordinator(harness: BotHarness) -> FakeUser:
     return harness.fake.user(COORDINATOR_ID, "协调人", language_code="zh-hans")
 
 
-async def statuses(harness: BotHarness, database: Database | None = None) -> dict[int, DeliveryStatus]:
-    """Respondent external id → the status of their (latest) outbox message."""
+async def statuses(
+    harness: BotHarness, database: Database | None = None, *, channel: str = "telegram"
+) -> dict[int | str, DeliveryStatus]:
+    """Respondent external id (a Telegram one as an int) → the status of their (latest) outbox message."""
     async with (database or database_of(harness)).read() as session:
         rows = await session.execute(
             select(Respondent.external_id, OutboxMessage.status)
             .join(Respondent, Respondent.id == OutboxMessage.respondent_id)
+            .where(Respondent.channel == channel)
             .order_by(OutboxMessage.id)
         )
-        return {int(external_id): DeliveryStatus(status) for external_id, status in rows}
+        return {
+            int(external_id) if channel == "telegram" else external_id: DeliveryStatus(status)
+            for external_id, status in rows
+        }
 
 
 

@@ -18,6 +18,7 @@ from storage.outbox import (
     delivery_counts,
     enqueue_messages,
     finish_message,
+    has_due_messages,
     recover_interrupted,
     reminders_sent_by_unit,
 )
@@ -89,9 +90,9 @@ async def test_claims__concurrent_senders_never_take_the_same_row(
     if database.is_postgresql:
         # One transaction holds its claim open while the other claims: SKIP LOCKED.
         async with first.transaction() as holding:
-            held = await claim_messages(session=holding, now=now, claimer="a", limit=10)
+            held = await claim_messages(session=holding, now=now, channel="telegram", claimer="a", limit=10)
             async with second.transaction() as other:
-                taken = await asyncio.wait_for(claim_messages(session=other, now=now, claimer="b", limit=10), 5)
+                taken = await asyncio.wait_for(claim_messages(session=other, now=now, channel="telegram", claimer="b", limit=10), 5)
             assert {row.id for row in held}.isdisjoint(row.id for row in taken)
             assert len(held) == len(taken) == 10
 
@@ -99,7 +100,7 @@ async def test_claims__concurrent_senders_never_take_the_same_row(
         claimed: list[int] = []
         while True:
             async with db.transaction() as session:
-                rows = await claim_messages(session=session, now=now, claimer=name, limit=3)
+                rows = await claim_messages(session=session, now=now, channel="telegram", claimer=name, limit=3)
             if not rows:
                 return claimed
             claimed.extend(row.id for row in rows)
@@ -117,15 +118,15 @@ async def test_finish__only_the_claimer_decides_and_a_dead_senders_rows_fail_aft
     campaign, ids = await _campaign_with_respondents(database, make_campaign, now, 2)
     batch = await _batch(database, campaign, ids, now)
     async with database.transaction() as session:
-        one, two = await claim_messages(session=session, now=now, claimer="a", limit=5)
+        one, two = await claim_messages(session=session, now=now, channel="telegram", claimer="a", limit=5)
     async with database.transaction() as session:
         assert not await finish_message(session=session, message_id=one.id, claimer="b", status=DeliveryStatus.SENT)
         assert await finish_message(session=session, message_id=one.id, claimer="a", status=DeliveryStatus.SENT)
         assert not await complete_batch(session=session, batch_id=batch.id, now=now)  # one still open
     lease = timedelta(minutes=10)
     async with database.transaction() as session:
-        assert await recover_interrupted(session=session, now=now + lease, lease=lease) == 0
-        assert await recover_interrupted(session=session, now=now + lease + timedelta(seconds=1), lease=lease) == 1
+        assert await recover_interrupted(session=session, now=now + lease, channel="telegram", lease=lease) == 0
+        assert await recover_interrupted(session=session, now=now + lease + timedelta(seconds=1), channel="telegram", lease=lease) == 1
     async with database.transaction() as session:
         assert not await finish_message(session=session, message_id=two.id, claimer="a", status=DeliveryStatus.SENT)
         counts = await delivery_counts(session=session, batch_id=batch.id)
@@ -143,10 +144,42 @@ async def test_reminders_sent_by_unit__counts_reminders_that_reached_the_unit(
     for key in ("first", "second"):
         await _batch(database, campaign, ids, now, key=key)
         async with database.transaction() as session:
-            for row in await claim_messages(session=session, now=now, claimer="a", limit=10):
+            for row in await claim_messages(session=session, now=now, channel="telegram", claimer="a", limit=10):
                 status = DeliveryStatus.SENT if row.respondent_id != ids[1] else DeliveryStatus.UNREACHABLE
                 await finish_message(session=session, message_id=row.id, claimer="a", status=status)
     async with database.read() as session:
         units = await list_units(session=session, campaign=campaign.id)
         counts = await reminders_sent_by_unit(session=session, unit_ids=[unit.id for unit in units])
     assert counts == {units[0].id: 2, units[2].id: 2}
+
+
+async def test_claims_by_channel__a_channel_claims_checks_and_recovers_only_its_own_rows(
+    database: Database, make_campaign: MakeCampaign, now: datetime  # noqa: F811
+) -> None:
+    campaign, telegram_ids = await _campaign_with_respondents(database, make_campaign, now, 2)
+    async with database.transaction() as session:
+        units = await list_units(session=session, campaign=campaign.id)
+        email_ids = []
+        for index in range(2):
+            respondent = await get_or_create_respondent(
+                session=session, channel="email", external_id=f"r{index}@example.cn", display_name=f"E{index}", now=now
+            )
+            await bind_respondent(session=session, respondent=respondent, unit=units[index])
+            email_ids.append(respondent.id)
+    await _batch(database, campaign, telegram_ids + email_ids, now)
+    lease = timedelta(minutes=10)
+
+    async with database.transaction() as session:
+        assert await has_due_messages(session=session, now=now, channel="wecom") is False
+        email_rows = await claim_messages(session=session, now=now, channel="email", claimer="mail", limit=10)
+        assert await has_due_messages(session=session, now=now, channel="email") is False
+        assert await has_due_messages(session=session, now=now, channel="telegram") is True
+    assert sorted(row.respondent_id for row in email_rows) == sorted(email_ids)
+    later = now + lease + timedelta(seconds=1)  # the e-mail sender died while sending
+    async with database.transaction() as session:
+        assert await recover_interrupted(session=session, now=later, channel="telegram", lease=lease) == 0
+        telegram_rows = await claim_messages(session=session, now=later, channel="telegram", claimer="tg", limit=10)
+        assert sorted(row.respondent_id for row in telegram_rows) == sorted(telegram_ids)
+        assert await recover_interrupted(session=session, now=later, channel="email", lease=lease) == 2
+        counts = await delivery_counts(session=session, batch_id=email_rows[0].batch_id)
+    assert (counts[DeliveryStatus.FAILED], counts[DeliveryStatus.SENDING]) == (2, 2)  # Telegram's still its own

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.pacing import RATE_DECREASE, Pacer
+import pytest
+
+from bot.pacing import RATE_DECREASE, Pacer, PacingPolicy
 
 
 class VirtualTime:
@@ -54,3 +56,18 @@ async def test_pause__holds_every_slot_slows_down_once_per_flood_wait_then_recov
     assert subject.rate() == 28 * RATE_DECREASE
     clock.now += 20  # twenty quiet seconds
     assert subject.rate() == 28
+
+
+async def test_policy__a_pacer_for_a_channels_policy_keeps_its_per_recipient_interval() -> None:
+    clock = VirtualTime()
+    subject = Pacer.for_policy(
+        PacingPolicy(rate=100.0, per_recipient_interval=2.0), monotonic=clock.monotonic, sleep=clock.sleep
+    )  # WeCom-like: 30 a minute to one member
+    await subject.turn("zhangsan")
+    start = clock.now
+    await subject.turn("lisi")
+    assert clock.now - start < 0.1  # another member: only the overall spacing
+    await subject.turn("zhangsan")
+    assert abs(clock.now - start - 2.0) < 0.02
+    with pytest.raises(ValueError, match="pacing rate 0: must be positive"):
+        PacingPolicy(rate=0, per_recipient_interval=1.0)

@@ -8,11 +8,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.outbox_sender import SenderSettings
 from bot.reminder_worker import ReminderWorker
-from handlers.telegram.outbox_sender import SenderSettings
 from storage.models import OutboxBatchStatus, ProcessedUpdate
 from tests.reminders.conftest import (
     FAST,
+    REALISTIC_PACING,
     SLOT_3D,
     bind_many,
     join,
@@ -53,8 +54,8 @@ async def test_remind__previews_then_sends_with_one_status_message_and_a_summary
     await coordinator.press("✅ 确认发送", preview)
     await wait_for_batches(harness, OutboxBatchStatus.ACTIVE)
 
-    settings = SenderSettings(rate=30.0, per_chat_interval=1.1, report_interval=0.2)
-    stats = await sender_for(harness, settings=settings).drain()
+    settings = SenderSettings(report_interval=0.2)
+    stats = await sender_for(harness, settings=settings, pacing=REALISTIC_PACING).drain()
 
     assert (stats.sent, stats.unreachable) == (21, 1)
     status = coordinator.message(preview.message_id)
@@ -173,7 +174,7 @@ async def test_worker__sends_scheduled_and_confirmed_messages_in_the_background_
     harness.clock.now = SLOT_3D
     worker = ReminderWorker(
         database=harness.database,
-        sender=sender_for(harness, settings=replace(FAST, report_interval=0.05)),
+        senders=[sender_for(harness, settings=replace(FAST, report_interval=0.05))],
         clock=harness.clock,
         tick_interval=0.05,
         poll_interval=0.05,
@@ -209,7 +210,7 @@ async def test_worker__forgets_handled_update_ids_after_a_week_but_not_before(ha
     assert len(before) == 2
     harness.clock.now = started + timedelta(days=7, hours=1)
     worker = ReminderWorker(
-        database=harness.database, sender=sender_for(harness), clock=harness.clock, tick_interval=60, poll_interval=0.05
+        database=harness.database, senders=[sender_for(harness)], clock=harness.clock, tick_interval=60, poll_interval=0.05
     )
     worker.start()  # prunes on its first round
     try:

@@ -8,11 +8,15 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from handlers.telegram.outbox_sender import SenderSettings
+from bot.outbox_sender import SenderSettings
 from storage.models import DeliveryStatus, Respondent
 from storage.outbox import INTERRUPTED_REASON
+from storage.respondents import bind_respondent, get_or_create_respondent
+from storage.rosters import get_unit
 from tests.reminders.conftest import (
     FAST,
+    FAST_PACING,
+    REALISTIC_PACING,
     SLOT_3D,
     bind_many,
     database_of,
@@ -27,8 +31,7 @@ from tests.reminders.conftest import (
 )
 from tests.telegram.conftest import BotHarness, text_of
 
-#: Paced like production (about 30 a second), so that a broadcast takes a while.
-REALISTIC = SenderSettings(rate=30.0, per_chat_interval=1.1, report_interval=0.2)
+REALISTIC = SenderSettings(report_interval=0.2)
 
 
 def broadcasts_received(harness: BotHarness, text: str) -> dict[int, int]:
@@ -136,7 +139,7 @@ async def test_other_errors__retry_with_backoff_then_fail_with_the_reason(harnes
 async def test_restart_in_the_middle_of_a_broadcast__sends_each_message_once(harness: BotHarness) -> None:
     users = await bind_many(harness, 60)
     await enqueue_broadcast(harness, "重启测试")
-    first = sender_for(harness, settings=REALISTIC)
+    first = sender_for(harness, settings=REALISTIC, pacing=REALISTIC_PACING)
     draining = asyncio.create_task(first.drain())
     await harness.fake.wait_until(lambda: harness.fake.stats.messages_sent >= 15, timeout=10)
 
@@ -144,7 +147,7 @@ async def test_restart_in_the_middle_of_a_broadcast__sends_each_message_once(har
     stopped = await draining
     assert 15 <= stopped.sent < 60
     await harness.restart()  # a new process: new Application, new database handle
-    second = sender_for(harness, settings=REALISTIC, database=harness.database)
+    second = sender_for(harness, settings=REALISTIC, pacing=REALISTIC_PACING, database=harness.database)
     resumed = await second.drain()
 
     assert stopped.sent + resumed.sent == 60
@@ -155,7 +158,7 @@ async def test_restart_in_the_middle_of_a_broadcast__sends_each_message_once(har
 async def test_sender_killed_mid_send__its_rows_in_doubt_are_failed_never_sent_twice(harness: BotHarness) -> None:
     users = await bind_many(harness, 40)
     await enqueue_broadcast(harness, "崩溃测试")
-    doomed = sender_for(harness, settings=REALISTIC)
+    doomed = sender_for(harness, settings=REALISTIC, pacing=REALISTIC_PACING)
     draining = asyncio.create_task(doomed.drain())
     await harness.fake.wait_until(lambda: harness.fake.stats.messages_sent >= 10, timeout=10)
     draining.cancel()  # kill -9: no chance to record what was in flight
@@ -186,9 +189,9 @@ async def test_two_processes__send_each_reminder_exactly_once(harness: BotHarnes
 
     # Paced so that the batch takes a while: long enough for both to get turns
     # at SQLite's write lock (a waiting connection retries every few ms).
-    paced = replace(FAST, rate=60.0)
+    paced = replace(FAST_PACING, rate=60.0)
     senders = [
-        sender_for(harness, settings=paced, database=db, bot=await other_bot(harness), name=f"process-{index}")
+        sender_for(harness, pacing=paced, database=db, bot=await other_bot(harness), name=f"process-{index}")
         for index, db in enumerate(processes)
     ]
     results = await asyncio.gather(*(sender.drain() for sender in senders))
@@ -198,3 +201,25 @@ async def test_two_processes__send_each_reminder_exactly_once(harness: BotHarnes
     received = broadcasts_received(harness, "填报提醒")
     assert received == {user.id: 1 for user in users}
     assert set((await statuses(harness)).values()) == {DeliveryStatus.SENT}
+
+
+async def test_telegram_account_without_a_chat_id__fails_with_the_reason_and_the_others_are_sent(
+    harness: BotHarness,
+) -> None:
+    user = await join(harness, "崇川区", 9201, "王芳")
+    async with database_of(harness).transaction() as session:
+        broken = await get_or_create_respondent(
+            session=session, channel="telegram", external_id="@lilei", display_name="李雷", now=harness.clock()
+        )
+        await bind_respondent(session=session, respondent=broken, unit=await get_unit(
+            session=session, campaign=harness.campaign_id, name="通州区"
+        ))
+    await enqueue_broadcast(harness, "无效账号测试")
+
+    stats = await sender_for(harness).drain()
+
+    assert (stats.sent, stats.failed, stats.skipped) == (1, 1, 0)
+    rows = {row.respondent_id: row for row in await outbox_rows(harness)}
+    assert rows[broken.id].status is DeliveryStatus.FAILED
+    assert rows[broken.id].error == "'@lilei' is not a Telegram chat id"
+    assert broadcasts_received(harness, "无效账号测试") == {user.id: 1}

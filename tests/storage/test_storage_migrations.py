@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 from alembic import command
@@ -99,3 +100,40 @@ async def test_downgrade_to_base_then_upgrade__round_trips(fresh_database: Datab
 
     await ensure_schema(database)
     assert await current_revision(database) == head_revision()
+
+
+async def test_upgrade_0002_to_0003__keeps_message_ids_as_their_decimal_strings(empty_database: Database) -> None:
+    database = empty_database
+    await upgrade(database, "0002")
+    stamp = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    async with database.transaction() as session:
+        for statement, values in (
+            ("INSERT INTO survey_versions (id, survey_id, version, content_hash, definition, created_at) "
+             "VALUES (1, 's', '1', 'h', '{}', :at)", {}),
+            ("INSERT INTO campaigns (id, title, survey_version_id, deadline, timezone, reminder_offsets, status, created_at) "
+             "VALUES (1, 't', 1, :at, 'Asia/Shanghai', '[]', 'open', :at)", {}),
+            ("INSERT INTO respondents (id, channel, external_id, unreachable, created_at) "
+             "VALUES (1, 'telegram', '9201', false, :at)", {}),
+            ("INSERT INTO outbox_batches (id, campaign_id, kind, key, status, status_chat_id, status_message_id, "
+             "total, reported_done, created_at) VALUES (1, 1, 'broadcast', 'b', 'done', '9001', 4242, 2, 2, :at)", {}),
+            ("INSERT INTO outbox_messages (id, batch_id, respondent_id, status, attempts, next_attempt_at, "
+             "telegram_message_id, created_at) VALUES (1, 1, 1, 'sent', 0, :at, 5000000001, :at)", {}),
+            ("INSERT INTO respondents (id, channel, external_id, unreachable, created_at) "
+             "VALUES (2, 'telegram', '9202', false, :at)", {}),
+            ("INSERT INTO outbox_messages (id, batch_id, respondent_id, status, attempts, next_attempt_at, "
+             "telegram_message_id, created_at) VALUES (2, 1, 2, 'failed', 1, :at, NULL, :at)", {}),
+        ):
+            await session.execute(text(statement), {"at": stamp, **values})
+
+    status = await upgrade(database)
+
+    assert status.is_current
+    async with database.read() as session:
+        messages = (await session.execute(
+            text("SELECT id, provider_message_id, status FROM outbox_messages ORDER BY id")
+        )).all()
+        batch = (await session.execute(text("SELECT status_message_id, total FROM outbox_batches"))).one()
+    assert [tuple(row) for row in messages] == [(1, "5000000001", "sent"), (2, None, "failed")]
+    assert tuple(batch) == ("4242", 2)
+    async with database.engine.connect() as connection:
+        assert await connection.run_sync(_differences) == []

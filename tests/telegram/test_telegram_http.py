@@ -20,7 +20,7 @@ from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
 from handlers.telegram.http_client import AiohttpRequest
-from handlers.telegram.outbox_sender import retry_after_seconds
+from handlers.telegram.outbox_transport import retry_after_seconds
 
 TOKEN = "7000000001:AAFakeTokenForSurveybotTests_0123456789"
 ME = {"id": 7000000001, "is_bot": True, "first_name": "surveybot", "username": "surveybot_test_bot"}

@@ -1,25 +1,34 @@
-"""The outbox sender: claims due messages, sends them paced through the Bot API, records the result.
+"""The outbox sender: claims one channel's due messages, sends them paced through its transport, records the result.
 
-One :class:`OutboxSender` per process (the bot, or ``surveybot remind``);
-several may share one database. Each round of :meth:`OutboxSender.drain`:
+Channel-neutral: one :class:`OutboxSender` per channel and process (the bot
+runs one per channel it serves, ``surveybot remind`` one for Telegram), each
+given the channel's :class:`~bot.outbox_transport.Transport`; several may
+share one database. A sender claims only the rows whose recipient is an
+account of its transport's channel, so it never touches another channel's
+rows. Each round of :meth:`OutboxSender.drain`:
 
-1. claims a few due rows in one write transaction (``FOR UPDATE SKIP
-   LOCKED`` on PostgreSQL, the write lock on SQLite) and, in the same
-   transaction, composes them from the current data: a reminder whose
+1. claims a few due rows of its channel in one write transaction (``FOR
+   UPDATE SKIP LOCKED`` on PostgreSQL, the write lock on SQLite) and, in the
+   same transaction, composes them from the current data: a reminder whose
    recipient's units have all submitted meanwhile is SKIPPED there and then;
-2. waits for a pacing slot (:class:`~bot.pacing.Pacer`: 28 messages a
-   second overall, 1.1 s between two messages to one chat) and sends;
-3. records the outcome in its own transaction:
+2. waits for a pacing slot (:class:`~bot.pacing.Pacer` under the transport's
+   :class:`~bot.pacing.PacingPolicy`; Telegram: 28 messages a second
+   overall, 1.1 s between two messages to one chat) and sends;
+3. records what the transport answered in its own transaction:
 
-   * success: SENT (and the account is reachable again if it was not);
-   * 429: every send pauses for ``retry_after``, then the same row is sent
-     again (a long or repeated flood wait puts it back to PENDING for later);
-   * 403 (blocked, deactivated): UNREACHABLE, and the respondent is marked
-     unreachable (shown in /status and the export);
-   * 400 (bad request): FAILED at once with Telegram's reason: the same
-     request would fail the same way;
-   * anything else (network, time-out, 5xx): back to PENDING with a growing
-     backoff, FAILED with the reason after ``max_attempts``.
+   * :class:`~bot.outbox_transport.Sent`: SENT with the provider's message id
+     (and the account is reachable again if it was not);
+   * :class:`~bot.outbox_transport.RateLimited` (Telegram's 429): every send
+     pauses for ``retry_after``, then the same row is sent again (a long or
+     repeated flood wait puts it back to PENDING for later);
+   * :class:`~bot.outbox_transport.Unreachable` (Telegram's 403: blocked,
+     deactivated): UNREACHABLE, and the respondent is marked unreachable
+     (shown in /status and the export);
+   * :class:`~bot.outbox_transport.Rejected` (Telegram's 400): FAILED at once
+     with the provider's reason: the same request would fail the same way;
+   * :class:`~bot.outbox_transport.Transient` (network, time-out, 5xx), or
+     the transport raising: back to PENDING with a growing backoff, FAILED
+     with the reason after ``max_attempts``.
 
 Stopping (:meth:`OutboxSender.request_stop`) claims nothing more, gives back
 claimed rows not yet sent and lets the sends in flight finish, so a restart
@@ -30,7 +39,11 @@ leaves its row SENDING; after the lease another sender marks it FAILED
 While draining, the coordinator's status message of each active batch is
 edited as it goes ("已发送 120/300"); when a batch has no open row left, the
 one sender that closes it edits the status message a last time and sends the
-summary (sent, failed, unreachable, by name).
+summary (sent, failed, unreachable, by name). The feedback of a batch goes
+through the transport of its ``requested_channel`` (the coordinator's
+channel), so only that channel's senders report on it; a batch nobody watches
+(no status chat: scheduled reminders, ``surveybot remind``) is closed by any
+sender. The counts cover every channel's rows of the batch.
 """
 
 from __future__ import annotations
@@ -42,24 +55,21 @@ import os
 import socket
 import time
 import uuid
-import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import TypeVar, assert_never
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.outbox_compose import Composed, OutboxComposer, Skip
-from bot.pacing import DEFAULT_PER_CHAT_INTERVAL, DEFAULT_RATE, Pacer
-from handlers.telegram.delivery import with_retries
-from handlers.telegram.outbox_rendering import progress_text, render_outbox, summary_messages
+from bot.outbox_feedback import progress_text, summary_messages
+from bot.outbox_transport import RateLimited, Rejected, SendResult, Sent, Transient, Transport, Unreachable
+from bot.pacing import Pacer
 from storage.database import Database
 from storage.errors import StorageError
-from storage.models import Campaign, Channel, DeliveryStatus, OutboxBatch, Respondent
+from storage.models import Campaign, DeliveryStatus, OutboxBatch, Respondent
 from storage.outbox import (
     claim_messages,
     complete_batch,
@@ -81,20 +91,28 @@ logger = logging.getLogger(__name__)
 ResultT = TypeVar("ResultT")
 
 
+#: Feedback (the coordinator's summary): attempts, and seconds between two after a transient failure.
+FEEDBACK_ATTEMPTS = 4
+FEEDBACK_BACKOFF_SECONDS = (0.5, 1.0, 2.0)
+#: A longer retry_after is not waited for to send the summary.
+FEEDBACK_MAX_RETRY_AFTER = 60.0
+
+
 @dataclass(frozen=True, slots=True)
 class SenderSettings:
-    rate: float = DEFAULT_RATE
-    per_chat_interval: float = DEFAULT_PER_CHAT_INTERVAL
+    """How a sender claims, retries and reports (the pacing is the transport's)."""
+
     #: Sends in flight at once (request latency × rate, with room).
     max_in_flight: int = 16
-    #: Rows claimed per transaction: a small lookahead, so that a crash
-    #: leaves few rows in doubt.
+    #: Rows claimed per transaction (the next ones are claimed while these
+    #: wait for their slots): a small lookahead, so that a crash leaves few
+    #: rows in doubt.
     claim_size: int = 4
-    #: Failed sends (other than 429) before a row is FAILED.
+    #: Failed sends (rate limits not counted) before a row is FAILED.
     max_attempts: int = 5
     #: Seconds before the next try after the 1st, 2nd... failure.
     backoff_seconds: tuple[float, ...] = (10.0, 60.0, 300.0, 900.0)
-    #: 429s waited for in place before the row goes back to PENDING.
+    #: Rate-limit answers waited for in place before the row goes back to PENDING.
     max_flood_retries: int = 5
     #: A longer retry_after puts the row back to PENDING instead of waiting.
     max_inline_retry_after: float = 30.0
@@ -114,7 +132,7 @@ class DrainStats:
     unreachable: int = 0
     retried: int = 0
     released: int = 0
-    #: 429 answers received.
+    #: Rate-limit answers received (Telegram's 429).
     flood_waits: int = 0
     #: Seconds from the first to the last successful send.
     first_sent_at: float | None = None
@@ -133,14 +151,6 @@ class _Claim:
     taken: int = 0
 
 
-def retry_after_seconds(error: RetryAfter) -> float:
-    """``error.retry_after`` in seconds (an int or a timedelta, depending on PTB's settings)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = error.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
 def _reap(tasks: set[asyncio.Task[None]]) -> set[asyncio.Task[None]]:
     """The tasks still running; a finished one's failure (the database gone) is logged."""
     running: set[asyncio.Task[None]] = set()
@@ -157,23 +167,26 @@ def default_sender_name() -> str:
 
 
 class OutboxSender:
+    """Sends one channel's outbox rows through its transport (see the module's docstring)."""
+
     def __init__(
         self,
         *,
         database: Database,
-        bot: Bot,
+        transport: Transport,
         clock: Callable[[], datetime] = utc_now,
         settings: SenderSettings | None = None,
         name: str | None = None,
         composer: OutboxComposer | None = None,
     ) -> None:
         self.database = database
-        self.bot = bot
+        self.transport = transport
+        self.channel = transport.channel
         self.clock = clock
         self.settings = settings or SenderSettings()
         self.name = (name or default_sender_name())[:64]
         self.composer = composer or OutboxComposer()
-        self.pacer = Pacer(rate=self.settings.rate, per_chat_interval=self.settings.per_chat_interval)
+        self.pacer = Pacer.for_policy(transport.pacing)
         self._stop = asyncio.Event()
         self._last_edit: dict[int, float] = {}
 
@@ -188,21 +201,25 @@ class OutboxSender:
         self._stop.set()
 
     async def has_work(self, *, batch_id: int | None = None) -> bool:
-        """Whether a due message is waiting (a read; cheap enough to poll)."""
+        """Whether a due message of this channel is waiting (a read; cheap enough to poll)."""
         async with self.database.read() as session:
-            return await has_due_messages(session=session, now=self.clock(), batch_id=batch_id)
+            return await has_due_messages(session=session, now=self.clock(), channel=self.channel, batch_id=batch_id)
 
     async def recover(self) -> int:
-        """Fail the rows a dead sender left SENDING past the lease."""
+        """Fail this channel's rows a dead sender left SENDING past the lease."""
         async with self.database.transaction() as session:
-            return await recover_interrupted(session=session, now=self.clock(), lease=self.settings.lease)
+            return await recover_interrupted(
+                session=session, now=self.clock(), channel=self.channel, lease=self.settings.lease
+            )
 
     # -- sending ----------------------------------------------------------------------------
 
     async def drain(self, *, batch_id: int | None = None) -> DrainStats:
-        """Send every due message (of one batch, if given) until none is left or stop is requested."""
+        """Send every due message of this channel (of one batch, if given) until none is left or stop is requested."""
         stats = DrainStats()
         in_flight: set[asyncio.Task[None]] = set()
+        #: The next rows, claimed while the current ones wait for their slots.
+        ahead: asyncio.Task[_Claim] | None = None
         stop_reporting = asyncio.Event()
         reporter = asyncio.create_task(self._report_loop(batch_id, stop_reporting), name="outbox-progress")
         try:
@@ -211,24 +228,37 @@ class OutboxSender:
                     await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                     in_flight = _reap(in_flight)
                     continue
-                claim = await self._claim(batch_id, stats)
+                claim = await (ahead if ahead is not None else self._claim(batch_id, stats))
+                ahead = None
                 if claim.taken == 0:
                     break
+                if claim.taken == self.settings.claim_size:
+                    # Probably more to come: claim it now, so that a slow claim
+                    # does not make the next row miss its slot.
+                    ahead = asyncio.create_task(self._claim(batch_id, stats), name="outbox-claim")
                 for index, item in enumerate(claim.ready):
                     if self.stopping or not await self._wait_unless_stopped(self.pacer.slot()):
                         await self._release(claim.ready[index:], stats)
                         break
                     in_flight.add(asyncio.create_task(self._send(item, stats), name=f"outbox-{item.message_id}"))
                 in_flight = _reap(in_flight)
+            if ahead is not None:  # stopping: give back what was claimed ahead
+                claimed_ahead, ahead = await ahead, None
+                await self._release(claimed_ahead.ready, stats)
             if in_flight:
                 await asyncio.wait(in_flight)
                 in_flight = _reap(in_flight)
         except asyncio.CancelledError:
+            if ahead is not None:  # its transaction rolls back, or its rows wait for the lease
+                ahead.cancel()
             for task in in_flight:  # killed: what was in flight stays SENDING (see the lease)
                 task.cancel()
             reporter.cancel()
             raise
         except Exception:
+            if ahead is not None:  # rows claimed ahead go back, if that claim went through
+                with contextlib.suppress(Exception):
+                    await self._release((await ahead).ready, stats)
             if in_flight:  # a claim failed: still record the sends already made
                 await asyncio.wait(in_flight)
                 _reap(in_flight)
@@ -247,7 +277,8 @@ class OutboxSender:
         claim = _Claim()
         async with self.database.transaction() as session:
             rows = await claim_messages(
-                session=session, now=now, claimer=self.name, limit=self.settings.claim_size, batch_id=batch_id
+                session=session, now=now, channel=self.channel, claimer=self.name,
+                limit=self.settings.claim_size, batch_id=batch_id,
             )
             claim.taken = len(rows)
             for row in rows:
@@ -271,12 +302,6 @@ class OutboxSender:
                         status=DeliveryStatus.SKIPPED, error=composed.reason, now=now,
                     )
                     stats.skipped += 1
-                elif composed.channel != Channel.TELEGRAM or not composed.external_id.lstrip("-").isdigit():
-                    await finish_message(
-                        session=session, message_id=row.id, claimer=self.name,
-                        status=DeliveryStatus.SKIPPED, error="not a Telegram account", now=now,
-                    )
-                    stats.skipped += 1
                 else:
                     claim.ready.append(composed)
         return claim
@@ -290,40 +315,46 @@ class OutboxSender:
         stats.released += await self._write(release, what="release unsent messages")
 
     async def _send(self, item: Composed, stats: DrainStats) -> None:
-        message = render_outbox(item.content)
-        chat_id = int(item.external_id)
+        recipient = item.external_id
         floods = 0
         # The dispatcher took an overall slot for this send; waiting for the
-        # chat's turn (rare: the same chat in two batches) spends it.
-        if await self.pacer.chat_turn(chat_id):
+        # recipient's turn (rare: the same account in two batches) spends it.
+        if await self.pacer.chat_turn(recipient):
             await self.pacer.slot()
         while True:
-            try:
-                sent = await self.bot.send_message(chat_id=chat_id, text=message.text, reply_markup=message.keyboard)
-            except RetryAfter as error:
-                wait = retry_after_seconds(error)
-                stats.flood_waits += 1
-                floods += 1
-                self.pacer.pause(wait)
-                if (
-                    floods <= self.settings.max_flood_retries
-                    and wait <= self.settings.max_inline_retry_after
-                    and await self._wait_unless_stopped(self.pacer.turn(chat_id))
-                ):
-                    continue  # the same row, after the pause, in a slot of its own
-                await self._retry(item, stats, delay=wait, error=f"flood control: retry after {wait:g} s", count=False)
-            except Forbidden as error:
-                await self._unreachable(item, stats, error.message)
-            except BadRequest as error:
-                await self._finish(item, stats, DeliveryStatus.FAILED, error=error.message)
-            except TelegramError as error:
-                await self._transient(item, stats, f"{type(error).__name__}: {error.message}")
-            except Exception as error:  # e.g. an unexpected answer; treated as transient
-                logger.debug("outbox message %s: send failed", item.message_id, exc_info=True)
-                await self._transient(item, stats, f"{type(error).__name__}: {error}")
-            else:
-                await self._sent(item, stats, sent.message_id)
+            result = await self._transport_send(item)
+            match result:
+                case Sent(provider_message_id=provider_message_id):
+                    await self._sent(item, stats, provider_message_id)
+                case RateLimited(retry_after=wait):
+                    stats.flood_waits += 1
+                    floods += 1
+                    self.pacer.pause(wait)
+                    if (
+                        floods <= self.settings.max_flood_retries
+                        and wait <= self.settings.max_inline_retry_after
+                        and await self._wait_unless_stopped(self.pacer.turn(recipient))
+                    ):
+                        continue  # the same row, after the pause, in a slot of its own
+                    await self._retry(item, stats, delay=wait, error=f"flood control: retry after {wait:g} s", count=False)
+                case Unreachable(reason=reason):
+                    await self._unreachable(item, stats, reason)
+                case Rejected(reason=reason):
+                    await self._finish(item, stats, DeliveryStatus.FAILED, error=reason)
+                case Transient(reason=reason):
+                    await self._transient(item, stats, reason)
+                case _:
+                    assert_never(result)
             return
+
+    async def _transport_send(self, item: Composed) -> SendResult:
+        """What the transport answered; a transport that raised (a bug) counts as a transient failure."""
+        try:
+            return await self.transport.send(item.external_id, item.content)
+        except Exception as error:
+            logger.error("outbox message %s: the %s transport failed: %s", item.message_id, self.channel, error)
+            logger.debug("outbox message %s: send failed", item.message_id, exc_info=True)
+            return Transient(f"{type(error).__name__}: {error}")
 
     async def _wait_unless_stopped(self, waiting: Awaitable[None]) -> bool:
         """Await ``waiting``; False (and it is abandoned) if a stop is requested first."""
@@ -340,11 +371,11 @@ class OutboxSender:
 
     # -- outcomes ---------------------------------------------------------------------------
 
-    async def _sent(self, item: Composed, stats: DrainStats, telegram_message_id: int) -> None:
+    async def _sent(self, item: Composed, stats: DrainStats, provider_message_id: str) -> None:
         async def record(session: AsyncSession) -> bool:
             ours = await finish_message(
                 session=session, message_id=item.message_id, claimer=self.name, status=DeliveryStatus.SENT,
-                telegram_message_id=telegram_message_id, now=self.clock(),
+                provider_message_id=provider_message_id, now=self.clock(),
             )
             if ours and item.was_unreachable:
                 respondent = await session.get(Respondent, item.respondent_id)
@@ -440,9 +471,17 @@ class OutboxSender:
             logger.error("outbox: reporting progress failed: %s", error)
             logger.debug("outbox progress report failed", exc_info=True)
 
+    def reports_on(self, batch: OutboxBatch) -> bool:
+        """Whether this sender carries the batch's feedback: its coordinator's channel, or nobody watches it."""
+        return batch.status_chat_id is None or batch.requested_channel == self.channel
+
     async def _report(self, batch_id: int | None, force: bool) -> None:
         async with self.database.read() as session:
-            batches = await list_active_batches(session=session, batch_ids=None if batch_id is None else [batch_id])
+            batches = [
+                batch
+                for batch in await list_active_batches(session=session, batch_ids=None if batch_id is None else [batch_id])
+                if self.reports_on(batch)
+            ]
             snapshot = [
                 (batch, await delivery_counts(session=session, batch_id=batch.id), await session.get(Campaign, batch.campaign_id))
                 for batch in batches
@@ -480,20 +519,37 @@ class OutboxSender:
         if batch.status_message_id is not None:
             await self._edit_status(batch, campaign, counts, final=True)
         language = batch.language or "zh"
-        chat_id = int(batch.status_chat_id)
+        chat = batch.status_chat_id
         for text in summary_messages(
             language=language, campaign_id=campaign.id, campaign_title=campaign.title,
-            kind=batch.kind, counts=counts, problems=problems,
+            kind=batch.kind, counts=counts, problems=problems, limit=self.transport.max_text_length,
         ):
-            await self.pacer.chat_turn(chat_id)
-            try:
-                await with_retries(
-                    lambda text=text: self.bot.send_message(chat_id=chat_id, text=text),  # type: ignore[misc]
-                    what=f"outbox summary to {chat_id}",
-                )
-            except TelegramError as error:
-                logger.warning("could not send the summary of outbox batch %s: %s", batch.id, error)
+            await self.pacer.chat_turn(chat)
+            result = await self._send_feedback(chat, text)
+            if not isinstance(result, Sent):
+                logger.warning("could not send the summary of outbox batch %s: %s", batch.id, result)
                 return
+
+    async def _send_feedback(self, chat: str, text: str) -> SendResult:
+        """Send a text to the coordinator, waiting out short rate limits and retrying transient failures."""
+        result: SendResult = Transient("not sent")
+        for attempt in range(1, FEEDBACK_ATTEMPTS + 1):
+            try:
+                result = await self.transport.send_text(chat, text)
+            except Exception as error:  # a bug in the transport: feedback must not stop the sending
+                logger.debug("sending feedback to %s failed", chat, exc_info=True)
+                return Transient(f"{type(error).__name__}: {error}")
+            match result:
+                case RateLimited(retry_after=wait) if wait <= FEEDBACK_MAX_RETRY_AFTER and attempt < FEEDBACK_ATTEMPTS:
+                    logger.info("feedback to %s: rate limited, waiting %.1f s (attempt %d)", chat, wait, attempt)
+                    await asyncio.sleep(wait)
+                case Transient(reason=reason) if attempt < FEEDBACK_ATTEMPTS:
+                    wait = FEEDBACK_BACKOFF_SECONDS[min(attempt, len(FEEDBACK_BACKOFF_SECONDS)) - 1]
+                    logger.info("feedback to %s: %s, retrying in %.1f s (attempt %d)", chat, reason, wait, attempt)
+                    await asyncio.sleep(wait)
+                case _:
+                    return result
+        return result
 
     async def _edit_status(
         self, batch: OutboxBatch, campaign: Campaign | None, counts: dict[DeliveryStatus, int], *, final: bool
@@ -505,11 +561,10 @@ class OutboxSender:
             kind=batch.kind, counts=counts, total=batch.total, final=final,
         )
         try:
-            await self.bot.edit_message_text(
-                chat_id=int(batch.status_chat_id), message_id=batch.status_message_id, text=text
-            )
-        except BadRequest as error:
-            if "not modified" not in str(error).lower():
-                logger.warning("could not edit the status message of outbox batch %s: %s", batch.id, error)
-        except TelegramError as error:
+            result = await self.transport.edit_text(batch.status_chat_id, batch.status_message_id, text)
+        except Exception as error:  # a bug in the transport: feedback must not stop the sending
             logger.warning("could not edit the status message of outbox batch %s: %s", batch.id, error)
+            logger.debug("editing a status message failed", exc_info=True)
+            return
+        if not isinstance(result, Sent):
+            logger.warning("could not edit the status message of outbox batch %s: %s", batch.id, result)
