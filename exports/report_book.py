@@ -137,6 +137,19 @@ def number_text(value: Any) -> str:
     return xml_text(value if isinstance(value, str) else str(value))
 
 
+def add_run(paragraph: CT_P, text: str) -> None:
+    """A run of ``text`` (safe, no line break) at the end of ``paragraph``.
+
+    ``CT_R.text`` turns tabs into ``w:tab`` elements but walks the text one
+    character at a time in Python; text without a tab goes into one ``w:t``.
+    """
+    run = paragraph.add_r()
+    if "\t" in text:
+        run.text = text
+    else:
+        run.add_t(text)
+
+
 def _set_fonts(style: BaseStyle, *, east_asia: str, size: float | None = None, bold: bool | None = None) -> None:
     """Name the style's Latin and East Asian fonts explicitly (dropping theme fonts), size, black."""
     rpr = style.element.get_or_add_rPr()
@@ -256,7 +269,7 @@ class ReportBook:
         if style != "Normal":
             paragraph.style = style_id
         if text:
-            paragraph.add_r().text = text
+            add_run(paragraph, text)
         anchor = before if before is not None else self._body.sectPr
         if anchor is None:
             self._body.append(paragraph)
@@ -310,7 +323,7 @@ class ReportBook:
             paragraph = cell.p_lst[0]  # a new cell holds one empty paragraph
             paragraph.style = style_id
             if value:
-                paragraph.add_r().text = value
+                add_run(paragraph, value)
         return row
 
     # -- the units -----------------------------------------------------------------------
@@ -353,13 +366,13 @@ class ReportBook:
 
     def finish(self) -> None:
         """Fill in what is known once every unit was added: the counts and the missing units."""
-        self._counts.add_r().text = self.texts("book.submitted", submitted=self.submitted, units=self.units)
+        add_run(self._counts, self.texts("book.submitted", submitted=self.submitted, units=self.units))
         missing = (
             self.texts("book.missing", units=self.formatter.separator.join(self._missing)) if self._missing else ""
         )
         for chapter in self.chapters:
             if missing:
-                chapter.end.add_r().text = missing
+                add_run(chapter.end, missing)
             else:
                 self._body.remove(chapter.end)
 
