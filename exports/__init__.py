@@ -14,7 +14,7 @@ from exports.export import (
     export_campaign,
     export_file_name,
 )
-from exports.report_book import ReportBookResult, write_report_book
+from exports.report_book import CampaignReportBookExporter, ReportBookResult, write_report_book
 
 __all__ = [
     "BundleMode",
@@ -24,6 +24,7 @@ __all__ = [
     "bundle_path_for",
     "export_campaign",
     "export_file_name",
+    "CampaignReportBookExporter",
     "ReportBookResult",
     "write_report_book",
 ]

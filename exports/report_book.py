@@ -76,6 +76,7 @@ from bot.core.survey import CompiledQuestion, Survey
 from exports.cells import xml_text
 from exports.collect import campaign_zone
 from exports.data import DEFAULT_PAGE_SIZE, UnitRecord, iter_unit_records, load_campaign, read_snapshot
+from exports.export import export_file_name
 from exports.layout import Formatter, Texts, long_text_questions
 from exports.output import OutputFile
 from storage.database import Database
@@ -435,6 +436,22 @@ async def write_report_book(
         result.seconds,
     )
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignReportBookExporter:
+    """Writes a campaign's report book into a directory under a dated file name.
+
+    The report-book counterpart of :class:`exports.export.CampaignFilesExporter`,
+    for the Telegram ``/export`` command and the console:
+    ``<campaign title>-YYYYMMDD-HHMM.docx`` (the time in the campaign's zone).
+    """
+
+    database: Database
+
+    async def __call__(self, *, campaign: Campaign, directory: Path, now: datetime) -> ReportBookResult:
+        name = export_file_name(campaign.title, now.astimezone(campaign_zone(campaign)), suffix=".docx")
+        return await write_report_book(database=self.database, campaign_id=campaign.id, path=directory / name, now=now)
 
 
 def _finish_and_save(book: ReportBook, output: OutputFile) -> None:

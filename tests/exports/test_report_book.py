@@ -14,7 +14,8 @@ from docx.oxml.ns import qn
 from export_world import LONG_TEXT, ExportWorld, answer_fully, answer_minimal
 
 from exports.output import ExportError
-from exports.report_book import ReportBookResult, write_report_book
+from exports.report_book import CampaignReportBookExporter, ReportBookResult, write_report_book
+from storage.campaigns import get_campaign
 from storage.errors import CampaignNotFoundError
 
 SUMMARY_LINES = [line for line in LONG_TEXT.split("\n") if line]
@@ -194,3 +195,13 @@ async def test_report_book__unwritable_path_is_an_export_error(world: ExportWorl
         await write_report_book(database=world.database, campaign_id=world.campaign_id, path=target)
     assert sorted(path.name for path in world.out_dir.iterdir()) == ["a-folder.docx"]
 
+
+
+async def test_report_book__exporter_writes_a_dated_file_into_the_folder(world: ExportWorld) -> None:
+    async with world.database.read() as session:
+        campaign = await get_campaign(session=session, campaign_id=world.campaign_id)
+    exporter = CampaignReportBookExporter(database=world.database)
+    result = await exporter(campaign=campaign, directory=world.out_dir, now=world.now)
+    # 2026-11-02 09:30 UTC is 17:30 in Asia/Shanghai.
+    assert result.path == world.out_dir / "导出测试活动-20261102-1730.docx"
+    assert read_book(result.path).paragraphs[1].text == "导出测试活动"
