@@ -127,11 +127,11 @@ def dump_blocks(book: Path, blocks: Path) -> tuple[int, int]:
     with blocks.open("wb") as stream:
         for element in document.element.body.iterchildren():
             if element.tag == qn("w:p"):
-                pickle.dump(("p", (element.style, "".join(element.itertext()))), stream)
+                pickle.dump(("p", (element.style, element.text)), stream)  # CT_P.text: its runs' text
                 paragraphs += 1
             elif element.tag == qn("w:tbl"):
                 for row in element.tr_lst:
-                    pickle.dump(("tr", ["".join(cell.itertext()) for cell in row.tc_lst]), stream)
+                    pickle.dump(("tr", ["".join(p.text for p in cell.p_lst) for cell in row.tc_lst]), stream)
                     rows += 1
     return paragraphs, rows
 
