@@ -82,7 +82,7 @@ from exports.collect import campaign_zone
 from exports.data import DEFAULT_PAGE_SIZE, UnitRecord, iter_unit_records, load_campaign, read_snapshot
 from exports.export import export_file_name
 from exports.layout import Formatter, Texts, long_text_questions
-from exports.output import OutputFile
+from exports.output import ExportError, OutputFile
 from storage.database import Database
 from storage.models import Campaign, ResponseStatus
 from storage.types import utc_now
@@ -470,5 +470,8 @@ class CampaignReportBookExporter:
 
 def _finish_and_save(book: ReportBook, output: OutputFile) -> None:
     book.finish()
-    book.save(output.temporary)
+    try:
+        book.save(output.temporary)
+    except OSError as error:  # the disk filled up, the folder went away...
+        raise ExportError(f"cannot write {output.final}: {error.strerror or error}") from None
     output.commit()

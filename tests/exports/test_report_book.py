@@ -205,3 +205,16 @@ async def test_report_book__exporter_writes_a_dated_file_into_the_folder(world: 
     # 2026-11-02 09:30 UTC is 17:30 in Asia/Shanghai.
     assert result.path == world.out_dir / "导出测试活动-20261102-1730.docx"
     assert read_book(result.path).paragraphs[1].text == "导出测试活动"
+
+
+async def test_report_book__a_full_disk_is_an_export_error_and_leaves_nothing(
+    world: ExportWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(self: Document, path: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Document, "save", disk_full)  # the disk, outside the machine's control
+    target = world.out_dir / "book.docx"
+    with pytest.raises(ExportError, match=f"^cannot write {target}: No space left on device$"):
+        await write_report_book(database=world.database, campaign_id=world.campaign_id, path=target)
+    assert list(world.out_dir.iterdir()) == []
