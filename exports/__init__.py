@@ -1,7 +1,8 @@
-"""Exports: a campaign compiled into a workbook (and a zip with the uploaded files).
+"""Exports: a campaign compiled into a workbook (and a zip with the uploaded files), or a report book.
 
-The entry point is :func:`exports.export.export_campaign`; see
-``docs/exports.md`` for the layout of the workbook and the bundle.
+The entry points are :func:`exports.export.export_campaign` (the workbook)
+and :func:`exports.report_book.write_report_book` (the Word document); see
+``docs/exports.md`` for the layout of the workbook, the bundle and the book.
 """
 
 from exports.export import (
@@ -13,6 +14,7 @@ from exports.export import (
     export_campaign,
     export_file_name,
 )
+from exports.report_book import CampaignReportBookExporter, ReportBookResult, write_report_book
 
 __all__ = [
     "BundleMode",
@@ -22,4 +24,7 @@ __all__ = [
     "bundle_path_for",
     "export_campaign",
     "export_file_name",
+    "CampaignReportBookExporter",
+    "ReportBookResult",
+    "write_report_book",
 ]

@@ -92,6 +92,18 @@ def clean_text(text: str) -> str:
     return text
 
 
+def xml_text(text: str) -> str:
+    """``text`` without XML-illegal characters and with line breaks as ``\n``, of any length.
+
+    :func:`clean_text` without the spreadsheet's length limit: the report book's rule.
+    """
+    if _ILLEGAL.search(text) is not None:
+        text = _ILLEGAL.sub("", text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
 def is_risky_text(text: str) -> bool:
     """Whether a spreadsheet program could read ``text`` as a formula or an error value."""
     return text.startswith(FORMULA_PREFIXES) or text in _ERROR_CODES

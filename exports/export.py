@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 import time
 import unicodedata
@@ -42,16 +41,13 @@ from bot.survey_cache import SurveyCache
 from exports.bundle import write_bundle
 from exports.collect import ExportContent, campaign_zone, collect
 from exports.data import DEFAULT_PAGE_SIZE, load_campaign, read_snapshot
+from exports.output import ExportError, OutputFile
 from exports.workbook import write_workbook
 from storage.database import Database
 from storage.models import ResponseStatus
 from storage.types import utc_now
 
 logger = logging.getLogger(__name__)
-
-
-class ExportError(Exception):
-    """The export cannot be written (unwritable location...); the message is one line."""
 
 
 class BundleMode(StrEnum):
@@ -82,37 +78,6 @@ class ExportResult:
     seconds: float
 
 
-class _Output:
-    """A file written under a temporary name next to its final one, then renamed."""
-
-    def __init__(self, final: Path) -> None:
-        self.final = final
-        self.temporary = final.with_name(f".{final.name}.{os.getpid()}.tmp")
-
-    def check(self) -> None:
-        """Fail now, with a readable reason, if the file cannot be written there."""
-        if self.final.is_dir():
-            raise ExportError(f"cannot write {self.final}: it is a directory")
-        try:
-            with open(self.temporary, "wb"):
-                pass
-        except OSError as error:
-            raise ExportError(f"cannot write {self.final}: {error.strerror or error}") from None
-
-    def commit(self) -> None:
-        try:
-            os.replace(self.temporary, self.final)
-        except OSError as error:
-            self.discard()
-            raise ExportError(f"cannot write {self.final}: {error.strerror or error}") from None
-
-    def discard(self) -> None:
-        try:
-            self.temporary.unlink(missing_ok=True)
-        except OSError:
-            logger.warning("could not remove the temporary file %s", self.temporary)
-
-
 def bundle_path_for(workbook_path: Path) -> Path:
     """``out/report.xlsx`` → ``out/report.zip``."""
     return workbook_path.with_suffix(".zip")
@@ -131,15 +96,15 @@ def export_file_name(campaign_title: str, exported_at: datetime, *, suffix: str 
 
 def _write_files(
     content: ExportContent,
-    workbook: _Output,
-    bundle: _Output | None,
+    workbook: OutputFile,
+    bundle: OutputFile | None,
 ) -> int:
     """Write the workbook and the bundle (blocking; run in a worker thread)."""
     write_workbook(content=content, path=workbook.temporary, links=False)
     if bundle is None:
         workbook.commit()
         return 0
-    linked = _Output(bundle.final.with_suffix(".links.xlsx"))
+    linked = OutputFile(bundle.final.with_suffix(".links.xlsx"))
     try:
         write_workbook(content=content, path=linked.temporary, links=True)
         written = write_bundle(
@@ -179,11 +144,11 @@ async def export_campaign(
     """
     started = time.perf_counter()
     moment = now or utc_now()
-    workbook_output = _Output(workbook_path)
+    workbook_output = OutputFile(workbook_path)
     workbook_output.check()
-    bundle_output: _Output | None = None
+    bundle_output: OutputFile | None = None
     if bundle is not BundleMode.NEVER:
-        bundle_output = _Output(bundle_path or bundle_path_for(workbook_path))
+        bundle_output = OutputFile(bundle_path or bundle_path_for(workbook_path))
         if bundle_output.final == workbook_output.final:
             workbook_output.discard()
             raise ExportError(f"the bundle and the workbook cannot both be {workbook_path}")
