@@ -59,6 +59,9 @@ class ExportedFiles(Protocol):
     @property
     def attachments(self) -> int: ...
 
+    @property
+    def report_book(self) -> Path | None: ...
+
 
 class CampaignExporter(Protocol):
     """Writes a campaign's workbook (and zip) into ``directory``; wired in by :mod:`bot.cli`."""

@@ -30,7 +30,7 @@ import logging
 import re
 import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -76,6 +76,9 @@ class ExportResult:
     #: File answers whose stored file was not found, as ``unit: question (file name)``.
     missing_attachments: tuple[str, ...]
     seconds: float
+    #: The report book (every unit's narrative answers, a .docx), when one was
+    #: asked for and the survey has long-text questions to compile.
+    report_book: Path | None = None
 
 
 def bundle_path_for(workbook_path: Path) -> Path:
@@ -215,13 +218,26 @@ class CampaignFilesExporter:
     #: The process's compiled-survey cache (``None``: the exports' own).
     surveys: SurveyCache | None = None
 
+    #: Also write the report book (``/export`` sends it beside the workbook).
+    report_book: bool = True
+
     async def __call__(self, *, campaign: CampaignSummary, directory: Path, now: datetime) -> ExportResult:
-        name = export_file_name(campaign.title, now.astimezone(ZoneInfo(campaign.timezone)))
-        return await export_campaign(
+        from exports.report_book import write_report_book  # python-docx only when a book is asked for
+
+        local = now.astimezone(ZoneInfo(campaign.timezone))
+        result = await export_campaign(
             database=self.database,
             campaign_id=campaign.id,
-            workbook_path=directory / name,
+            workbook_path=directory / export_file_name(campaign.title, local),
             data_dir=self.data_dir,
             now=now,
             surveys=self.surveys,
         )
+        if not self.report_book:
+            return result
+        book_path = directory / export_file_name(campaign.title, local, suffix=".docx")
+        book = await write_report_book(database=self.database, campaign_id=campaign.id, path=book_path, now=now)
+        if book.chapters == 0:  # no narrative question: nothing to compile
+            book_path.unlink(missing_ok=True)
+            return result
+        return replace(result, report_book=book_path)

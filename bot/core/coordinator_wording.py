@@ -114,6 +114,11 @@ def export_caption(campaign: CampaignSummary, *, submitted: int, units: int, lan
     )
 
 
+def export_book_caption(*, submitted: int, language: str) -> str:
+    """The caption of the report book (every submitted unit's narrative answers)."""
+    return translate(language, "coord.export_book_caption", submitted=submitted)
+
+
 def export_bundle_caption(*, attachments: int, language: str) -> str:
     """The caption of the zip with the workbook and the uploaded files."""
     return translate(language, "coord.export_zip_caption", files=attachments)

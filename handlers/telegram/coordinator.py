@@ -24,6 +24,7 @@ from bot.core.coordinator_wording import (
     campaign_label,
     campaign_list_text,
     choose_campaign_text,
+    export_book_caption,
     export_bundle_caption,
     export_caption,
     status_blocks,
@@ -110,7 +111,7 @@ class CoordinatorHandlers:
         await self.send_export(update, context, picked)
 
     async def send_export(self, update: Update, context: ContextTypes.DEFAULT_TYPE, campaign: CampaignSummary) -> None:
-        """Build the workbook from the current data and send it (and the zip, if any) as documents."""
+        """Build the workbook from the current data and send it (and the zip and the report book, if any) as documents."""
         language = user_language(update)
         chat_id = update.effective_chat.id  # type: ignore[union-attr]
         await self.reply(update, context, translate(language, "coord.exporting"))
@@ -127,6 +128,8 @@ class CoordinatorHandlers:
             files = [(result.workbook, caption)]
             if result.bundle is not None:
                 files.append((result.bundle, export_bundle_caption(attachments=result.attachments, language=language)))
+            if result.report_book is not None:
+                files.append((result.report_book, export_book_caption(submitted=result.submitted, language=language)))
             for path, text in files:
                 send = functools.partial(
                     context.bot.send_document, chat_id=chat_id, document=path.read_bytes(), filename=path.name, caption=text

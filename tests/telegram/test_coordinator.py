@@ -8,6 +8,7 @@ import zipfile
 from datetime import timedelta
 from pathlib import Path
 
+import docx
 import openpyxl
 import pytest
 
@@ -106,8 +107,8 @@ async def test_export_mid_campaign__sends_a_workbook_with_every_unit_in_roster_o
     user = harness.fake.user(coordinator, "协调人", language_code="zh-hans")
     await user.send_command("/export")
     messages = await replies(user, at_least=2, timeout=30)
-    [document] = [m for m in messages if m.document is not None]
-    assert document.filename is not None and document.filename.endswith(".xlsx")
+    [document] = [m for m in messages if m.document is not None and (m.filename or "").endswith(".xlsx")]
+    assert document.filename is not None
     assert "已提交 0/3" in (document.caption or "")
     path = tmp_path / document.filename
     path.write_bytes(document.content or b"")
@@ -151,3 +152,39 @@ async def test_export_after_an_upload__also_sends_the_zip_with_the_file(
     stored = [name for name in bundle.namelist() if name.startswith("attachments/")]
     assert len(stored) == 1 and stored[0].endswith("盖章表.pdf")
     assert bundle.read(stored[0]) == b"%PDF-1.4 scan"
+
+
+async def test_export_after_a_submission__also_sends_the_report_book_with_the_unit_s_report(
+    harness: BotHarness, coordinator: int, tmp_path: Path
+) -> None:
+    respondent = harness.fake.user(9600, "王芳", language_code="zh-hans")
+    await respondent.send_command("/start", harness.tokens["通州区"][0])
+    await replies(respondent)
+    for text in ("通州区科协", "王芳", "13800138000", "2023-04-26"):
+        await respondent.send_text(text)
+        await replies(respondent)
+    steps = [("press", "否")] * 4 + [("press", "全民科学素质工作领导小组"), ("press", "否"), ("text", "3"), ("text", "3")]
+    for part in range(1, 6):  # the five report parts
+        steps += [("text", f"通州区报告第{part}部分"), ("press", "完成")]
+    for kind, payload in steps:
+        if kind == "text":
+            await respondent.send_text(payload)
+        else:
+            await respondent.press(payload)
+        await replies(respondent)
+    await respondent.send_document("盖章表.pdf", b"%PDF-1.4 scan", "application/pdf")
+    await replies(respondent)
+    await respondent.press("✅ 提交")
+    assert "已提交" in await text_of(respondent)
+
+    user = harness.fake.user(coordinator, "协调人", language_code="zh-hans")
+    await user.send_command("/export", str(harness.campaign_id))
+    messages = await replies(user, at_least=3, timeout=30)
+    [book] = [m for m in messages if m.document is not None and (m.filename or "").endswith(".docx")]
+    assert "报告汇编" in (book.caption or "")
+    path = tmp_path / (book.filename or "book.docx")
+    path.write_bytes(book.content or b"")
+    text = "\n".join(paragraph.text for paragraph in docx.Document(str(path)).paragraphs)
+    assert "通州区报告第1部分" in text and "通州区报告第5部分" in text
+    assert text.index("通州区报告第1部分") < text.index("通州区报告第5部分")  # chapters in survey order
+    assert "崇川区" in text  # listed as missing at the end of a chapter
