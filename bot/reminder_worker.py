@@ -32,6 +32,7 @@ from typing import Protocol
 
 from bot.reminder_scheduler import ReminderScheduler
 from storage.database import Database
+from storage.inbox import prune_handled_updates
 from storage.types import utc_now
 from storage.updates import prune_processed_updates
 
@@ -119,7 +120,10 @@ class ReminderWorker:
     async def prune(self) -> int:
         """Forget the update ids handled before :data:`PROCESSED_UPDATES_KEPT`; returns how many."""
         async with self.database.transaction() as session:
-            removed = await prune_processed_updates(session=session, older_than=self.clock() - PROCESSED_UPDATES_KEPT)
+            older_than = self.clock() - PROCESSED_UPDATES_KEPT
+            removed = await prune_processed_updates(session=session, older_than=older_than)
+            # The inbox rows of the same updates: kept as long, so a late redelivery is still recognised.
+            removed += await prune_handled_updates(session=session, older_than=older_than)
         if removed:
             logger.info("forgot %d handled update id(s) older than %s", removed, PROCESSED_UPDATES_KEPT)
         return removed

@@ -12,8 +12,10 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
+from bot.inbox import Inbox
 from bot.service import SurveyService
 from handlers.telegram.application import build_application
+from handlers.telegram.intake import CHANNEL, UpdateFeeder
 from handlers.telegram.webhook import SECRET_HEADER, make_webhook_app
 from storage.models import AnswerHistory, ProcessedUpdate, Response, Unit
 from tests.fakes.telegram import FakeUser
@@ -194,10 +196,11 @@ async def webhook(harness: BotHarness) -> AsyncIterator[str]:
     await harness.stop()  # no polling: updates come only through the webhook
     database = harness.backend.open()
     service = SurveyService(database=database, settings=harness.settings, clock=harness.clock)
-    application = build_application(harness.settings, service, webhook=True)
+    application = build_application(harness.settings, service)
     await application.initialize()
     await application.start()
-    runner = web.AppRunner(make_webhook_app(application, secret_token="s3cret-Token_1", path="/telegram"))
+    inbox = Inbox(database=database, channel=CHANNEL, handler=UpdateFeeder(application), clock=harness.clock)
+    runner = web.AppRunner(make_webhook_app(application, inbox=inbox, secret_token="s3cret-Token_1", path="/telegram"))
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -205,6 +208,7 @@ async def webhook(harness: BotHarness) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}/telegram"
     finally:
         await runner.cleanup()
+        await inbox.drain(5.0)
         await application.stop()
         await application.shutdown()
 
