@@ -8,9 +8,11 @@ marks the entry handled. A process killed at any moment therefore loses
 nothing it acknowledged: :meth:`Inbox.recover` (at start-up, then
 periodically) handles what is left.
 
-A handler failure is logged (the handler logs its traceback), kept with the entry and retried after
-:data:`RETRY_DELAY`, at most :data:`MAX_ATTEMPTS` handlings in all; then the
-entry is marked failed. A failing update never blocks the others.
+A handler failure is logged (the handler logs its traceback), kept with the
+entry and retried after :data:`RETRY_DELAY`; after :data:`MAX_FAILURES`
+failures (or :data:`MAX_ATTEMPTS` handlings started, should an update kill
+the process each time) the entry is marked failed. A failing update never
+blocks the others.
 
 Handling an update twice (a retry after a failure, a process killed after
 the handler ran but before the mark) is safe: the respondent service and
@@ -34,8 +36,10 @@ logger = logging.getLogger(__name__)
 
 #: How long a process may take to handle an update before another may claim it.
 HANDLING_LEASE = timedelta(minutes=2)
-#: How many handlings an update gets before it is marked failed.
-MAX_ATTEMPTS = 3
+#: How many failed handlings an update gets before it is marked failed.
+MAX_FAILURES = 3
+#: How many handlings may start (a process killed in the middle counts) before it is marked failed.
+MAX_ATTEMPTS = 10
 #: How long after a failed handling the update is tried again.
 RETRY_DELAY = timedelta(seconds=10)
 #: How often pending updates (failed handlings, a dead process's claims) are looked for.
@@ -57,6 +61,7 @@ class Inbox:
         handler: UpdateHandler,
         clock: Callable[[], datetime] = utc_now,
         lease: timedelta = HANDLING_LEASE,
+        max_failures: int = MAX_FAILURES,
         max_attempts: int = MAX_ATTEMPTS,
         retry_delay: timedelta = RETRY_DELAY,
     ) -> None:
@@ -65,6 +70,7 @@ class Inbox:
         self.handler = handler
         self.clock = clock
         self.lease = lease
+        self.max_failures = max_failures
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
         self._tasks: set[asyncio.Task[None]] = set()
@@ -86,13 +92,13 @@ class Inbox:
         try:
             await self.handler(entry)
         except Exception as error:
-            final = entry.attempts >= self.max_attempts
+            final = entry.failures + 1 >= self.max_failures
             logger.error(
-                "handling update %s:%s failed (attempt %d of %d)%s: %s",
+                "handling update %s:%s failed (failure %d of %d)%s: %s",
                 self.channel,
                 entry.dedup_key,
-                entry.attempts,
-                self.max_attempts,
+                entry.failures + 1,
+                self.max_failures,
                 "" if final else f"; retried in {self.retry_delay.total_seconds():g} s",
                 error,
             )
@@ -120,6 +126,7 @@ class Inbox:
                     channel=self.channel,
                     now=now,
                     claimed_until=now + self.lease,
+                    max_failures=self.max_failures,
                     max_attempts=self.max_attempts,
                     ignore_leases=at_start,
                 )

@@ -41,6 +41,8 @@ class InboxEntry:
     payload: str
     #: How many handlings were started, this one included.
     attempts: int
+    #: How many handlings raised before this one.
+    failures: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +113,7 @@ async def claim_pending(
     channel: str,
     now: datetime,
     claimed_until: datetime,
+    max_failures: int,
     max_attempts: int,
     limit: int = 100,
     ignore_leases: bool = False,
@@ -119,9 +122,11 @@ async def claim_pending(
 
     A row is pending when it is neither handled nor failed and its lease has
     run out (or ``ignore_leases``: on start-up, what an earlier process of
-    this deployment left is taken at once). A row already started
-    ``max_attempts`` times is marked failed instead (it failed, or the process
-    died, that often) and logged: it never blocks the others.
+    this deployment left is taken at once). A row whose handler raised
+    ``max_failures`` times, or whose handling was started ``max_attempts``
+    times (a process killed in the middle counts: an update that kills the
+    process must not do so forever), is marked failed instead and logged: it
+    never blocks the others.
     """
     _check_channel(channel)
     require_aware(now, "now")
@@ -143,21 +148,29 @@ async def claim_pending(
     rows = list(await session.scalars(query))
     claimed: list[InboxEntry] = []
     for row in rows:
-        if row.attempts >= max_attempts:
+        if row.failures >= max_failures or row.attempts >= max_attempts:
             row.failed_at = now
             row.claimed_until = None
             logger.error(
-                "update %s:%s given up after %d attempts; last error: %s",
+                "update %s:%s given up after %d handlings (%d failed); last error: %s",
                 channel,
                 row.dedup_key,
                 row.attempts,
-                row.last_error or "the process stopped while handling it",
+                row.failures,
+                row.last_error or "none: the process stopped while handling it",
             )
             continue
         row.attempts += 1
         row.claimed_until = claimed_until
         claimed.append(
-            InboxEntry(id=row.id, channel=channel, dedup_key=row.dedup_key, payload=row.payload, attempts=row.attempts)
+            InboxEntry(
+                id=row.id,
+                channel=channel,
+                dedup_key=row.dedup_key,
+                payload=row.payload,
+                attempts=row.attempts,
+                failures=row.failures,
+            )
         )
     await session.flush()
     return claimed
@@ -178,12 +191,16 @@ async def mark_handled(*, session: AsyncSession, entry_ids: Sequence[int], now: 
 async def release_failed(
     *, session: AsyncSession, entry_id: int, error: str, retry_at: datetime
 ) -> None:
-    """A handling failed: keep the error and let the update be claimed again from ``retry_at``."""
+    """A handling failed: count it, keep the error and let the update be claimed again from ``retry_at``."""
     require_aware(retry_at, "retry_at")
     await session.execute(
         update(InboundUpdate)
         .where(InboundUpdate.id == entry_id, InboundUpdate.handled_at.is_(None))
-        .values(claimed_until=retry_at, last_error=error[:ERROR_MAX_LENGTH])
+        .values(
+            claimed_until=retry_at,
+            failures=InboundUpdate.failures + 1,
+            last_error=error[:ERROR_MAX_LENGTH],
+        )
     )
 
 

@@ -362,8 +362,9 @@ class InboundUpdate(Base):
     Recorded before the update is acknowledged to the provider; handled from
     here, so a process killed at any moment loses nothing acknowledged.
     ``claimed_until`` is the lease of the process handling it, ``attempts``
-    counts the handlings started; ``handled_at`` is set once it is done and
-    ``failed_at`` when it was given up after too many attempts.
+    counts the handlings started (a process killed while handling counts),
+    ``failures`` the handlings that raised; ``handled_at`` is set once it is
+    done and ``failed_at`` when it was given up.
     """
 
     __tablename__ = "inbound_updates"
@@ -380,6 +381,7 @@ class InboundUpdate(Base):
     received_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
     claimed_until: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     handled_at: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)

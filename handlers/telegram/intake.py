@@ -17,6 +17,7 @@ import json
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, TimedOut
 from telegram.ext import Application
@@ -117,7 +118,7 @@ class Poller:
                 continue
             try:
                 entries = await self.inbox.record([arrived(update) for update in updates])
-            except StorageError as error:
+            except (StorageError, SQLAlchemyError) as error:
                 # Not recorded, so not confirmed: the same batch comes again.
                 backoff = min(max(backoff * 2, 1.0), MAX_BACKOFF_SECONDS)
                 logger.error("could not record %d update(s): %s; fetching them again in %.0f s", len(updates), error, backoff)

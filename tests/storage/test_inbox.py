@@ -54,7 +54,12 @@ async def test_claim_pending__waits_for_the_lease_unless_starting(database: Data
         )
     async with database.transaction() as session:
         held = await claim_pending(
-            session=session, channel="telegram", now=NOW, claimed_until=NOW + timedelta(minutes=2), max_attempts=3
+            session=session,
+            channel="telegram",
+            now=NOW,
+            claimed_until=NOW + timedelta(minutes=2),
+            max_failures=3,
+            max_attempts=10,
         )
     async with database.transaction() as session:
         started = await claim_pending(
@@ -62,7 +67,8 @@ async def test_claim_pending__waits_for_the_lease_unless_starting(database: Data
             channel="telegram",
             now=NOW,
             claimed_until=NOW + timedelta(minutes=2),
-            max_attempts=3,
+            max_failures=3,
+            max_attempts=10,
             ignore_leases=True,
         )
     assert held == []
@@ -80,7 +86,7 @@ async def test_inbox__a_failing_update_is_retried_then_given_up_and_never_blocks
             raise RuntimeError("the handler broke")
         handled.append(entry.dedup_key)
 
-    inbox = Inbox(database=database, channel="telegram", handler=handler, clock=clock, max_attempts=2)
+    inbox = Inbox(database=database, channel="telegram", handler=handler, clock=clock, max_failures=2)
     entries = await inbox.record(arrived("1") + [ArrivedUpdate("bad", "{}")] + arrived("2"))
     inbox.handle_soon(entries)
     await inbox.drain(5.0)
@@ -95,7 +101,7 @@ async def test_inbox__a_failing_update_is_retried_then_given_up_and_never_blocks
     stored = await rows(database)
     assert stored["bad"].failed_at is not None and stored["bad"].handled_at is None
     assert stored["1"].handled_at is not None and stored["2"].handled_at is not None
-    assert any("given up after 2 attempts" in record.getMessage() for record in caplog.records)
+    assert any("given up after 2 handlings (2 failed)" in record.getMessage() for record in caplog.records)
 
 
 async def test_inbox__what_a_killed_process_left_is_handled_at_start(database: Database) -> None:
@@ -112,3 +118,25 @@ async def test_inbox__what_a_killed_process_left_is_handled_at_start(database: D
     assert await restarted.recover(at_start=True) == 2
     assert handled == ["1", "2"]
     assert await restarted.recover(at_start=True) == 0
+
+
+async def test_inbox__an_update_that_kills_the_process_every_time_is_given_up(database: Database) -> None:
+    clock = Clock(NOW)
+
+    async def handler(entry: InboxEntry) -> None:
+        raise AssertionError("never reached: the process is killed before")
+
+    await Inbox(database=database, channel="telegram", handler=handler, clock=clock).record(arrived("1"))
+    for _ in range(2):  # each start claims it, then the process dies
+        async with database.transaction() as session:
+            await claim_pending(
+                session=session, channel="telegram", now=NOW, claimed_until=NOW, max_failures=3, max_attempts=3,
+                ignore_leases=True,
+            )
+    async with database.transaction() as session:
+        claimed = await claim_pending(
+            session=session, channel="telegram", now=NOW, claimed_until=NOW, max_failures=3, max_attempts=3,
+            ignore_leases=True,
+        )
+    assert claimed == []
+    assert (await rows(database))["1"].failed_at is not None

@@ -43,6 +43,7 @@ def upgrade() -> None:
         _timestamp("received_at"),
         _timestamp("claimed_until", nullable=True),
         sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("failures", sa.Integer(), server_default=sa.text("0"), nullable=False),
         _timestamp("handled_at", nullable=True),
         _timestamp("failed_at", nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
