@@ -118,12 +118,14 @@ class ReminderWorker:
                 await task
 
     async def prune(self) -> int:
-        """Forget the update ids handled before :data:`PROCESSED_UPDATES_KEPT`; returns how many."""
+        """Forget the update ids (and inbox rows) handled before :data:`PROCESSED_UPDATES_KEPT`; returns how many ids."""
         async with self.database.transaction() as session:
             older_than = self.clock() - PROCESSED_UPDATES_KEPT
             removed = await prune_processed_updates(session=session, older_than=older_than)
             # The inbox rows of the same updates: kept as long, so a late redelivery is still recognised.
-            removed += await prune_handled_updates(session=session, older_than=older_than)
+            recorded = await prune_handled_updates(session=session, older_than=older_than)
+        if recorded:
+            logger.info("forgot %d handled inbox update(s) older than %s", recorded, PROCESSED_UPDATES_KEPT)
         if removed:
             logger.info("forgot %d handled update id(s) older than %s", removed, PROCESSED_UPDATES_KEPT)
         return removed
