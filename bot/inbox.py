@@ -74,6 +74,9 @@ class Inbox:
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
         self._tasks: set[asyncio.Task[None]] = set()
+        # Handled entries waiting to be marked: marked together, one transaction for all that finished meanwhile.
+        self._handled: list[int] = []
+        self._marking: asyncio.Task[None] | None = None
 
     async def record(self, updates: Sequence[ArrivedUpdate]) -> list[InboxEntry]:
         """Keep the updates durably, in one transaction; the ones not recorded before, claimed by this process.
@@ -104,8 +107,10 @@ class Inbox:
             )
             await self._release(entry, f"{type(error).__name__}: {error}")
             return False
-        async with self.database.transaction() as session:
-            await mark_handled(session=session, entry_ids=[entry.id], now=self.clock())
+        self._handled.append(entry.id)
+        if self._marking is None or self._marking.done():
+            self._marking = asyncio.create_task(self._mark_handled(), name=f"inbox-{self.channel}-marks")
+        await asyncio.shield(self._marking)
         return True
 
     def handle_soon(self, entries: Sequence[InboxEntry]) -> None:
@@ -154,6 +159,8 @@ class Inbox:
     async def drain(self, timeout: float) -> None:
         """Wait up to ``timeout`` for the handlings in flight; the rest is recovered after a restart."""
         tasks = set(self._tasks)
+        if self._marking is not None:
+            tasks.add(self._marking)
         if not tasks:
             return
         _, pending = await asyncio.wait(tasks, timeout=timeout)
@@ -168,6 +175,13 @@ class Inbox:
             await self.handle(entry)
         except Exception:  # marking it failed; the lease runs out and it is recovered
             logger.error("could not record the outcome of update %s:%s", self.channel, entry.dedup_key, exc_info=True)
+
+    async def _mark_handled(self) -> None:
+        """Mark what was handled, in batches, until nothing is waiting."""
+        while self._handled:
+            entry_ids, self._handled = self._handled, []
+            async with self.database.transaction() as session:
+                await mark_handled(session=session, entry_ids=entry_ids, now=self.clock())
 
     async def _release(self, entry: InboxEntry, error: str) -> None:
         retry_at = self.clock() + self.retry_delay
