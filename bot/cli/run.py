@@ -165,10 +165,10 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
     finally:
         if worker is not None:
             await worker.stop()
+        if runner is not None:  # no more webhook requests; the ones recorded are handled below
+            await runner.cleanup()
         await intake.stop()
         if application.running:
             await application.stop()
-        if runner is not None:
-            await runner.cleanup()
         await application.shutdown()
         await database.dispose()

@@ -162,7 +162,7 @@ class TelegramUnreachableError(Exception):
 
 
 async def check_connection(settings: Settings) -> str:
-    """``getMe`` with the configured token and URL; the bot's username.
+    """``getMe`` with the configured token and URL; the bot's username (every bot has one).
 
     Runs on its own connection, closed whatever happens, so that a refused
     token or an unreachable API ends the process cleanly.
@@ -185,4 +185,4 @@ async def check_connection(settings: Settings) -> str:
         raise TelegramUnreachableError(str(error)) from None
     finally:
         await request.shutdown()
-    return me.username
+    return me.username or ""
