@@ -47,11 +47,13 @@ from pydantic import SecretStr
 from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
+from bot.inbox import Inbox
 from bot.memory import freeze_startup_objects
 from bot.service import SurveyService
 from bot.settings import Settings
 from bot.survey_files import load_survey
 from handlers.telegram.application import PerChatUpdateProcessor, build_application
+from handlers.telegram.intake import CHANNEL, Intake, UpdateFeeder
 from storage.campaigns import create_campaign
 from storage.database import Database
 from storage.invitations import create_invitation
@@ -188,7 +190,13 @@ async def measure_surveybot(url: str, respondents: int, workdir: Path, *, think:
     application = build_application(settings, service)
     processor = TimedUpdateProcessor()
     application._update_processor = processor  # the same processor, with a stopwatch
-    await run_application(application)
+    # As `surveybot run` polls: every update through the durable inbox.
+    inbox = Inbox(database=database, channel=CHANNEL, handler=UpdateFeeder(application))
+    intake = Intake(application=application, inbox=inbox, polling=True, poll_timeout=1)
+    await application.initialize()
+    await application.start()
+    await intake.start()
+    freeze_startup_objects()
     try:
         async with RemoteFakeTelegram(url) as fake:
             users = [await fake.user(10_000 + i, f"R{i}", language_code="zh-hans") for i in range(respondents)]
@@ -202,7 +210,9 @@ async def measure_surveybot(url: str, respondents: int, workdir: Path, *, think:
             )
             elapsed = time.perf_counter() - started
     finally:
-        await stop_application(application)
+        await intake.stop()
+        await application.stop()
+        await application.shutdown()
         await database.dispose()
     return Run(elapsed=elapsed, handling=processor.durations, replies=replies)
 

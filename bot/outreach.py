@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coordination import CoordinatorService, campaign_summary
 from bot.core.campaigns import CampaignChoice, CampaignSummary
+from bot.core.inbound_text import clean_fields, clean_text
 from bot.core.read_only import ReadOnlyReason, read_only_reason
 from bot.reminders import QUIET_HOURS
 from bot.service import ChannelUser
@@ -67,6 +68,11 @@ class Preview:
     body: str | None
     #: It is quiet hours in the campaign's zone (a manual send is not held back).
     quiet_hours: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Redelivered:
+    """The command was handled before and its draft confirmed or cancelled since: show nothing."""
 
 
 class ConfirmOutcome(StrEnum):
@@ -130,12 +136,22 @@ class OutreachService:
         campaign_id: int | None,
         language: str,
         body: str | None = None,
-    ) -> Preview | CampaignChoice | Refused:
+        update_id: str | None = None,
+    ) -> Preview | CampaignChoice | Refused | Redelivered:
         """Check the account, pick the campaign and store a draft to confirm.
+
+        ``update_id`` (the channel's id of the update asking) names the
+        draft: the same command handled again (a retry after a failed reply,
+        a restart after a kill) finds its draft and previews it again, never
+        a second draft; once that draft is confirmed or cancelled, it shows
+        nothing. (The inbox already keeps a redelivered update from being
+        handled twice.)
 
         Raises :class:`~bot.coordination.NotCoordinatorError` and
         :class:`~storage.errors.CampaignNotFoundError`.
         """
+        user = clean_fields(user)
+        body = clean_text(body) if body is not None else None
         picked = await self.coordination.pick_campaign(user=user, command=command_of(kind), campaign_id=campaign_id)
         if isinstance(picked, CampaignChoice):
             return picked
@@ -149,11 +165,12 @@ class OutreachService:
             audience = await self._audience(session, kind, campaign.id)
             batch_id: int | None = None
             if audience.respondent_ids:
-                batch, _ = await create_batch(
+                key = f"{kind.value}:{user.channel}:{update_id}" if update_id else f"{kind.value}:{uuid.uuid4().hex}"
+                batch, created = await create_batch(
                     session=session,
                     campaign_id=campaign.id,
                     kind=kind,
-                    key=f"{kind.value}:{uuid.uuid4().hex}",
+                    key=key[:100],
                     status=OutboxBatchStatus.DRAFT,
                     body=body,
                     requested_channel=user.channel,
@@ -161,6 +178,8 @@ class OutreachService:
                     language=language,
                     now=now,
                 )
+                if not created and batch.status is not OutboxBatchStatus.DRAFT:
+                    return Redelivered()
                 batch_id = batch.id
         return Preview(
             batch_id=batch_id,

@@ -35,6 +35,7 @@ from typing import Protocol
 
 from bot.reminder_scheduler import ReminderScheduler
 from storage.database import Database
+from storage.inbox import prune_handled_updates
 from storage.types import utc_now
 from storage.updates import prune_processed_updates
 
@@ -142,9 +143,14 @@ class ReminderWorker:
             await asyncio.gather(*pending, return_exceptions=True)
 
     async def prune(self) -> int:
-        """Forget the update ids handled before :data:`PROCESSED_UPDATES_KEPT`; returns how many."""
+        """Forget the update ids (and inbox rows) handled before :data:`PROCESSED_UPDATES_KEPT`; returns how many ids."""
         async with self.database.transaction() as session:
-            removed = await prune_processed_updates(session=session, older_than=self.clock() - PROCESSED_UPDATES_KEPT)
+            older_than = self.clock() - PROCESSED_UPDATES_KEPT
+            removed = await prune_processed_updates(session=session, older_than=older_than)
+            # The inbox rows of the same updates: kept as long, so a late redelivery is still recognised.
+            recorded = await prune_handled_updates(session=session, older_than=older_than)
+        if recorded:
+            logger.info("forgot %d handled inbox update(s) older than %s", recorded, PROCESSED_UPDATES_KEPT)
         if removed:
             logger.info("forgot %d handled update id(s) older than %s", removed, PROCESSED_UPDATES_KEPT)
         return removed

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,10 +26,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import engine
-from bot.core.actions import Action, Pause, Resume, SetLanguage, ShowReview
+from bot.core.actions import Action, Pause, Resume, SetLanguage, ShowReview, Upload
 from bot.core.catalog import bot_language
 from bot.core.definition import QuestionType
 from bot.core.events import AnswerChanged, Event, Submitted
+from bot.core.file_content import HEAD_BYTES
+from bot.core.inbound_text import clean_fields, clean_text
 from bot.core.outcome import (
     Greeting,
     InvitationProblem,
@@ -126,6 +128,8 @@ class SurveyService:
 
     async def start(self, *, user: ChannelUser, update_id: str | None, token: str | None = None) -> Outcome:
         """``/start`` with or without an invitation token: bind, greet and resume."""
+        user = clean_fields(user)
+        token = clean_text(token) if token is not None else None
         now = self.clock()
         async with self.database.transaction() as session:
             if update_id is not None and not await claim_update(
@@ -149,7 +153,13 @@ class SurveyService:
         An :class:`~bot.core.actions.Upload`'s ``ref`` is the path of the file the
         channel downloaded; once the engine accepts it, the file is copied into
         the attachments store and the answer refers to the stored copy.
+
+        Text in the action and the user (a lone surrogate, NUL) is cleaned
+        here, once for every channel (:mod:`bot.core.inbound_text`).
         """
+        user, action = clean_fields(user), clean_fields(action)
+        if isinstance(action, Upload) and action.ref:
+            action = await _with_content(action)
         now = self.clock()
         async with self.database.transaction() as session:
             if update_id is not None and not await claim_update(
@@ -176,6 +186,7 @@ class SurveyService:
 
     async def units(self, *, user: ChannelUser) -> Outcome:
         """``/unit``: the units the account answers for in open campaigns, the active one marked."""
+        user = clean_fields(user)
         async with self.database.read() as session:
             respondent = await find_respondent(session=session, channel=user.channel, external_id=user.external_id)
             if respondent is None:
@@ -442,3 +453,19 @@ class SurveyService:
         if reason is None:
             return None
         return ReadOnly(reason=reason, deadline=campaign.deadline.astimezone(ZoneInfo(campaign.timezone)))
+
+
+async def _with_content(upload: Upload) -> Upload:
+    """The upload with its real size and first bytes, read from the file the channel downloaded.
+
+    Every channel's uploads pass here, so the engine checks the content
+    (:mod:`bot.core.file_content`), not only the name the sender chose.
+    """
+
+    def read() -> tuple[int, bytes]:
+        path = Path(upload.ref)
+        with path.open("rb") as stream:
+            return path.stat().st_size, stream.read(HEAD_BYTES)
+
+    size, head = await asyncio.to_thread(read)
+    return replace(upload, size=size, head=head)

@@ -23,7 +23,7 @@ from storage.models import (
     SurveyVersion,
     Unit,
 )
-from storage.rows import aware_now, require_aware
+from storage.rows import aware_now, is_row_id, require_aware
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +106,8 @@ async def get_campaign(
     *, session: AsyncSession, campaign_id: int, for_update: bool = False
 ) -> Campaign:
     """The campaign (with its survey version loaded), or :class:`CampaignNotFoundError`."""
+    if not is_row_id(campaign_id):  # a typed number no row can have: no query, no driver overflow
+        raise CampaignNotFoundError(campaign_id)
     statement = (
         select(Campaign)
         .where(Campaign.id == campaign_id)

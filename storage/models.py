@@ -362,6 +362,37 @@ class ProcessedUpdate(Base):
     processed_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
 
 
+class InboundUpdate(Base):
+    """An inbound update kept from its arrival until it is handled (the durable inbox).
+
+    Recorded before the update is acknowledged to the provider; handled from
+    here, so a process killed at any moment loses nothing acknowledged.
+    ``claimed_until`` is the lease of the process handling it, ``attempts``
+    counts the handlings started (a process killed while handling counts),
+    ``failures`` the handlings that raised; ``handled_at`` is set once it is
+    done and ``failed_at`` when it was given up.
+    """
+
+    __tablename__ = "inbound_updates"
+    __table_args__ = (
+        UniqueConstraint("channel", "dedup_key"),
+        Index("ix_inbound_updates_pending", "handled_at", "failed_at", "claimed_until"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(CHANNEL_LENGTH))
+    dedup_key: Mapped[str] = mapped_column(String(128))
+    #: The update as the provider sent it, JSON text (ASCII-escaped, so any text survives).
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+    claimed_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    handled_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
 class Coordinator(Base):
     """A chat account allowed to run coordinator commands (besides ``SURVEYBOT_ADMIN_IDS``)."""
 

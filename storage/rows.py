@@ -88,6 +88,16 @@ def require_in_session(session: AsyncSession, row: object, name: str) -> None:
         )
 
 
+#: The largest row id any of our databases can hold (a signed 64-bit integer).
+MAX_ROW_ID = 2**63 - 1
+
+
+def is_row_id(value: int) -> bool:
+    """Whether ``value`` can be a row id at all: a number typed by a person may not be
+    (the database drivers raise OverflowError for it)."""
+    return 0 < value <= MAX_ROW_ID
+
+
 def aware_now(now: datetime | None) -> datetime:
     """``now`` checked to be timezone-aware, or the current UTC time."""
     if now is None:

@@ -48,6 +48,20 @@ class CommandError(Exception):
         self.exit_code = exit_code
 
 
+#: The largest id a row can have (a signed 64-bit integer in SQLite and PostgreSQL).
+MAX_ROW_ID = 2**63 - 1
+
+
+def row_id(text: str) -> int:
+    """An argparse type for ids (``--campaign ID``): a positive number that a row can have."""
+    stripped = text.strip().lstrip("#")
+    if not stripped.isascii() or not stripped.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an id (a positive number)")
+    if len(stripped) > len(str(MAX_ROW_ID)) or not 0 < int(stripped) <= MAX_ROW_ID:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an id: ids go from 1 to {MAX_ROW_ID}")
+    return int(stripped)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="surveybot",

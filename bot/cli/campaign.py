@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.cli import CommandError
+from bot.cli import CommandError, row_id
 from bot.cli.database import run_with_database
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ DEFAULT_REMIND = "3d,1d,2h"
 _DURATION_PART = re.compile(r"(\d+)([wdhms])")
 _UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _UNIT_NAMES = (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+#: The longest duration an option takes: far beyond any campaign, well within what dates can hold.
+MAX_DURATION = timedelta(days=10 * 366)
 
 
 # -- parsing of option values (shared with ``surveybot invite``) -----------------------
@@ -52,6 +54,8 @@ def parse_duration(text: str, *, option: str) -> timedelta:
             "(w weeks, d days, h hours, m minutes, s seconds)",
             exit_code=2,
         )
+    if seconds > MAX_DURATION.total_seconds():
+        raise CommandError(f"{option} {text!r}: at most {MAX_DURATION.days}d (ten years)", exit_code=2)
     return timedelta(seconds=seconds)
 
 
@@ -187,14 +191,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     listing.set_defaults(handler=handle_list)
 
     close = actions.add_parser("close", help="close a campaign: no more answers are taken")
-    close.add_argument("campaign_id", type=int, metavar="ID")
+    close.add_argument("campaign_id", type=row_id, metavar="ID")
     close.set_defaults(handler=handle_close)
 
     reopen = actions.add_parser(
         "reopen",
         help="reopen a closed campaign, or one unit's submitted response for editing",
     )
-    reopen.add_argument("campaign_id", type=int, metavar="ID")
+    reopen.add_argument("campaign_id", type=row_id, metavar="ID")
     reopen.add_argument(
         "--unit", metavar="NAME", help="reopen only this unit's submitted response"
     )

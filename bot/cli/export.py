@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli import CommandError
+from bot.cli import CommandError, row_id
 from bot.cli.database import run_with_database
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "--report-book or both."
         ),
     )
-    parser.add_argument("--campaign", type=int, required=True, metavar="ID", help="the campaign's id")
+    parser.add_argument("--campaign", type=row_id, required=True, metavar="ID", help="the campaign's id")
     parser.add_argument("-o", "--output", metavar="FILE.xlsx", help="where to write the workbook")
     parser.add_argument(
         "--report-book",

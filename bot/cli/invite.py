@@ -19,7 +19,7 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from bot.cli import CommandError
+from bot.cli import CommandError, row_id
 from bot.cli.campaign import parse_duration, read_units
 from bot.cli.database import run_with_database
 
@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
         epilog="Revoke: surveybot invite revoke --campaign ID --unit NAME [--disconnect]",
     )
-    parser.add_argument("--campaign", type=int, metavar="ID", help="the campaign's id")
+    parser.add_argument("--campaign", type=row_id, metavar="ID", help="the campaign's id")
     names = parser.add_mutually_exclusive_group()
     names.add_argument(
         "--unit", action="append", metavar="NAME", help="a unit to invite (repeatable)"
@@ -77,7 +77,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="revoke a unit's unused invitations",
         description="Revoke the unused invitations of the named units.",
     )
-    revoke.add_argument("--campaign", type=int, metavar="ID", required=True)
+    revoke.add_argument("--campaign", type=row_id, metavar="ID", required=True)
     revoke.add_argument("--unit", action="append", metavar="NAME", required=True)
     revoke.add_argument(
         "--disconnect",

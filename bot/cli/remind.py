@@ -26,7 +26,7 @@ import logging
 import signal
 from typing import TYPE_CHECKING
 
-from bot.cli import CommandError
+from bot.cli import CommandError, row_id
 from bot.cli.database import cli_settings, run_with_database
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Sends through SURVEYBOT_TELEGRAM_TOKEN unless --enqueue-only."
         ),
     )
-    parser.add_argument("--campaign", type=int, required=True, metavar="ID", help="the campaign's id")
+    parser.add_argument("--campaign", type=row_id, required=True, metavar="ID", help="the campaign's id")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", help="only say who would be reminded")
     mode.add_argument(

@@ -42,6 +42,7 @@ def parse_listen(value: str) -> tuple[str, int]:
 
 def run_command(args: argparse.Namespace) -> int:
     from bot.settings import SettingsError, load_settings
+    from handlers.telegram.webhook import SecretTokenError, check_secret_token
 
     try:
         settings = load_settings()
@@ -56,6 +57,10 @@ def run_command(args: argparse.Namespace) -> int:
     if args.webhook_url:
         if not args.secret_token:
             raise CommandError("--webhook-url needs --secret-token, so that forged updates are refused", exit_code=2)
+        try:
+            check_secret_token(args.secret_token)
+        except SecretTokenError as error:
+            raise CommandError(f"--secret-token: {error}", exit_code=2) from None
         host, port = parse_listen(args.listen)
         path = urlsplit(args.webhook_url).path or "/"
         webhook = (args.webhook_url, host, port, path)
@@ -69,20 +74,41 @@ def run_command(args: argparse.Namespace) -> int:
 
 async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secret_token: str | None) -> None:
     from aiohttp import web
+    from telegram.error import BadRequest, InvalidToken
 
+    from bot.inbox import Inbox
     from bot.memory import freeze_startup_objects
     from bot.outbox_compose import OutboxComposer
     from bot.outbox_sender import OutboxSender
     from bot.reminder_worker import ReminderWorker
     from bot.service import SurveyService
     from bot.survey_cache import SurveyCache
-    from handlers.telegram.application import build_application
+    from handlers.telegram.application import (
+        TelegramTokenRefusedError,
+        TelegramUnreachableError,
+        build_application,
+        check_connection,
+    )
+    from handlers.telegram.intake import ALLOWED_UPDATES, CHANNEL, Intake, UpdateFeeder
     from handlers.telegram.outbox_transport import TelegramTransport
     from handlers.telegram.webhook import make_webhook_app
     from storage.database import Database
     from storage.errors import StorageError
     from storage.migrate import ensure_schema
 
+    try:
+        await check_connection(settings)
+    except TelegramTokenRefusedError:
+        raise CommandError(
+            "Telegram refused SURVEYBOT_TELEGRAM_TOKEN (401 Unauthorized); copy the token @BotFather gave you again",
+            exit_code=2,
+        ) from None
+    except TelegramUnreachableError as error:
+        raise CommandError(
+            f"cannot reach the Telegram Bot API at {settings.telegram_api_url} ({error}); "
+            "check the network, a proxy, or SURVEYBOT_TELEGRAM_API_URL",
+            exit_code=1,
+        ) from None
     database = Database.from_settings(settings)
     try:
         await ensure_schema(database)
@@ -94,9 +120,9 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
     service = SurveyService(database=database, settings=settings, surveys=surveys)
     # Set when a coordinator confirms a reminder or broadcast: wakes the sender.
     outbox_wakeup = asyncio.Event()
-    application = build_application(
-        settings, service, webhook=webhook is not None, on_outbox_enqueued=outbox_wakeup.set
-    )
+    application = build_application(settings, service, on_outbox_enqueued=outbox_wakeup.set)
+    inbox = Inbox(database=database, channel=CHANNEL, handler=UpdateFeeder(application))
+    intake = Intake(application=application, inbox=inbox, polling=webhook is None)
     worker: ReminderWorker | None = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -107,37 +133,49 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
         await application.initialize()
         if application.post_init:
             await application.post_init(application)
+        await application.start()
         if webhook is None:
-            assert application.updater is not None
             await application.bot.delete_webhook()
-            await application.updater.start_polling(allowed_updates=["message", "edited_message", "callback_query"])
+            await intake.start()  # what a killed process left comes first
             logger.info("polling for updates as @%s", application.bot.username)
         else:
             url, host, port, path = webhook
             assert secret_token is not None
-            runner = web.AppRunner(make_webhook_app(application, secret_token=secret_token, path=path))
+            await intake.start()
+            runner = web.AppRunner(make_webhook_app(application, inbox=inbox, secret_token=secret_token, path=path))
             await runner.setup()
-            await web.TCPSite(runner, host, port).start()
-            await application.bot.set_webhook(
-                url=url, secret_token=secret_token, allowed_updates=["message", "edited_message", "callback_query"]
-            )
+            try:
+                await web.TCPSite(runner, host, port).start()
+            except OSError as error:
+                raise CommandError(
+                    f"cannot listen on {host}:{port} ({error.strerror or error}); "
+                    "is another process using it? pick another with --listen",
+                    exit_code=1,
+                ) from None
+            try:
+                await application.bot.set_webhook(url=url, secret_token=secret_token, allowed_updates=ALLOWED_UPDATES)
+            except BadRequest as error:
+                raise CommandError(f"Telegram refused the webhook {url} ({error}); check --webhook-url", exit_code=2) from None
             logger.info("serving the webhook on %s:%d%s for %s", host, port, path, url)
-        await application.start()
         # Reminders and broadcasts: the schedule and one paced outbox sender per channel.
         composer = OutboxComposer(surveys=surveys)
         senders = [OutboxSender(database=database, transport=TelegramTransport(application.bot), composer=composer)]
         worker = ReminderWorker(database=database, senders=senders, wakeup=outbox_wakeup)
         worker.start()
         freeze_startup_objects()  # spares every later collection a walk over start-up state
-        await stop.wait()
+        try:
+            await intake.wait(stop)
+        except InvalidToken:
+            raise CommandError(
+                "Telegram no longer accepts SURVEYBOT_TELEGRAM_TOKEN (401 Unauthorized); was it revoked?", exit_code=2
+            ) from None
     finally:
         if worker is not None:
             await worker.stop()
-        if application.updater is not None and application.updater.running:
-            await application.updater.stop()
+        if runner is not None:  # no more webhook requests; the ones recorded are handled below
+            await runner.cleanup()
+        await intake.stop()
         if application.running:
             await application.stop()
-        if runner is not None:
-            await runner.cleanup()
         await application.shutdown()
         await database.dispose()

@@ -91,12 +91,17 @@ class Submit:
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    """A file was sent; the channel has stored it and passes its metadata and a reference."""
+    """A file was sent; the channel has stored it and passes its metadata and a reference.
+
+    ``head`` is the file's first bytes, read by the service (not the
+    channel) for the content check; ``None`` where no file is at hand.
+    """
 
     name: str
     size: int
     mime: str | None = None
     ref: str = ""
+    head: bytes | None = None
 
 
 class InputKind(StrEnum):

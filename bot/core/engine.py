@@ -62,6 +62,7 @@ from bot.core.events import (
     ReviewShown,
     Submitted,
 )
+from bot.core.file_content import fits_extension
 from bot.core.state import SessionState, SessionStatus, StateError
 from bot.core.survey import CompiledQuestion, LocalizedQuestion, Survey
 
@@ -989,6 +990,11 @@ def _upload(walk: _Walk, action: Upload) -> None:
     extension = action.name.rsplit(".", 1)[-1].lower() if "." in action.name else ""
     if question.accept and extension not in question.accept:
         raise walk.reject(RejectionCode.INVALID, "engine.file_type", accept="/".join(sorted(question.accept)))
+    if action.size == 0 or action.head == b"":
+        raise walk.reject(RejectionCode.INVALID, "engine.file_empty")
+    if action.head is not None and not fits_extension(extension, action.head):
+        accept = "/".join(sorted(question.accept)) or extension or "pdf/jpg/png"
+        raise walk.reject(RejectionCode.INVALID, "engine.file_content", name=action.name, accept=accept)
     if action.size > question.max_size_bytes:
         raise walk.reject(
             RejectionCode.INVALID,

@@ -6,8 +6,9 @@ long text sent in three messages is stored in order while other respondents
 do not wait. The survey position is in the database, so a restart or a
 second process continues exactly where each respondent was.
 
-``run_polling`` fetches updates with ``getUpdates``; ``run_webhook`` serves
-them from our aiohttp server (:mod:`handlers.telegram.webhook`).
+Updates reach the Application only through the durable inbox
+(:mod:`handlers.telegram.intake`): our own ``getUpdates`` loop, or our aiohttp
+webhook server (:mod:`handlers.telegram.webhook`), records them first.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
+from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, Update
+from telegram.error import InvalidToken, NetworkError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes
 
 from bot.coordination import CoordinatorService
@@ -29,6 +31,7 @@ from bot.settings import Settings
 from exports import CampaignFilesExporter
 from handlers.telegram.delivery import deliver
 from handlers.telegram.http_client import AiohttpRequest
+from handlers.telegram.intake import current_handling
 from handlers.telegram.rendering import OutgoingMessage
 from handlers.telegram.routes import RESPONDENT_COMMANDS, register
 
@@ -74,11 +77,10 @@ def build_application(
     settings: Settings,
     service: SurveyService,
     *,
-    webhook: bool = False,
     on_outbox_enqueued: Callable[[], None] | None = None,
     coordination: CoordinatorService | None = None,
 ) -> Application:
-    """The bot, wired to ``service``; with ``webhook`` it has no updater (updates come from our server).
+    """The bot, wired to ``service``; it has no updater: updates come from the inbox (:mod:`handlers.telegram.intake`).
 
     ``on_outbox_enqueued`` is called when a coordinator confirms a reminder or
     a broadcast (it wakes the process's outbox sender).
@@ -93,9 +95,8 @@ def build_application(
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(_post_init)
+        .updater(None)
     )
-    if webhook:
-        builder = builder.updater(None)
     application = builder.build()
     if coordination is None:
         coordination = CoordinatorService(
@@ -134,8 +135,16 @@ async def set_command_menus(application: Application) -> None:
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the failure with its traceback; tell the respondent, whose answers are safe."""
+    """Log the failure with its traceback; tell the respondent, whose answers are safe.
+
+    The inbox tries the update again later: if the failure came before the
+    answer was stored, the retry stores it; if after, the retry finds the
+    update id claimed and changes nothing.
+    """
     logger.error("handling an update failed", exc_info=context.error)
+    report = current_handling.get()
+    if report is not None:  # a recorded update: the inbox keeps the error and tries it again
+        report.error = context.error
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     user = update.effective_user
@@ -144,3 +153,38 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         await deliver(context.bot, update.effective_chat.id, OutgoingMessage(text=translate(language, "tg.error")))
     except Exception:  # the apology itself failed; the log has the original error
         logger.warning("could not tell chat %s about the error", update.effective_chat.id, exc_info=True)
+
+
+class TelegramTokenRefusedError(Exception):
+    """Telegram answered 401/404 to ``getMe``: the token is wrong or revoked."""
+
+
+class TelegramUnreachableError(Exception):
+    """The Bot API did not answer (no network, a wrong URL, a firewall)."""
+
+
+async def check_connection(settings: Settings) -> str:
+    """``getMe`` with the configured token and URL; the bot's username (every bot has one).
+
+    Runs on its own connection, closed whatever happens, so that a refused
+    token or an unreachable API ends the process cleanly.
+    """
+    assert settings.telegram_token is not None, "checked by the caller"
+    request = AiohttpRequest(connection_pool_size=1)
+    bot = Bot(
+        settings.telegram_token.get_secret_value(),
+        base_url=settings.telegram_api_url,
+        base_file_url=settings.telegram_file_url,
+        request=request,
+        get_updates_request=request,
+    )
+    try:
+        await request.initialize()
+        me = await bot.get_me()
+    except InvalidToken as error:
+        raise TelegramTokenRefusedError(str(error)) from None
+    except (NetworkError, TimedOut) as error:  # TimedOut is a NetworkError; named for clarity
+        raise TelegramUnreachableError(str(error)) from None
+    finally:
+        await request.shutdown()
+    return me.username or ""

@@ -26,7 +26,7 @@ from bot.core.coordinator_wording import (
     outreach_preview_text,
     reminder_refused_text,
 )
-from bot.outreach import ConfirmOutcome, OutreachService, Preview, Refused, command_of
+from bot.outreach import ConfirmOutcome, OutreachService, Preview, Redelivered, Refused, command_of
 from handlers.telegram.coordinator import campaign_picker, checked
 from handlers.telegram.delivery import deliver, edit
 from handlers.telegram.outbox_rendering import MAX_BROADCAST_LENGTH
@@ -120,10 +120,17 @@ class ReminderHandlers:
         result = await checked(
             update,
             context,
-            self.outreach.prepare(user=channel_user(update), kind=kind, campaign_id=campaign_id, language=language, body=body),
+            self.outreach.prepare(
+                user=channel_user(update),
+                kind=kind,
+                campaign_id=campaign_id,
+                language=language,
+                body=body,
+                update_id=str(update.update_id),
+            ),
             campaign_id=campaign_id,
         )
-        if result is None:
+        if result is None or isinstance(result, Redelivered):
             return
         if isinstance(result, CampaignChoice):
             await self.offer_choice(update, context, kind, result)

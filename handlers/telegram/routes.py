@@ -1,7 +1,8 @@
 """Telegram handlers, registered in one fixed order.
 
 Order matters: python-telegram-bot runs the first matching handler of a
-group. Commands come first (the coordinator's, including /remind and
+group. A guard in group -1 first stops button presses whose sender is not
+the private chat's owner (only a forged update does that). Commands come first (the coordinator's, including /remind and
 /broadcast, then the respondent's), then button presses (the coordinator's
 campaign pickers and the reminder confirmations, each with its own data
 prefix, before the respondent's catch-all), then message kinds from the
@@ -11,13 +12,18 @@ answers anything else with "please answer with ..." and comes last.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+from telegram import Update
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
+    ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -28,6 +34,8 @@ from handlers.telegram.coordinator import CALLBACK_PATTERN, CoordinatorHandlers
 from handlers.telegram.reminders import CALLBACK_PATTERN as REMINDER_CALLBACK_PATTERN
 from handlers.telegram.reminders import ReminderHandlers
 from handlers.telegram.respondent import RespondentHandlers
+
+logger = logging.getLogger(__name__)
 
 #: The respondent commands, in menu order (descriptions come from the catalogs).
 RESPONDENT_COMMANDS: tuple[str, ...] = ("start", "resume", "back", "review", "unit", "lang", "cancel", "help")
@@ -48,6 +56,8 @@ def register(
         or OutreachService(database=coordination.database, coordination=coordination, clock=coordination.clock)
     )
     private = filters.ChatType.PRIVATE
+    # Before every other handler: a button press from someone else than the private chat's owner.
+    application.add_handler(TypeHandler(Update, refuse_foreign_press), group=-1)
     application.add_handlers(
         [
             CommandHandler("campaigns", coordinator.campaigns, filters=private),
@@ -73,3 +83,20 @@ def register(
             MessageHandler(filters.UpdateType.MESSAGE & private, respondent.unsupported),
         ]
     )
+
+
+async def refuse_foreign_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button press whose sender is not the private chat's owner changes nothing and is answered nowhere.
+
+    In a private chat only its owner sees the buttons, so only a forged
+    update can do this; acting on it would answer into someone else's chat.
+    """
+    query = update.callback_query
+    if query is None or query.message is None or query.message.chat.type != "private":
+        return
+    if query.from_user.id == query.message.chat.id:
+        return
+    logger.warning(
+        "button press by %s on a message in chat %s refused: not the chat's owner", query.from_user.id, query.message.chat.id
+    )
+    raise ApplicationHandlerStop

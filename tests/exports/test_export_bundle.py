@@ -37,7 +37,7 @@ def assert_safe_entry(name: str) -> None:
 
 async def test_bundle__workbook_and_files_each_cell_linked_to_its_file(world: ExportWorld, upload_file: Any) -> None:
     await answer_fully(world, "崇川区", upload_file(b"%PDF-1.4 chongchuan"))
-    await answer_with_file(world, "海门区", "汇报材料.docx", upload_file(b"PK docx haimen"))
+    await answer_with_file(world, "海门区", "汇报材料.docx", upload_file(b"PK\x03\x04 docx haimen"))
     result = await world.export("南通.xlsx")
 
     assert result.bundle == world.out_dir / "南通.zip" and result.attachments == 2
@@ -49,7 +49,7 @@ async def test_bundle__workbook_and_files_each_cell_linked_to_its_file(world: Ex
             "attachments/海门区/scan-汇报材料.docx",
         ]
         assert archive.read("attachments/崇川区/scan-盖章扫描件.pdf") == b"%PDF-1.4 chongchuan"
-        assert archive.read("attachments/海门区/scan-汇报材料.docx") == b"PK docx haimen"
+        assert archive.read("attachments/海门区/scan-汇报材料.docx") == b"PK\x03\x04 docx haimen"
         links = linked_cells(archive.read("南通.xlsx"))
         inner = load_workbook(io.BytesIO(archive.read("南通.xlsx")))
     assert links == {
@@ -69,7 +69,7 @@ async def test_bundle__workbook_and_files_each_cell_linked_to_its_file(world: Ex
 
 async def test_bundle__hostile_names_are_sanitised_and_never_collide(world: ExportWorld, upload_file: Any) -> None:
     await world.create(units=["乙/区", "乙区", "CON", "..", ".hidden", "ab", "AB"])
-    content = upload_file(b"same bytes for everyone")
+    content = upload_file(b"%PDF-1.4 same bytes for everyone")
     uploads = {
         "乙/区": "C:\\x.pdf",
         "乙区": "C:\\x.pdf",
@@ -85,7 +85,7 @@ async def test_bundle__hostile_names_are_sanitised_and_never_collide(world: Expo
     assert result.bundle is not None
     with zipfile.ZipFile(result.bundle) as archive:
         names = archive.namelist()
-        assert all(archive.read(name) == b"same bytes for everyone" for name in names[1:])
+        assert all(archive.read(name) == b"%PDF-1.4 same bytes for everyone" for name in names[1:])
         links = linked_cells(archive.read("export.xlsx"))
     assert names == [
         "export.xlsx",

@@ -179,7 +179,7 @@ async def test_paging__any_page_size_gives_the_same_workbook(world: ExportWorld)
 
 
 async def test_report_sheet__long_texts_one_row_per_unit_print_ready(world: ExportWorld, upload_file: Any) -> None:
-    await answer_fully(world, "崇川区", upload_file(b"x"))
+    await answer_fully(world, "崇川区", upload_file(b"%PDF-1.4 x"))
     result = await world.export()
     sheet = load(result.workbook)["报告"]
     assert [cell.value for cell in sheet[1]] == ["单位", "填报状态", "一、工作总结", "二、问题和建议"]
@@ -228,7 +228,7 @@ async def test_progress_sheet__who_when_revision_reminders_unreachable(world: Ex
 
 
 async def test_statistics_sheet__counts_over_submitted_units_with_charts(world: ExportWorld, upload_file: Any) -> None:
-    await answer_fully(world, "崇川区", upload_file(b"x"))
+    await answer_fully(world, "崇川区", upload_file(b"%PDF-1.4 x"))
     await answer_minimal(world, "海门区", has_plan="yes", members="20")
     await answer_minimal(world, "如皋市", has_plan="no", members="7")
     await world.set_current("启东市", {"has_plan": "yes", "members": 1000, "body": "office"})  # not submitted

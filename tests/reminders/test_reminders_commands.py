@@ -6,11 +6,11 @@ import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.outbox_sender import SenderSettings
 from bot.reminder_worker import ReminderWorker
-from storage.models import OutboxBatchStatus, ProcessedUpdate
+from storage.models import InboundUpdate, OutboxBatchStatus, ProcessedUpdate
 from tests.reminders.conftest import (
     FAST,
     REALISTIC_PACING,
@@ -224,3 +224,21 @@ async def test_worker__forgets_handled_update_ids_after_a_week_but_not_before(ha
     harness.clock.now = started + timedelta(days=10, hours=1)
     assert await worker.prune() == 1
     assert await handled() == []
+    async with harness.database.read() as session:  # the inbox forgets them as well
+        assert await session.scalar(select(func.count()).select_from(InboundUpdate)) == 0
+
+
+async def test_remind_handled_again_after_its_preview_failed__previews_the_same_draft(harness: BotHarness) -> None:
+    await join(harness, "崇川区", 9201, "王芳")
+    coordinator = await make_coordinator(harness)
+    harness.fake.fail_next("sendMessage", error_code=400, description="Bad Request: something broke")
+    await coordinator.send_command("/remind")
+    assert "抱歉" in await text_of(coordinator)  # the preview was lost; the inbox keeps the update
+    assert harness.intake is not None
+    harness.clock.now += timedelta(minutes=1)  # past the retry delay
+    assert await harness.intake.inbox.recover() == 1
+    *_, preview = await replies(coordinator, at_least=2)  # after the apology
+    assert "将向 1 个未提交单位的 1 位填报人发送填报提醒" in (preview.text or "")
+    [draft] = await wait_for_batches(harness, OutboxBatchStatus.DRAFT)  # one draft, not one per handling
+    await coordinator.press("✅ 确认发送", preview)
+    assert await wait_for_batches(harness, OutboxBatchStatus.ACTIVE) == [draft]

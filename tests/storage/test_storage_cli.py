@@ -350,3 +350,47 @@ def test_unreachable_database__is_one_line_naming_the_url_without_password(
         "surveybot campaign: cannot open the database postgresql+asyncpg://bot:***@127.0.0.1:1/surveybot: "
     )
     assert "hunter2" not in err[0]
+
+
+HUGE_ID = "9223372036854775808"  # 2**63: beyond any row id
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("export", "--campaign", HUGE_ID),
+        ("campaign", "close", HUGE_ID),
+        ("invite", "revoke", "--campaign", HUGE_ID, "--unit", "崇川区"),
+        ("remind", "--campaign", HUGE_ID, "--dry-run"),
+    ],
+    ids=["export", "campaign-close", "invite-revoke", "remind"],
+)
+def test_an_id_beyond_any_row__is_one_clear_line_and_exit_2(
+    cli: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:  # argparse refuses it as bad usage
+        main(list(argv))
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert f"{HUGE_ID!r} is not an id: ids go from 1 to 9223372036854775807" in err
+    assert "Traceback" not in err and "internal error" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("campaign", "create", "--title", "t", "--deadline", DEADLINE, "--remind", "99999999999999w"),
+        ("invite", "--campaign", "1", "--unit", "崇川区", "--expires", "99999999999999w"),
+    ],
+    ids=["remind", "expires"],
+)
+def test_a_duration_beyond_any_date__is_one_clear_line_and_exit_2(
+    cli: Path, survey_file: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]
+) -> None:
+    if argv[0] == "campaign":
+        argv = (*argv, "--survey", str(survey_file))
+    else:
+        create_campaign(capsys, survey_file)
+    option = "--remind" if "--remind" in argv else "--expires"
+    code, _, err = run(capsys, *argv)
+    assert (code, err) == (2, [f"surveybot {argv[0]}: {option} '99999999999999w': at most 3660d (ten years)"])

@@ -1,8 +1,8 @@
 """End-to-end harness: the real PTB Application, our service and database, a fake Bot API.
 
 Nothing of ours is replaced: updates travel over HTTP from the fake server
-(``tests/fakes/telegram.py``) through python-telegram-bot's polling into our
-handlers, the service and a real database (SQLite, and PostgreSQL when
+(``tests/fakes/telegram.py``) through our polling loop and the durable inbox
+into our handlers, the service and a real database (SQLite, and PostgreSQL when
 ``SURVEYBOT_TEST_POSTGRES_URL`` is set). Only the clock is ours to set.
 """
 
@@ -19,11 +19,13 @@ import pytest
 from pydantic import SecretStr
 from telegram.ext import Application
 
+from bot.inbox import Inbox
 from bot.service import SurveyService
 from bot.settings import Settings
 from bot.survey_cache import SurveyCache
 from bot.survey_files import load_survey
 from handlers.telegram.application import build_application
+from handlers.telegram.intake import CHANNEL, Intake, UpdateFeeder
 from storage.campaigns import create_campaign
 from storage.database import Database
 from storage.invitations import create_invitation
@@ -63,6 +65,7 @@ class BotHarness:
     application: Application | None = None  # type: ignore[type-arg]
     #: The process's compiled-survey cache, shared by the service, the exports and the outbox composer.
     surveys: SurveyCache = field(default_factory=SurveyCache)
+    intake: Intake | None = None
 
     @property
     def settings(self) -> Settings:
@@ -85,16 +88,18 @@ class BotHarness:
         if application.post_init:
             await application.post_init(application)
         await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0, timeout=1)
+        inbox = Inbox(database=self.database, channel=CHANNEL, handler=UpdateFeeder(application), clock=self.clock)
+        self.intake = Intake(application=application, inbox=inbox, polling=True, poll_timeout=1)
+        await self.intake.start()
         self.application = application
 
     async def stop(self) -> None:
         application = self.application
         if application is None:
             return
-        assert application.updater is not None
-        await application.updater.stop()
+        assert self.intake is not None
+        await self.intake.stop()
+        self.intake = None
         await application.stop()
         await application.shutdown()
         self.application = None

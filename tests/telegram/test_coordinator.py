@@ -188,3 +188,33 @@ async def test_export_after_a_submission__also_sends_the_report_book_with_the_un
     assert "通州区报告第1部分" in text and "通州区报告第5部分" in text
     assert text.index("通州区报告第1部分") < text.index("通州区报告第5部分")  # chapters in survey order
     assert "崇川区" in text  # listed as missing at the end of a chapter
+
+
+HUGE = "9223372036854775808"  # 2**63: no row id can be this large
+
+
+@pytest.mark.parametrize(
+    ("command", "args"),
+    [("/status", (HUGE,)), ("/export", (HUGE,)), ("/remind", (HUGE,)), ("/broadcast", (HUGE, "请尽快填报"))],
+)
+async def test_a_campaign_number_beyond_any_id__is_an_unknown_campaign_not_an_error(
+    harness: BotHarness, coordinator: int, command: str, args: tuple[str, ...]
+) -> None:
+    user = harness.fake.user(coordinator, "协调人", language_code="zh-hans")
+    await user.send_command(command, *args)
+    text = await text_of(user)
+    assert f"没有编号为 {HUGE} 的填报活动" in text
+    assert "抱歉" not in text
+
+
+@pytest.mark.parametrize("data", [f"st:{HUGE}", f"ex:{HUGE}", f"rm:c:{HUGE}", f"rm:ok:{HUGE}", f"rm:no:{HUGE}"])
+async def test_a_button_with_a_campaign_number_beyond_any_id__is_refused_clearly(
+    harness: BotHarness, coordinator: int, data: str
+) -> None:
+    user = harness.fake.user(coordinator, "协调人", language_code="zh-hans")
+    await user.send_command("/campaigns")
+    await replies(user)
+    await user.press_raw(data, user.messages[-1].message_id)
+    text = await text_of(user)
+    assert "抱歉" not in text
+    assert f"没有编号为 {HUGE} 的填报活动" in text or "这个按钮已失效" in text or "已经处理过了" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -12,10 +13,13 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
+from bot.inbox import Inbox
 from bot.service import SurveyService
 from handlers.telegram.application import build_application
+from handlers.telegram.intake import CHANNEL, UpdateFeeder
 from handlers.telegram.webhook import SECRET_HEADER, make_webhook_app
-from storage.models import AnswerHistory, ProcessedUpdate, Response, Unit
+from storage.coordinators import add_coordinator
+from storage.models import AnswerHistory, InboundUpdate, OutboxBatch, ProcessedUpdate, Response, Unit
 from tests.fakes.telegram import FakeUser
 from tests.telegram.conftest import BotHarness, last_prompt, replies, text_of
 
@@ -194,10 +198,11 @@ async def webhook(harness: BotHarness) -> AsyncIterator[str]:
     await harness.stop()  # no polling: updates come only through the webhook
     database = harness.backend.open()
     service = SurveyService(database=database, settings=harness.settings, clock=harness.clock)
-    application = build_application(harness.settings, service, webhook=True)
+    application = build_application(harness.settings, service)
     await application.initialize()
     await application.start()
-    runner = web.AppRunner(make_webhook_app(application, secret_token="s3cret-Token_1", path="/telegram"))
+    inbox = Inbox(database=database, channel=CHANNEL, handler=UpdateFeeder(application), clock=harness.clock)
+    runner = web.AppRunner(make_webhook_app(application, inbox=inbox, secret_token="s3cret-Token_1", path="/telegram"))
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -205,6 +210,7 @@ async def webhook(harness: BotHarness) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}/telegram"
     finally:
         await runner.cleanup()
+        await inbox.drain(5.0)
         await application.stop()
         await application.shutdown()
 
@@ -259,3 +265,75 @@ async def test_a_failure_while_replying__is_logged_and_the_user_told_and_the_ans
     assert (await stored_state(harness))["answers"] == {"unit": "崇川区科协"}
     await user.send_command("/resume")
     assert "第 2/18 题" in await text_of(user)
+
+
+async def test_webhook__a_json_list_is_refused_with_400_and_changes_nothing(harness: BotHarness, webhook: str) -> None:
+    user = harness.fake.user(4201, "王芳", language_code="zh-hans")
+    await user.send_command("/start", harness.tokens["海门区"][0])
+    [update] = harness.fake.pending_updates
+    headers = {SECRET_HEADER: "s3cret-Token_1", "Content-Type": "application/json"}
+    for body in ([update], [], "3", '"text"', '{"update_id": "1"}'):
+        status, _ = await harness.fake.post_raw(webhook, json.dumps(body) if isinstance(body, list) else body, headers)
+        assert status == 400, body
+    database = harness.backend.open()
+    async with database.read() as session:
+        assert await session.scalar(select(func.count()).select_from(InboundUpdate)) == 0
+        assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 0
+
+
+async def test_webhook__a_remind_posted_twice__makes_one_preview_and_one_draft(harness: BotHarness, webhook: str) -> None:
+    database = harness.backend.open()
+    async with database.transaction() as session:
+        await add_coordinator(session=session, channel="telegram", external_id=9001)
+    coordinator = harness.fake.user(9001, "协调人", language_code="zh-hans")
+    joined = harness.fake.user(4301, "王芳", language_code="zh-hans")
+    await joined.send_command("/start", harness.tokens["海门区"][0])
+    await harness.fake.deliver_to_webhook(webhook, "s3cret-Token_1")
+    await replies(joined)
+    await coordinator.send_command("/remind")
+    [update] = harness.fake.pending_updates
+    headers = {SECRET_HEADER: "s3cret-Token_1", "Content-Type": "application/json"}
+    statuses = await asyncio.gather(  # as two webhook processes would get it, at once
+        *(harness.fake.post_raw(webhook, json.dumps(update), headers) for _ in range(2))
+    )
+    assert [status for status, _ in statuses] == [200, 200]
+    await replies(coordinator)
+    with pytest.raises(TimeoutError):
+        await coordinator.wait_for_bot(count=2, timeout=1.0)
+    async with database.read() as session:
+        assert await session.scalar(select(func.count()).select_from(OutboxBatch)) == 1
+
+
+async def until_handled(harness: BotHarness, update_id: int) -> None:
+    """Wait until the inbox has handled the update (its handlers ran to the end)."""
+    database = harness.backend.open()
+    for _ in range(250):
+        async with database.read() as session:
+            handled = await session.scalar(
+                select(InboundUpdate.handled_at).where(InboundUpdate.dedup_key == str(update_id))
+            )
+        if handled is not None:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"update {update_id} was not handled")
+
+
+async def test_a_button_press_by_someone_else_than_the_chat_owner__is_refused(harness: BotHarness) -> None:
+    owner = await started(harness)
+    await answer_header(owner)  # at item 1, a yes/no question with buttons
+    before = await stored_state(harness)
+    intruder = harness.fake.user(4999, "冒充者", language_code="zh-hans")
+    prompt = last_prompt(owner)
+    forged = {
+        "id": "4000000000000000999",
+        "from": intruder.as_user(),
+        "message": prompt.to_api(),
+        "chat_instance": "1",
+        "data": prompt.callback_data[0],
+    }
+    seen = len(owner.messages)
+    update = harness.fake.enqueue({"callback_query": forged})
+    await until_handled(harness, update["update_id"])
+    assert len(owner.messages) == seen  # nothing answered into the owner's chat
+    assert intruder.messages == []
+    assert await stored_state(harness) == before

@@ -1,0 +1,142 @@
+"""The durable inbox: recorded once, handled once, a failure retried a bounded number of times."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.inbox import Inbox
+from storage.database import Database
+from storage.inbox import ArrivedUpdate, InboxEntry, claim_pending, record_updates
+from storage.models import InboundUpdate
+
+NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def arrived(*keys: str) -> list[ArrivedUpdate]:
+    return [ArrivedUpdate(dedup_key=key, payload=f'{{"update_id": {key}}}') for key in keys]
+
+
+async def rows(database: Database) -> dict[str, InboundUpdate]:
+    async with database.read() as session:
+        return {row.dedup_key: row for row in await session.scalars(select(InboundUpdate))}
+
+
+async def test_record__a_redelivered_update_is_not_recorded_again(database: Database) -> None:
+    async with database.transaction() as session:
+        first = await record_updates(
+            session=session, channel="telegram", updates=arrived("1", "2"), now=NOW, claimed_until=NOW
+        )
+    async with database.transaction() as session:
+        again = await record_updates(
+            session=session, channel="telegram", updates=arrived("2", "3"), now=NOW, claimed_until=NOW
+        )
+    assert [entry.dedup_key for entry in first] == ["1", "2"]
+    assert [entry.dedup_key for entry in again] == ["3"]
+    assert sorted(await rows(database)) == ["1", "2", "3"]
+
+
+async def test_claim_pending__waits_for_the_lease_unless_starting(database: Database) -> None:
+    async with database.transaction() as session:
+        await record_updates(
+            session=session, channel="telegram", updates=arrived("1"), now=NOW, claimed_until=NOW + timedelta(minutes=2)
+        )
+    async with database.transaction() as session:
+        held = await claim_pending(
+            session=session,
+            channel="telegram",
+            now=NOW,
+            claimed_until=NOW + timedelta(minutes=2),
+            max_failures=3,
+            max_attempts=10,
+        )
+    async with database.transaction() as session:
+        started = await claim_pending(
+            session=session,
+            channel="telegram",
+            now=NOW,
+            claimed_until=NOW + timedelta(minutes=2),
+            max_failures=3,
+            max_attempts=10,
+            ignore_leases=True,
+        )
+    assert held == []
+    assert [(entry.dedup_key, entry.attempts) for entry in started] == [("1", 2)]
+
+
+async def test_inbox__a_failing_update_is_retried_then_given_up_and_never_blocks_the_others(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock(NOW)
+    handled: list[str] = []
+
+    async def handler(entry: InboxEntry) -> None:
+        if entry.dedup_key == "bad":
+            raise RuntimeError("the handler broke")
+        handled.append(entry.dedup_key)
+
+    inbox = Inbox(database=database, channel="telegram", handler=handler, clock=clock, max_failures=2)
+    entries = await inbox.record(arrived("1") + [ArrivedUpdate("bad", "{}")] + arrived("2"))
+    inbox.handle_soon(entries)
+    await inbox.drain(5.0)
+    assert handled == ["1", "2"]
+    assert (await rows(database))["bad"].last_error == "RuntimeError: the handler broke"
+
+    clock.now += inbox.retry_delay
+    with caplog.at_level(logging.ERROR, logger="storage.inbox"):
+        assert await inbox.recover() == 1  # the second attempt, failing again
+        clock.now += inbox.retry_delay
+        assert await inbox.recover() == 0  # given up
+    stored = await rows(database)
+    assert stored["bad"].failed_at is not None and stored["bad"].handled_at is None
+    assert stored["1"].handled_at is not None and stored["2"].handled_at is not None
+    assert any("given up after 2 handlings (2 failed)" in record.getMessage() for record in caplog.records)
+
+
+async def test_inbox__what_a_killed_process_left_is_handled_at_start(database: Database) -> None:
+    clock = Clock(NOW)
+    handled: list[str] = []
+
+    async def handler(entry: InboxEntry) -> None:
+        handled.append(entry.dedup_key)
+
+    killed = Inbox(database=database, channel="telegram", handler=handler, clock=clock)
+    await killed.record(arrived("1", "2"))  # recorded, never handled
+    restarted = Inbox(database=database, channel="telegram", handler=handler, clock=clock)
+    assert await restarted.recover() == 0  # another process may still be at it
+    assert await restarted.recover(at_start=True) == 2
+    assert handled == ["1", "2"]
+    assert await restarted.recover(at_start=True) == 0
+
+
+async def test_inbox__an_update_that_kills_the_process_every_time_is_given_up(database: Database) -> None:
+    clock = Clock(NOW)
+
+    async def handler(entry: InboxEntry) -> None:
+        raise AssertionError("never reached: the process is killed before")
+
+    await Inbox(database=database, channel="telegram", handler=handler, clock=clock).record(arrived("1"))
+    for _ in range(2):  # each start claims it, then the process dies
+        async with database.transaction() as session:
+            await claim_pending(
+                session=session, channel="telegram", now=NOW, claimed_until=NOW, max_failures=3, max_attempts=3,
+                ignore_leases=True,
+            )
+    async with database.transaction() as session:
+        claimed = await claim_pending(
+            session=session, channel="telegram", now=NOW, claimed_until=NOW, max_failures=3, max_attempts=3,
+            ignore_leases=True,
+        )
+    assert claimed == []
+    assert (await rows(database))["1"].failed_at is not None
