@@ -260,6 +260,17 @@ async def test_button_press_reaches_handler_and_edit_is_visible(
     assert len(user.messages) == 1  # no new messages: only edits/answers happened
 
 
+async def test_expired_press__cannot_be_answered_but_a_fresh_one_can(fake: FakeTelegram, bot: Bot) -> None:
+    user = fake.user(1010, "Ann")
+    await bot.send_message(user.id, "Pick", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]]))
+    late = await user.press("A", expired=True)
+    with pytest.raises(BadRequest, match="(?i)query is too old and response timeout expired"):
+        await bot.answer_callback_query(late["id"])
+    fresh = await user.press("A")
+    assert await bot.answer_callback_query(fresh["id"])
+    assert list(fake.answered_callbacks) == [fresh["id"]]
+
+
 async def test_document_upload_is_downloadable_by_bot(
     fake: FakeTelegram, app: Application  # type: ignore[type-arg]
 ) -> None:

@@ -1,4 +1,4 @@
-"""Sending and editing messages with the retries the Bot API asks for.
+"""Sending and editing messages with the retries the Bot API asks for, and acknowledging presses.
 
 ``RetryAfter`` (HTTP 429) waits the time Telegram names and sends again;
 network errors and time-outs are retried with a short backoff. Anything else
@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
 
-from telegram import Bot, Message
+from telegram import Bot, CallbackQuery, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from handlers.telegram.rendering import OutgoingMessage
@@ -79,3 +79,18 @@ async def edit(bot: Bot, target: Message, message: OutgoingMessage) -> None:
     except BadRequest as error:
         if "not modified" not in str(error).lower():
             raise
+
+
+async def acknowledge(query: CallbackQuery) -> None:
+    """Tell Telegram a button press was received (the app shows a spinner until then).
+
+    Best effort: Telegram refuses the acknowledgement of a press it considers
+    too old ("query is too old and response timeout expired", e.g. a press
+    while the bot was down or on a message the bot answers slowly), and the
+    press must still count. Every button handler calls this instead of
+    ``query.answer()``.
+    """
+    try:
+        await query.answer()
+    except BadRequest as error:
+        logger.info("could not acknowledge button press %s: %s", query.id, error)

@@ -21,7 +21,7 @@ from bot.coordination import CampaignChoice, NotCoordinatorError
 from bot.core.catalog import translate
 from bot.outreach import ConfirmOutcome, OutreachService, Preview, Refusal, Refused, command_of
 from handlers.telegram.coordinator import campaign_picker, checked, local_deadline
-from handlers.telegram.delivery import deliver, edit
+from handlers.telegram.delivery import acknowledge, deliver, edit
 from handlers.telegram.outbox_rendering import MAX_BROADCAST_LENGTH
 from handlers.telegram.rendering import OutgoingMessage
 from handlers.telegram.respondent import channel_user, user_language
@@ -92,7 +92,7 @@ class ReminderHandlers:
         """Confirm, cancel, or a campaign picked for /remind."""
         query = update.callback_query
         assert query is not None and query.data is not None
-        await query.answer()
+        await acknowledge(query)
         _, action, number = query.data.split(":")
         if action == "c":
             await self.preview(update, context, OutboxKind.MANUAL_REMINDER, int(number), None)

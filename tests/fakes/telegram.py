@@ -698,11 +698,14 @@ class FakeUser:
         msg = self._new_message(text=text, entities=[entity])
         return self._enqueue("message", msg)
 
-    async def press(self, button: str, message: BotMessage | int | None = None) -> JSON:
+    async def press(self, button: str, message: BotMessage | int | None = None, *, expired: bool = False) -> JSON:
         """Press the inline button with this text (or callback_data) and send the callback_query.
 
         ``message`` defaults to the latest bot message in this chat with an inline keyboard; the
-        query carries that message as it currently is.
+        query carries that message as it currently is.  With ``expired`` the query reaches the
+        bot already too old to answer, as when Telegram delivers a press late (the bot was busy
+        or down for more than about 15 seconds): ``answerCallbackQuery`` gets 400 "query is too
+        old and response timeout expired or query ID is invalid".
         """
         self._check_can_act()
         if message is None:
@@ -722,11 +725,11 @@ class FakeUser:
             )
         if "callback_data" not in btn:
             raise ValueError(f"button {button!r} has no callback_data: {btn}")
-        return self._send_callback(str(btn["callback_data"]), target)
+        return self._send_callback(str(btn["callback_data"]), target, expired=expired)
 
-    async def press_raw(self, data: str, message_id: int | None = None) -> JSON:
+    async def press_raw(self, data: str, message_id: int | None = None, *, expired: bool = False) -> JSON:
         """Send a callback_query with arbitrary (possibly forged) data for ``message_id``
-        (default: the latest bot message)."""
+        (default: the latest bot message); ``expired`` as for :meth:`press`."""
         self._check_can_act()
         if message_id is None:
             last = self.last_message
@@ -735,9 +738,9 @@ class FakeUser:
             target = last
         else:
             target = self.message(message_id)
-        return self._send_callback(data, target)
+        return self._send_callback(data, target, expired=expired)
 
-    def _send_callback(self, data: str, target: BotMessage) -> JSON:
+    def _send_callback(self, data: str, target: BotMessage, *, expired: bool) -> JSON:
         query_id = self._fake._new_callback_id()
         query: JSON = {
             "id": query_id,
@@ -747,7 +750,8 @@ class FakeUser:
             "data": data,
         }
         self.callback_queries.append(query)
-        self._fake._pending_callbacks[query_id] = query
+        if not expired:
+            self._fake._pending_callbacks[query_id] = query
         return self._enqueue("callback_query", query)
 
     async def send_document(
