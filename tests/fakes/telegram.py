@@ -57,11 +57,14 @@ Test-side API in brief (see the classes for details):
   - ``.fail_next(method, error_code=429, retry_after=1, description=None, times=1)``
   - ``.stats`` (:class:`FakeStats`), ``.pending_updates``, ``.enqueue(raw_update)``
   - ``await .wait_until(predicate)``, ``.wait_for_call(method)``, ``.wait_for_callback_answer(id)``
+  - ``.mark_handled(update_id)`` (called by the bot's side), ``.unhandled_updates``,
+    ``await .wait_until_handled()``: every queued update has been handled, deterministically
   - ``await .deliver_to_webhook(url, secret)``, ``await .post_raw(url, body, headers)``
 * ``FakeUser`` actions (async, each returns the payload sent and sets the user's *mark*):
   ``send_text``, ``send_command``, ``press``, ``press_raw``, ``send_document``, ``send_photo``,
   ``send_sticker``, ``send_voice``, ``send_location``, ``send_contact``, ``edit_text``,
-  ``block_bot``, ``unblock_bot``; inspection: ``messages`` (list of :class:`BotMessage`),
+  ``block_bot``, ``unblock_bot`` (``press(..., expired=True)``: a press too old to answer);
+  inspection: ``messages`` (list of :class:`BotMessage`),
   ``last_message``, ``texts``, ``reply_keyboard``, ``chat_actions``, ``sent``;
   ``await wait_for_bot(count=1, timeout=5.0)`` (new bot messages since the mark) and
   ``await wait_for_edit(message_id=None, timeout=5.0)`` (an edit since the mark).
@@ -630,6 +633,10 @@ class FakeUser:
         assert result is not None
         return result
 
+    async def wait_until_handled(self, timeout: float = 5.0) -> None:
+        """Wait until the bot has handled every queued update (see :meth:`FakeTelegram.mark_handled`)."""
+        await self._fake.wait_until_handled(timeout)
+
     async def wait_for_answer(self, callback_query_id: str, timeout: float = 5.0) -> CallbackAnswer:
         return await self._fake.wait_for_callback_answer(callback_query_id, timeout)
 
@@ -1077,6 +1084,7 @@ class FakeTelegram:
 
         self._seq = 0
         self._updates: list[JSON] = []
+        self._unhandled: dict[int, JSON] = {}
         self._next_update_id = 100_000
         self._allowed_updates: list[str] | None = None
         self._poll_generation = 0
@@ -1179,8 +1187,38 @@ class FakeTelegram:
         update = {"update_id": self._next_update_id, **{k: v for k, v in update.items() if k != "update_id"}}
         self._next_update_id += 1
         self._updates.append(update)
+        self._unhandled[update["update_id"]] = update
         self._notify()
         return update
+
+    def mark_handled(self, update_id: int) -> None:
+        """The bot under test reports that it has finished handling this update.
+
+        The fake cannot see inside the bot, so the bot's side says when an update is done
+        (``tests/telegram/conftest.py`` does it from a handler in the Application's last group).
+        """
+        self._unhandled.pop(update_id, None)
+        self._notify()
+
+    @property
+    def unhandled_updates(self) -> list[JSON]:
+        """Queued updates the bot has not reported handled (see :meth:`mark_handled`).
+
+        Updates the bot never receives (a type outside ``allowed_updates``) are not counted.
+        """
+        return [u for u in self._unhandled.values() if self._allowed(u)]
+
+    async def wait_until_handled(self, timeout: float = 5.0) -> None:
+        """Wait until the bot has reported every queued update handled (:meth:`mark_handled`).
+
+        Deterministic where waiting for a quiet period is a guess: once this returns, every
+        message the bot sent while handling those updates has been received here.
+        """
+        await self.wait_until(
+            lambda: not self.unhandled_updates,
+            timeout,
+            lambda: f"the bot did not finish handling updates {[u['update_id'] for u in self.unhandled_updates]}",
+        )
 
     @property
     def pending_updates(self) -> list[JSON]:

@@ -195,6 +195,7 @@ async def webhook(harness: BotHarness) -> AsyncIterator[str]:
     database = harness.backend.open()
     service = SurveyService(database=database, settings=harness.settings, clock=harness.clock)
     application = build_application(harness.settings, service, webhook=True)
+    harness.observe(application)
     await application.initialize()
     await application.start()
     runner = web.AppRunner(make_webhook_app(application, secret_token="s3cret-Token_1", path="/telegram"))
