@@ -508,6 +508,22 @@ async def test_bot_resends_document_by_file_id(fake: FakeTelegram, bot: Bot) -> 
         await bot.send_document(user.id, "no-such-file-id")
 
 
+async def test_wait_until_handled__returns_once_the_bot_reports_every_update_handled(fake: FakeTelegram) -> None:
+    user = fake.user(1011, "Ann")
+    first = fake.enqueue({"message": {"message_id": 1, "date": 1, "chat": user.as_chat(), "text": "a"}})
+    await user.send_text("b")
+    fake.enqueue({"message_reaction": {}})  # not delivered by default, so never waited for
+    with pytest.raises(TimeoutError, match="did not finish handling updates"):
+        await fake.wait_until_handled(timeout=0.1)
+    fake.mark_handled(first["update_id"])
+    assert len(fake.unhandled_updates) == 1
+    waiting = asyncio.ensure_future(user.wait_until_handled(timeout=5.0))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    fake.mark_handled(fake.unhandled_updates[0]["update_id"])
+    await asyncio.wait_for(waiting, 1.0)
+
+
 async def test_long_polling_offsets_and_conflicts(fake: FakeTelegram, bot: Bot) -> None:
     user = fake.user(1016, "Ann")
     assert await bot.get_updates(timeout=0) == ()
