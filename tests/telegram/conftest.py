@@ -171,13 +171,17 @@ async def harness(migrated_backend: Backend, tmp_path: Path) -> AsyncIterator[Bo
 async def replies(user: FakeUser, *, at_least: int = 1, timeout: float = 10.0) -> list[BotMessage]:
     """The bot's new messages since the user's last action, once the bot has handled every update.
 
-    Fewer than ``at_least`` messages after that means some are still to come from the
-    background (the outbox): they are waited for, up to ``timeout``.
+    Fails at once when there are fewer than ``at_least``: nothing more is coming
+    from the updates. Messages sent in the background (the outbox) are not
+    replies; wait for them with ``user.wait_for_bot`` or ``fake.wait_until``.
     """
     await user.wait_until_handled(timeout=timeout)
-    if len(user.new_messages()) < at_least:
-        await user.wait_for_bot(count=at_least, timeout=timeout)
-    return list(user.new_messages())
+    messages = user.new_messages()
+    assert len(messages) >= at_least, (
+        f"user {user.id}: the bot handled every update and sent {len(messages)} message(s), "
+        f"expected at least {at_least}: {[m.text or m.caption or m.filename for m in messages]}"
+    )
+    return messages
 
 
 async def text_of(user: FakeUser, **kwargs: object) -> str:
