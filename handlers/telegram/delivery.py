@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 from telegram import Bot, CallbackQuery, Message
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from handlers.telegram.rendering import OutgoingMessage
 
@@ -84,13 +84,15 @@ async def edit(bot: Bot, target: Message, message: OutgoingMessage) -> None:
 async def acknowledge(query: CallbackQuery) -> None:
     """Tell Telegram a button press was received (the app shows a spinner until then).
 
-    Best effort: Telegram refuses the acknowledgement of a press it considers
-    too old ("query is too old and response timeout expired", e.g. a press
-    while the bot was down or on a message the bot answers slowly), and the
-    press must still count. Every button handler calls this instead of
-    ``query.answer()``.
+    Best effort: the acknowledgement only stops the spinner, and the press must
+    count without it. Telegram refuses it for a press it considers too old
+    ("query is too old and response timeout expired", e.g. pressed while the
+    bot was down), and the call can fail like any other. Every button handler
+    calls this instead of ``query.answer()``.
     """
     try:
         await query.answer()
     except BadRequest as error:
         logger.info("could not acknowledge button press %s: %s", query.id, error)
+    except TelegramError as error:
+        logger.warning("could not acknowledge button press %s: %s", query.id, error)
