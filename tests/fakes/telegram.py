@@ -66,8 +66,9 @@ Test-side API in brief (see the classes for details):
   ``block_bot``, ``unblock_bot`` (``press(..., expired=True)``: a press too old to answer);
   inspection: ``messages`` (list of :class:`BotMessage`),
   ``last_message``, ``texts``, ``reply_keyboard``, ``chat_actions``, ``sent``;
-  ``await wait_for_bot(count=1, timeout=5.0)`` (new bot messages since the mark) and
-  ``await wait_for_edit(message_id=None, timeout=5.0)`` (an edit since the mark).
+  ``await wait_for_bot(count=1, timeout=5.0)`` (new bot messages since the mark),
+  ``await wait_for_edit(message_id=None, timeout=5.0)`` (an edit since the mark) and
+  ``await wait_until_handled()`` (the bot has handled every queued update).
 
 PTB facts this fake relies on / tests must know:
 
