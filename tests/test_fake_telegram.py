@@ -516,11 +516,11 @@ async def test_wait_until_handled__returns_once_the_bot_reports_every_update_han
     with pytest.raises(TimeoutError, match="did not finish handling updates"):
         await fake.wait_until_handled(timeout=0.1)
     fake.mark_handled(first["update_id"])
-    assert len(fake.unhandled_updates) == 1
+    assert len(fake.unhandled_update_ids) == 1
     waiting = asyncio.ensure_future(user.wait_until_handled(timeout=5.0))
     await asyncio.sleep(0.05)
     assert not waiting.done()
-    fake.mark_handled(fake.unhandled_updates[0]["update_id"])
+    fake.mark_handled(fake.unhandled_update_ids[0])
     await asyncio.wait_for(waiting, 1.0)
 
 

@@ -57,7 +57,7 @@ Test-side API in brief (see the classes for details):
   - ``.fail_next(method, error_code=429, retry_after=1, description=None, times=1)``
   - ``.stats`` (:class:`FakeStats`), ``.pending_updates``, ``.enqueue(raw_update)``
   - ``await .wait_until(predicate)``, ``.wait_for_call(method)``, ``.wait_for_callback_answer(id)``
-  - ``.mark_handled(update_id)`` (called by the bot's side), ``.unhandled_updates``,
+  - ``.mark_handled(update_id)`` (called by the bot's side), ``.unhandled_update_ids``,
     ``await .wait_until_handled()``: every queued update has been handled, deterministically
   - ``await .deliver_to_webhook(url, secret)``, ``await .post_raw(url, body, headers)``
 * ``FakeUser`` actions (async, each returns the payload sent and sets the user's *mark*):
@@ -1085,7 +1085,8 @@ class FakeTelegram:
 
         self._seq = 0
         self._updates: list[JSON] = []
-        self._unhandled: dict[int, JSON] = {}
+        self._unhandled: dict[int, str] = {}
+        """Update id -> update type, for every queued update not yet reported handled."""
         self._next_update_id = 100_000
         self._allowed_updates: list[str] | None = None
         self._poll_generation = 0
@@ -1188,7 +1189,7 @@ class FakeTelegram:
         update = {"update_id": self._next_update_id, **{k: v for k, v in update.items() if k != "update_id"}}
         self._next_update_id += 1
         self._updates.append(update)
-        self._unhandled[update["update_id"]] = update
+        self._unhandled[update["update_id"]] = self._update_type(update)
         self._notify()
         return update
 
@@ -1202,12 +1203,12 @@ class FakeTelegram:
         self._notify()
 
     @property
-    def unhandled_updates(self) -> list[JSON]:
-        """Queued updates the bot has not reported handled (see :meth:`mark_handled`).
+    def unhandled_update_ids(self) -> list[int]:
+        """Ids of queued updates the bot has not reported handled (see :meth:`mark_handled`).
 
         Updates the bot never receives (a type outside ``allowed_updates``) are not counted.
         """
-        return [u for u in self._unhandled.values() if self._allowed(u)]
+        return [update_id for update_id, kind in self._unhandled.items() if self._kind_allowed(kind)]
 
     async def wait_until_handled(self, timeout: float = 5.0) -> None:
         """Wait until the bot has reported every queued update handled (:meth:`mark_handled`).
@@ -1216,9 +1217,9 @@ class FakeTelegram:
         message the bot sent while handling those updates has been received here.
         """
         await self.wait_until(
-            lambda: not self.unhandled_updates,
+            lambda: not self.unhandled_update_ids,
             timeout,
-            lambda: f"the bot did not finish handling updates {[u['update_id'] for u in self.unhandled_updates]}",
+            lambda: f"the bot did not finish handling updates {self.unhandled_update_ids}",
         )
 
     @property
@@ -1401,7 +1402,9 @@ class FakeTelegram:
         return next((k for k in update if k != "update_id"), "")
 
     def _allowed(self, update: JSON) -> bool:
-        kind = self._update_type(update)
+        return self._kind_allowed(self._update_type(update))
+
+    def _kind_allowed(self, kind: str) -> bool:
         if self._allowed_updates:
             return kind in self._allowed_updates
         return kind not in _DEFAULT_EXCLUDED_UPDATES
