@@ -77,7 +77,7 @@ class ExportResult:
     missing_attachments: tuple[str, ...]
     seconds: float
     #: The report book (every unit's narrative answers, a .docx), when one was
-    #: asked for and the survey has long-text questions to compile.
+    #: asked for, the survey has long-text questions and a unit has submitted.
     report_book: Path | None = None
 
 
@@ -237,7 +237,7 @@ class CampaignFilesExporter:
             return result
         book_path = directory / export_file_name(campaign.title, local, suffix=".docx")
         book = await write_report_book(database=self.database, campaign_id=campaign.id, path=book_path, now=now)
-        if book.chapters == 0:  # no narrative question: nothing to compile
+        if book.chapters == 0 or book.submitted == 0:  # no narrative question, or no report yet: nothing to compile
             book_path.unlink(missing_ok=True)
             return result
         return replace(result, report_book=book_path)

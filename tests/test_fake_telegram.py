@@ -260,6 +260,17 @@ async def test_button_press_reaches_handler_and_edit_is_visible(
     assert len(user.messages) == 1  # no new messages: only edits/answers happened
 
 
+async def test_expired_press__cannot_be_answered_but_a_fresh_one_can(fake: FakeTelegram, bot: Bot) -> None:
+    user = fake.user(1010, "Ann")
+    await bot.send_message(user.id, "Pick", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]]))
+    late = await user.press("A", expired=True)
+    with pytest.raises(BadRequest, match="(?i)query is too old and response timeout expired"):
+        await bot.answer_callback_query(late["id"])
+    fresh = await user.press("A")
+    assert await bot.answer_callback_query(fresh["id"])
+    assert list(fake.answered_callbacks) == [fresh["id"]]
+
+
 async def test_document_upload_is_downloadable_by_bot(
     fake: FakeTelegram, app: Application  # type: ignore[type-arg]
 ) -> None:
@@ -495,6 +506,22 @@ async def test_bot_resends_document_by_file_id(fake: FakeTelegram, bot: Bot) -> 
     assert user.messages[-1].content == b"%PDF-1.4 fake"
     with pytest.raises(BadRequest, match="(?i)wrong file identifier"):
         await bot.send_document(user.id, "no-such-file-id")
+
+
+async def test_wait_until_handled__returns_once_the_bot_reports_every_update_handled(fake: FakeTelegram) -> None:
+    user = fake.user(1011, "Ann")
+    first = fake.enqueue({"message": {"message_id": 1, "date": 1, "chat": user.as_chat(), "text": "a"}})
+    await user.send_text("b")
+    fake.enqueue({"message_reaction": {}})  # not delivered by default, so never waited for
+    with pytest.raises(TimeoutError, match="did not finish handling updates"):
+        await fake.wait_until_handled(timeout=0.1)
+    fake.mark_handled(first["update_id"])
+    assert len(fake.unhandled_update_ids) == 1
+    waiting = asyncio.ensure_future(user.wait_until_handled(timeout=5.0))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    fake.mark_handled(fake.unhandled_update_ids[0])
+    await asyncio.wait_for(waiting, 1.0)
 
 
 async def test_long_polling_offsets_and_conflicts(fake: FakeTelegram, bot: Bot) -> None:

@@ -30,7 +30,7 @@ from bot.core.coordinator_wording import (
     status_blocks,
 )
 from bot.core.wording import pack_messages
-from handlers.telegram.delivery import deliver, with_retries
+from handlers.telegram.delivery import acknowledge, deliver, with_retries
 from handlers.telegram.rendering import MAX_MESSAGE_LENGTH, OutgoingMessage
 from handlers.telegram.respondent import channel_user, user_language
 
@@ -68,7 +68,7 @@ class CoordinatorHandlers:
         """A campaign picked for /status or /export from the offered buttons."""
         query = update.callback_query
         assert query is not None and query.data is not None
-        await query.answer()
+        await acknowledge(query)
         prefix, _, number = query.data.partition(":")
         if prefix + ":" == STATUS_PREFIX:
             await self.show_status(update, context, int(number))

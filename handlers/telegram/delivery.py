@@ -1,4 +1,4 @@
-"""Sending and editing messages with the retries the Bot API asks for.
+"""Sending and editing messages with the retries the Bot API asks for, and acknowledging presses.
 
 ``RetryAfter`` (HTTP 429) waits the time Telegram names and sends again;
 network errors and time-outs are retried with a short backoff. Anything else
@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
 
-from telegram import Bot, Message
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram import Bot, CallbackQuery, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from handlers.telegram.rendering import OutgoingMessage
 
@@ -79,3 +79,20 @@ async def edit(bot: Bot, target: Message, message: OutgoingMessage) -> None:
     except BadRequest as error:
         if "not modified" not in str(error).lower():
             raise
+
+
+async def acknowledge(query: CallbackQuery) -> None:
+    """Tell Telegram a button press was received (the app shows a spinner until then).
+
+    Best effort: the acknowledgement only stops the spinner, and the press must
+    count without it. Telegram refuses it for a press it considers too old
+    ("query is too old and response timeout expired", e.g. pressed while the
+    bot was down), and the call can fail like any other. Every button handler
+    calls this instead of ``query.answer()``.
+    """
+    try:
+        await query.answer()
+    except BadRequest as error:
+        logger.info("could not acknowledge button press %s: %s", query.id, error)
+    except TelegramError as error:
+        logger.warning("could not acknowledge button press %s: %s", query.id, error)

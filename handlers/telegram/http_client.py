@@ -28,8 +28,6 @@ import urllib.request
 from urllib.parse import urlsplit
 
 import aiohttp
-from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -79,10 +77,10 @@ class AiohttpRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        read_timeout: float | None | object = BaseRequest.DEFAULT_NONE,
+        write_timeout: float | None | object = BaseRequest.DEFAULT_NONE,
+        connect_timeout: float | None | object = BaseRequest.DEFAULT_NONE,
+        pool_timeout: float | None | object = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         if self._session is None or self._session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
@@ -94,14 +92,10 @@ class AiohttpRequest(BaseRequest):
             else:
                 body = request_data.json_parameters
         timeout = self._timeout(
-            read=self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout,
-            write=(
-                (self._media_write_timeout if uploads else self._write_timeout)
-                if isinstance(write_timeout, DefaultValue)
-                else write_timeout
-            ),
-            connect=self._connect_timeout if isinstance(connect_timeout, DefaultValue) else connect_timeout,
-            pool=self._pool_timeout if isinstance(pool_timeout, DefaultValue) else pool_timeout,
+            read=_chosen(read_timeout, default=self._read_timeout),
+            write=_chosen(write_timeout, default=self._media_write_timeout if uploads else self._write_timeout),
+            connect=_chosen(connect_timeout, default=self._connect_timeout),
+            pool=_chosen(pool_timeout, default=self._pool_timeout),
         )
         try:
             async with self._session.request(
@@ -135,6 +129,20 @@ class AiohttpRequest(BaseRequest):
         # aiohttp's "connect" includes waiting for a free pooled connection.
         acquire = None if connect is None or pool is None else connect + pool
         return aiohttp.ClientTimeout(total=total, connect=acquire, sock_connect=connect, sock_read=read)
+
+
+def _chosen(timeout: float | None | object, *, default: float | None) -> float | None:
+    """The timeout a caller passed, or ``default`` when it passed none.
+
+    "None passed" is PTB's public sentinel :attr:`BaseRequest.DEFAULT_NONE`
+    (its type lives in a private module, so it is compared by identity, as
+    PTB's documentation says); an explicit ``None`` means "no timeout".
+    """
+    if timeout is BaseRequest.DEFAULT_NONE:
+        return default
+    if timeout is None or isinstance(timeout, (int, float)):
+        return timeout
+    raise TypeError(f"a Bot API timeout must be a number of seconds or None, got {timeout!r}")
 
 
 def _multipart(request_data: RequestData) -> aiohttp.FormData:

@@ -28,7 +28,7 @@ from bot.core.coordinator_wording import (
 )
 from bot.outreach import ConfirmOutcome, OutreachService, Preview, Redelivered, Refused, command_of
 from handlers.telegram.coordinator import campaign_picker, checked
-from handlers.telegram.delivery import deliver, edit
+from handlers.telegram.delivery import acknowledge, deliver, edit
 from handlers.telegram.outbox_rendering import MAX_BROADCAST_LENGTH
 from handlers.telegram.rendering import OutgoingMessage
 from handlers.telegram.respondent import channel_user, user_language
@@ -97,7 +97,7 @@ class ReminderHandlers:
         """Confirm, cancel, or a campaign picked for /remind."""
         query = update.callback_query
         assert query is not None and query.data is not None
-        await query.answer()
+        await acknowledge(query)
         _, action, number = query.data.split(":")
         if action == "c":
             await self.preview(update, context, OutboxKind.MANUAL_REMINDER, int(number), None)

@@ -13,7 +13,6 @@ import uuid
 from pathlib import Path
 
 from telegram import (
-    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -41,7 +40,7 @@ from bot.core.events import Rejected, RejectionCode
 from bot.core.outcome import Outcome
 from bot.service import ChannelUser, SurveyService
 from handlers.telegram import callback_data as buttons
-from handlers.telegram.delivery import deliver, edit
+from handlers.telegram.delivery import acknowledge, deliver, edit
 from handlers.telegram.rendering import OutgoingMessage, render
 
 logger = logging.getLogger(__name__)
@@ -181,12 +180,12 @@ class RespondentHandlers:
         assert query is not None
         action = buttons.decode(query.data)
         if action is None:
-            await _answer_query(query)
+            await acknowledge(query)
             await deliver(context.bot, update.effective_chat.id, OutgoingMessage(text=translate(user_language(update), "tg.unknown_button")))  # type: ignore[union-attr]
             return
         # Stop the button's spinner while the answer is stored: one round trip less to wait for.
         _, outcome = await asyncio.gather(
-            _answer_query(query),
+            acknowledge(query),
             self.service.act(user=channel_user(update), update_id=str(update.update_id), action=action),
         )
         if outcome.duplicate:
@@ -250,14 +249,6 @@ class RespondentHandlers:
 
 def _rejected(outcome: Outcome) -> bool:
     return any(isinstance(event, Rejected) for event in outcome.events)
-
-
-async def _answer_query(query: CallbackQuery) -> None:
-    """Tell Telegram the press was received (the app shows a spinner until then)."""
-    try:
-        await query.answer()
-    except BadRequest as error:  # too old (e.g. pressed while the bot was down): the press still counts
-        logger.info("could not answer callback query %s: %s", query.id, error)
 
 
 async def _drop_keyboard(message: Message) -> None:

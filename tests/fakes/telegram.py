@@ -57,14 +57,18 @@ Test-side API in brief (see the classes for details):
   - ``.fail_next(method, error_code=429, retry_after=1, description=None, times=1)``
   - ``.stats`` (:class:`FakeStats`), ``.pending_updates``, ``.enqueue(raw_update)``
   - ``await .wait_until(predicate)``, ``.wait_for_call(method)``, ``.wait_for_callback_answer(id)``
+  - ``.mark_handled(update_id)`` (called by the bot's side), ``.unhandled_update_ids``,
+    ``await .wait_until_handled()``: every queued update has been handled, deterministically
   - ``await .deliver_to_webhook(url, secret)``, ``await .post_raw(url, body, headers)``
 * ``FakeUser`` actions (async, each returns the payload sent and sets the user's *mark*):
   ``send_text``, ``send_command``, ``press``, ``press_raw``, ``send_document``, ``send_photo``,
   ``send_sticker``, ``send_voice``, ``send_location``, ``send_contact``, ``edit_text``,
-  ``block_bot``, ``unblock_bot``; inspection: ``messages`` (list of :class:`BotMessage`),
+  ``block_bot``, ``unblock_bot`` (``press(..., expired=True)``: a press too old to answer);
+  inspection: ``messages`` (list of :class:`BotMessage`),
   ``last_message``, ``texts``, ``reply_keyboard``, ``chat_actions``, ``sent``;
-  ``await wait_for_bot(count=1, timeout=5.0)`` (new bot messages since the mark) and
-  ``await wait_for_edit(message_id=None, timeout=5.0)`` (an edit since the mark).
+  ``await wait_for_bot(count=1, timeout=5.0)`` (new bot messages since the mark),
+  ``await wait_for_edit(message_id=None, timeout=5.0)`` (an edit since the mark) and
+  ``await wait_until_handled()`` (the bot has handled every queued update).
 
 PTB facts this fake relies on / tests must know:
 
@@ -630,6 +634,10 @@ class FakeUser:
         assert result is not None
         return result
 
+    async def wait_until_handled(self, timeout: float = 5.0) -> None:
+        """Wait until the bot has handled every queued update (see :meth:`FakeTelegram.mark_handled`)."""
+        await self._fake.wait_until_handled(timeout)
+
     async def wait_for_answer(self, callback_query_id: str, timeout: float = 5.0) -> CallbackAnswer:
         return await self._fake.wait_for_callback_answer(callback_query_id, timeout)
 
@@ -698,11 +706,14 @@ class FakeUser:
         msg = self._new_message(text=text, entities=[entity])
         return self._enqueue("message", msg)
 
-    async def press(self, button: str, message: BotMessage | int | None = None) -> JSON:
+    async def press(self, button: str, message: BotMessage | int | None = None, *, expired: bool = False) -> JSON:
         """Press the inline button with this text (or callback_data) and send the callback_query.
 
         ``message`` defaults to the latest bot message in this chat with an inline keyboard; the
-        query carries that message as it currently is.
+        query carries that message as it currently is.  With ``expired`` the query reaches the
+        bot already too old to answer, as when Telegram delivers a press late (the bot was busy
+        or down for more than about 15 seconds): ``answerCallbackQuery`` gets 400 "query is too
+        old and response timeout expired or query ID is invalid".
         """
         self._check_can_act()
         if message is None:
@@ -722,11 +733,11 @@ class FakeUser:
             )
         if "callback_data" not in btn:
             raise ValueError(f"button {button!r} has no callback_data: {btn}")
-        return self._send_callback(str(btn["callback_data"]), target)
+        return self._send_callback(str(btn["callback_data"]), target, expired=expired)
 
-    async def press_raw(self, data: str, message_id: int | None = None) -> JSON:
+    async def press_raw(self, data: str, message_id: int | None = None, *, expired: bool = False) -> JSON:
         """Send a callback_query with arbitrary (possibly forged) data for ``message_id``
-        (default: the latest bot message)."""
+        (default: the latest bot message); ``expired`` as for :meth:`press`."""
         self._check_can_act()
         if message_id is None:
             last = self.last_message
@@ -735,9 +746,9 @@ class FakeUser:
             target = last
         else:
             target = self.message(message_id)
-        return self._send_callback(data, target)
+        return self._send_callback(data, target, expired=expired)
 
-    def _send_callback(self, data: str, target: BotMessage) -> JSON:
+    def _send_callback(self, data: str, target: BotMessage, *, expired: bool) -> JSON:
         query_id = self._fake._new_callback_id()
         query: JSON = {
             "id": query_id,
@@ -747,7 +758,8 @@ class FakeUser:
             "data": data,
         }
         self.callback_queries.append(query)
-        self._fake._pending_callbacks[query_id] = query
+        if not expired:
+            self._fake._pending_callbacks[query_id] = query
         return self._enqueue("callback_query", query)
 
     async def send_document(
@@ -1073,6 +1085,8 @@ class FakeTelegram:
 
         self._seq = 0
         self._updates: list[JSON] = []
+        self._unhandled: dict[int, str] = {}
+        """Update id -> update type, for every queued update not yet reported handled."""
         self._next_update_id = 100_000
         self._allowed_updates: list[str] | None = None
         self._poll_generation = 0
@@ -1175,8 +1189,38 @@ class FakeTelegram:
         update = {"update_id": self._next_update_id, **{k: v for k, v in update.items() if k != "update_id"}}
         self._next_update_id += 1
         self._updates.append(update)
+        self._unhandled[update["update_id"]] = self._update_type(update)
         self._notify()
         return update
+
+    def mark_handled(self, update_id: int) -> None:
+        """The bot under test reports that it has finished handling this update.
+
+        The fake cannot see inside the bot, so the bot's side says when an update is done
+        (``tests/telegram/conftest.py`` does it from a handler in the Application's last group).
+        """
+        self._unhandled.pop(update_id, None)
+        self._notify()
+
+    @property
+    def unhandled_update_ids(self) -> list[int]:
+        """Ids of queued updates the bot has not reported handled (see :meth:`mark_handled`).
+
+        Updates the bot never receives (a type outside ``allowed_updates``) are not counted.
+        """
+        return [update_id for update_id, kind in self._unhandled.items() if self._kind_allowed(kind)]
+
+    async def wait_until_handled(self, timeout: float = 5.0) -> None:
+        """Wait until the bot has reported every queued update handled (:meth:`mark_handled`).
+
+        Deterministic where waiting for a quiet period is a guess: once this returns, every
+        message the bot sent while handling those updates has been received here.
+        """
+        await self.wait_until(
+            lambda: not self.unhandled_update_ids,
+            timeout,
+            lambda: f"the bot did not finish handling updates {self.unhandled_update_ids}",
+        )
 
     @property
     def pending_updates(self) -> list[JSON]:
@@ -1358,7 +1402,9 @@ class FakeTelegram:
         return next((k for k in update if k != "update_id"), "")
 
     def _allowed(self, update: JSON) -> bool:
-        kind = self._update_type(update)
+        return self._kind_allowed(self._update_type(update))
+
+    def _kind_allowed(self, kind: str) -> bool:
         if self._allowed_updates:
             return kind in self._allowed_updates
         return kind not in _DEFAULT_EXCLUDED_UPDATES

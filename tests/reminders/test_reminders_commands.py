@@ -93,6 +93,33 @@ async def test_remind_cancelled_or_expired__sends_nothing(harness: BotHarness) -
     assert not any("填报提醒" in (m.text or "") for m in user.messages)
 
 
+async def test_remind_buttons_pressed_too_late_to_acknowledge__still_pick_cancel_and_confirm(
+    harness: BotHarness,
+) -> None:
+    """Telegram refuses to acknowledge an old press ("query is too old"); the press still acts."""
+    await harness.create_campaign(units=("如皋市",))
+    user = await join(harness, "如皋市", 9301, "陈静")
+    coordinator = await make_coordinator(harness)
+
+    await coordinator.send_command("/remind")
+    [choice] = await replies(coordinator)
+    await coordinator.press(f"#{harness.campaign_id} 南通中期评估", choice, expired=True)
+    [preview] = await replies(coordinator)
+    assert "将向 1 个未提交单位的 1 位填报人发送填报提醒" in (preview.text or "")
+    await coordinator.press("取消", preview, expired=True)
+    await coordinator.wait_for_edit(preview.message_id)
+    assert coordinator.message(preview.message_id).text == "已取消，没有发送任何消息。"
+
+    await coordinator.send_command("/remind", str(harness.campaign_id))
+    [preview] = await replies(coordinator)
+    await coordinator.press("✅ 确认发送", preview, expired=True)
+    await wait_for_batches(harness, OutboxBatchStatus.ACTIVE)
+    assert (await sender_for(harness).drain()).sent == 1
+    assert any("填报提醒" in (m.text or "") for m in user.messages)
+    assert not any("抱歉" in (m.text or "") for m in coordinator.messages)
+    assert [error.method for error in harness.fake.errors] == ["answerCallbackQuery"] * 3
+
+
 async def test_remind__nobody_left_to_remind_or_past_the_deadline(harness: BotHarness) -> None:
     await join(harness, "崇川区", 9201, "王芳")
     coordinator = await make_coordinator(harness)

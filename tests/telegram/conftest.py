@@ -4,12 +4,19 @@ Nothing of ours is replaced: updates travel over HTTP from the fake server
 (``tests/fakes/telegram.py``) through our polling loop and the durable inbox
 into our handlers, the service and a real database (SQLite, and PostgreSQL when
 ``SURVEYBOT_TEST_POSTGRES_URL`` is set). Only the clock is ours to set.
+
+A test knows the bot has answered without guessing: the harness adds one
+observer to the Application, a handler in a group after all of ours
+(:data:`HANDLED_GROUP`), which python-telegram-bot runs once our handler for
+the update has returned; it reports the update handled to the fake, and
+:func:`replies` waits for every queued update to be reported. Messages sent
+in the background (the outbox sender, the reminder worker) are not tied to an
+update: wait for them explicitly (``user.wait_for_bot``, ``fake.wait_until``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,8 +24,10 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from telegram.ext import Application
+from telegram import Update
+from telegram.ext import Application, ContextTypes, TypeHandler
 
+from bot.core.survey import Survey
 from bot.inbox import Inbox
 from bot.service import SurveyService
 from bot.settings import Settings
@@ -33,13 +42,19 @@ from storage.migrate import ensure_schema
 from storage.rosters import add_units
 from storage.surveys import store_survey
 from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
-from tests.storage.conftest import Backend, backend  # noqa: F401  (fixture)
+from tests.storage.conftest import Backend, backend, migrated_backend, migrated_template  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
 NANTONG = ROOT / "surveys" / "nantong-midterm-2023.yaml"
 UNITS = ("崇川区", "通州区", "海门区")
-#: How long the bot must stay silent before a test takes its answer as complete.
-QUIET_SECONDS = 0.15
+#: The handler group of the harness's observer: after every group the bot registers (only 0 today).
+HANDLED_GROUP = 1_000
+
+
+@functools.cache
+def nantong() -> Survey:
+    """The Nantong survey, read and compiled once per session (it is immutable)."""
+    return load_survey(NANTONG)
 
 
 class Clock:
@@ -84,6 +99,7 @@ class BotHarness:
         self.surveys = SurveyCache()
         service = SurveyService(database=self.database, settings=self.settings, clock=self.clock, surveys=self.surveys)
         application = build_application(self.settings, service)
+        self.observe(application)
         await application.initialize()
         if application.post_init:
             await application.post_init(application)
@@ -92,6 +108,16 @@ class BotHarness:
         self.intake = Intake(application=application, inbox=inbox, polling=True, poll_timeout=1)
         await self.intake.start()
         self.application = application
+
+    def observe(self, application: Application) -> None:  # type: ignore[type-arg]
+        """Report each update to the fake once ``application`` has finished handling it."""
+        fake = self.fake
+
+        async def handled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            fake.mark_handled(update.update_id)
+
+        assert max(application.handlers) < HANDLED_GROUP, "the observer must run after every handler"
+        application.add_handler(TypeHandler(Update, handled), group=HANDLED_GROUP)
 
     async def stop(self) -> None:
         application = self.application
@@ -111,7 +137,7 @@ class BotHarness:
     async def create_campaign(self, *, units: tuple[str, ...] = UNITS, invitations_per_unit: int = 2) -> None:
         database = self.database or self.backend.open()
         await ensure_schema(database)
-        survey = load_survey(NANTONG)
+        survey = nantong()
         async with database.transaction() as session:
             version = await store_survey(session=session, survey=survey)
             campaign = await create_campaign(
@@ -131,7 +157,9 @@ class BotHarness:
 
 
 @pytest.fixture
-async def harness(backend: Backend, tmp_path: Path) -> AsyncIterator[BotHarness]:
+async def harness(migrated_backend: Backend, tmp_path: Path) -> AsyncIterator[BotHarness]:
+    """A running bot on a database at the newest schema (a copy of one migrated per session)."""
+    backend = migrated_backend
     async with FakeTelegram() as fake:
         harness = BotHarness(
             fake=fake,
@@ -150,19 +178,19 @@ async def harness(backend: Backend, tmp_path: Path) -> AsyncIterator[BotHarness]
 
 
 async def replies(user: FakeUser, *, at_least: int = 1, timeout: float = 10.0) -> list[BotMessage]:
-    """The bot's new messages after the user's last action, once the bot has gone quiet."""
-    deadline = time.monotonic() + timeout
-    await user.wait_for_bot(count=at_least, timeout=timeout)
-    seen = -1
-    quiet_since = time.monotonic()
-    while time.monotonic() < deadline:
-        count = len(user.new_messages())
-        if count != seen:
-            seen, quiet_since = count, time.monotonic()
-        elif time.monotonic() - quiet_since >= QUIET_SECONDS:
-            break
-        await asyncio.sleep(0.02)
-    return list(user.new_messages())
+    """The bot's new messages since the user's last action, once the bot has handled every update.
+
+    Fails at once when there are fewer than ``at_least``: nothing more is coming
+    from the updates. Messages sent in the background (the outbox) are not
+    replies; wait for them with ``user.wait_for_bot`` or ``fake.wait_until``.
+    """
+    await user.wait_until_handled(timeout=timeout)
+    messages = user.new_messages()
+    assert len(messages) >= at_least, (
+        f"user {user.id}: the bot handled every update and sent {len(messages)} message(s), "
+        f"expected at least {at_least}: {[m.text or m.caption or m.filename for m in messages]}"
+    )
+    return messages
 
 
 async def text_of(user: FakeUser, **kwargs: object) -> str:

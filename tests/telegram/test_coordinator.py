@@ -77,6 +77,23 @@ async def test_status_with_several_open_campaigns__offers_buttons(harness: BotHa
     assert "共 1 个单位" in await text_of(user)
 
 
+@pytest.mark.parametrize("failure", ["query too old", "server error"])
+async def test_campaign_button_whose_acknowledgement_fails__still_shows_the_status(
+    harness: BotHarness, coordinator: int, failure: str
+) -> None:
+    """Telegram refuses to acknowledge an old press, or fails to; the status comes all the same."""
+    await harness.create_campaign(units=("如皋市",))
+    user = harness.fake.user(coordinator, "协调人", language_code="zh-hans")
+    await user.send_command("/status")
+    [choice] = await replies(user)
+    if failure == "server error":
+        harness.fake.fail_next("answerCallbackQuery", error_code=502)
+    await user.press(f"#{harness.campaign_id} 南通中期评估", choice, expired=failure == "query too old")
+    text = await text_of(user)
+    assert "共 1 个单位" in text and "抱歉" not in text
+    assert [error.method for error in harness.fake.errors] == ["answerCallbackQuery"]
+
+
 async def test_status_of_an_unknown_campaign__says_so(harness: BotHarness, coordinator: int) -> None:
     user = harness.fake.user(coordinator, "协调人", language_code="zh-hans")
     await user.send_command("/status", "999")

@@ -199,6 +199,7 @@ async def webhook(harness: BotHarness) -> AsyncIterator[str]:
     database = harness.backend.open()
     service = SurveyService(database=database, settings=harness.settings, clock=harness.clock)
     application = build_application(harness.settings, service)
+    harness.observe(application)
     await application.initialize()
     await application.start()
     inbox = Inbox(database=database, channel=CHANNEL, handler=UpdateFeeder(application), clock=harness.clock)

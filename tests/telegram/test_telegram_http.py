@@ -16,8 +16,6 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from telegram import Bot, InputFile
 from telegram.error import NetworkError, RetryAfter, TimedOut
-from telegram.request import RequestData
-from telegram.request._requestparameter import RequestParameter
 
 from handlers.telegram.http_client import AiohttpRequest
 from handlers.telegram.outbox_transport import retry_after_seconds
@@ -89,20 +87,11 @@ async def test_parameters__are_sent_form_encoded_with_unicode_intact(recorder: t
 async def test_files__are_sent_as_multipart_with_name_type_and_bytes(recorder: tuple[Recorder, str]) -> None:
     fake, url = recorder
     content = bytes(range(256)) * 40
-    request = AiohttpRequest()
-    await request.initialize()
-    try:
-        data = RequestData(
-            [
-                RequestParameter.from_input("chat_id", 42),
-                RequestParameter.from_input("caption", "汇总表"),
-                RequestParameter.from_input("document", InputFile(content, filename="南通 汇总.xlsx")),
-            ]
-        )
-        status, _ = await request.do_request(f"{url}bot{TOKEN}/sendDocument", "POST", request_data=data)
-    finally:
-        await request.shutdown()
-    assert status == 200
+    fake.answer = (200, {"ok": True, "result": {"message_id": 6, "date": 0, "chat": {"id": 42, "type": "private"},
+                                                   "document": {"file_id": "F1", "file_unique_id": "U1"}}})
+    async with Bot(TOKEN, base_url=f"{url}bot", request=AiohttpRequest()) as bot:
+        fake.received.clear()  # getMe from initialize
+        await bot.send_document(42, InputFile(content, filename="南通 汇总.xlsx"), caption="汇总表")
     [call] = fake.received
     assert call["type"] == "multipart/form-data"
     assert call["fields"]["chat_id"] == "42"
@@ -122,6 +111,18 @@ async def test_a_slow_server__raises_timed_out(recorder: tuple[Recorder, str]) -
             await request.do_request(f"{url}bot{TOKEN}/getMe", "POST")
     finally:
         await request.shutdown()
+
+
+async def test_a_timeout_passed_by_the_caller__overrides_the_default(recorder: tuple[Recorder, str]) -> None:
+    fake, url = recorder
+    async with Bot(TOKEN, base_url=f"{url}bot", request=AiohttpRequest(read_timeout=5.0)) as patient:
+        fake.delay = 0.5
+        with pytest.raises(TimedOut):
+            await patient.send_message(42, "hi", read_timeout=0.1)
+    fake.delay = 0.0
+    async with Bot(TOKEN, base_url=f"{url}bot", request=AiohttpRequest(read_timeout=0.1)) as hasty:
+        fake.delay = 0.3
+        assert (await hasty.get_me(read_timeout=None)).username == "surveybot_test_bot"  # None: no read timeout
 
 
 async def test_an_unreachable_server__raises_network_error() -> None:
