@@ -3,7 +3,7 @@
 It drives the same engine as the chat channels and shows the same neutral
 reply (:mod:`bot.core.reply`): choices as numbered lines, the other controls
 as the commands that trigger them (``/done``, ``/clear``, ``/back``,
-``/skip``, ``/review``, ``/submit``, ``/resume``; ``/lang`` switches the
+``/skip``, ``/same``, ``/review``, ``/submit``, ``/resume``; ``/lang`` switches the
 language). It ends by printing the submitted answers as JSON. It is the
 zero-set-up way to try a survey file.
 """
@@ -31,6 +31,7 @@ from bot.core.actions import (
     Skip,
     Submit,
     Upload,
+    UsePrevious,
 )
 from bot.core.answers import normalize
 from bot.core.catalog import translate
@@ -51,6 +52,7 @@ SIMPLE_COMMANDS: dict[str, type] = {
     "/clear": ClearDraft,
     "/resume": Resume,
     "/cancel": Pause,
+    "/same": UsePrevious,
 }
 #: The command a control is typed as; choices and toggles are typed as their numbers.
 CONTROL_COMMANDS: dict[ControlKind, str] = {
@@ -59,6 +61,7 @@ CONTROL_COMMANDS: dict[ControlKind, str] = {
     ControlKind.BACK: "/back",
     ControlKind.SKIP: "/skip",
     ControlKind.KEEP: "/skip",
+    ControlKind.USE_PREVIOUS: "/same",
     ControlKind.REVIEW: "/review",
     ControlKind.SUBMIT: "/submit",
     ControlKind.RESUME: "/resume",

@@ -1,0 +1,130 @@
+"""Last period: the answers a unit submitted in the campaign this one is linked to.
+
+A campaign created with ``--previous`` offers each unit its submitted answers
+of the earlier campaign as defaults (沿用上次), and expressions read them as
+``${previous:ID}``. The service reads them from storage and hands them to the
+engine as a :class:`PreviousAnswers`; the engine never loads anything itself.
+
+A previous value is offered only when it is still a valid answer to the
+question as it stands now (same type checks, bounds, choices and length as a
+typed answer); anything else is treated as if the unit had not answered.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from bot.core import answers as parsing
+from bot.core.definition import NOT_PREFILLED_TYPES, OTHER_VALUE, QuestionType
+from bot.core.expressions import PREVIOUS_PREFIX
+from bot.core.survey import CompiledQuestion
+
+
+def previous_key(question_id: str) -> str:
+    """The key under which an expression's values hold last period's answer to ``question_id``."""
+    return PREVIOUS_PREFIX + question_id
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousAnswers:
+    """One unit's submitted answers of last period (``Response.submitted_values``)."""
+
+    answers: Mapping[str, Any] = field(default_factory=dict)
+    others: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_submitted(cls, values: Mapping[str, Any] | None) -> PreviousAnswers:
+        """From the stored ``{"answers": ..., "others": ...}`` of a submitted response (``None``: none)."""
+        if not values:
+            return NO_PREVIOUS
+        answers = values.get("answers") or {}
+        others = values.get("others") or {}
+        return cls(answers=dict(answers), others={str(k): str(v) for k, v in others.items()})
+
+    def __bool__(self) -> bool:
+        return bool(self.answers)
+
+    def value(self, question: CompiledQuestion, *, today: date) -> Any:
+        """Last period's answer to ``question`` if it is a valid answer now, else ``None``."""
+        stored = self.answers.get(question.id)
+        if stored is None:
+            return None
+        return compatible_value(question, stored, self.others.get(question.id), today=today)
+
+    def offered(self, question: CompiledQuestion, *, today: date) -> Any:
+        """The value offered as the default (沿用上次): ``None`` when the question opts out or has none."""
+        definition = question.definition
+        if definition.prefill is False or definition.change_of is not None or question.type in NOT_PREFILLED_TYPES:
+            return None
+        return self.value(question, today=today)
+
+
+#: No linked campaign, or a unit that did not exist last period.
+NO_PREVIOUS = PreviousAnswers()
+
+
+def compatible_value(question: CompiledQuestion, value: Any, other: str | None, *, today: date) -> Any:
+    """``value`` as an answer to ``question`` now, or ``None`` when it no longer fits."""
+    kind = question.type
+    outcome: parsing.ParseOutcome
+    if kind is QuestionType.INTEGER:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            return None
+        outcome = parsing.parse_integer(str(value), low=question.minimum, high=question.maximum)
+    elif kind is QuestionType.DECIMAL:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            return None
+        outcome = parsing.parse_decimal(str(value), low=question.minimum, high=question.maximum)
+    elif kind is QuestionType.YES_NO:
+        return value if value in (parsing.YES, parsing.NO) else None
+    elif kind is QuestionType.SELECT_ONE:
+        if not isinstance(value, str) or value not in question.option_values:
+            return None
+        return None if value == OTHER_VALUE and not other else value
+    elif kind is QuestionType.SELECT_MULTIPLE:
+        if not isinstance(value, list) or not value or not set(value) <= question.option_values:
+            return None
+        if OTHER_VALUE in value and not other:
+            return None
+        maximum = question.definition.max_selected
+        minimum = question.definition.min_selected or 0
+        if len(value) < minimum or (maximum is not None and len(value) > maximum):
+            return None
+        return [option.value for option in question.options if option.value in value]
+    elif kind is QuestionType.LONG_TEXT:
+        return value if isinstance(value, str) and value.strip() and len(value) <= question.max_length else None
+    elif kind is QuestionType.DATE:
+        if not isinstance(value, str):
+            return None
+        outcome = parsing.parse_date(value, today=today)
+    elif kind is QuestionType.PHONE:
+        outcome = parsing.parse_phone(value) if isinstance(value, str) else parsing.Invalid("phone")
+    elif kind is QuestionType.EMAIL:
+        outcome = parsing.parse_email(value) if isinstance(value, str) else parsing.Invalid("email")
+    elif kind is QuestionType.TEXT:
+        if not isinstance(value, str):
+            return None
+        outcome = parsing.parse_text(value, max_length=question.max_length, pattern=question.pattern)
+    else:
+        return None
+    return outcome.value if isinstance(outcome, parsing.Parsed) else None
+
+
+#: ``${previous:ID}`` in a question's hint: shown as last period's answer, or as nothing.
+HINT_REFERENCE = re.compile(r"\$\{previous:([a-z][a-z0-9_]*)\}")
+
+
+def hint_references(hint: str) -> list[str]:
+    """The question ids a hint shows last period's answer of."""
+    return HINT_REFERENCE.findall(hint)
+
+
+def fill_hint(hint: str, display: Callable[[str], str]) -> str:
+    """``hint`` with every ``${previous:ID}`` replaced by ``display(ID)`` ('' when there is none)."""
+    if PREVIOUS_PREFIX not in hint:
+        return hint
+    return HINT_REFERENCE.sub(lambda match: display(match.group(1)), hint)
