@@ -13,7 +13,7 @@ typed answer); anything else is treated as if the unit had not answered.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 from bot.core import answers as parsing
 from bot.core.definition import NOT_PREFILLED_TYPES, OTHER_VALUE, QuestionType
 from bot.core.expressions import PREVIOUS_PREFIX
-from bot.core.survey import CompiledQuestion
+from bot.core.survey import CompiledQuestion, Survey
 
 
 def previous_key(question_id: str) -> str:
@@ -37,13 +37,22 @@ class PreviousAnswers:
     others: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_submitted(cls, values: Mapping[str, Any] | None) -> PreviousAnswers:
-        """From the stored ``{"answers": ..., "others": ...}`` of a submitted response (``None``: none)."""
+    def from_submitted(
+        cls, values: Mapping[str, Any] | None, *, matched: Collection[str] | None = None
+    ) -> PreviousAnswers:
+        """From the stored ``{"answers": ..., "others": ...}`` of a submitted response (``None``: none).
+
+        ``matched``: the question ids that carry over (:func:`compare_surveys`); ``None`` keeps all.
+        """
         if not values:
             return NO_PREVIOUS
-        answers = values.get("answers") or {}
-        others = values.get("others") or {}
-        return cls(answers=dict(answers), others={str(k): str(v) for k, v in others.items()})
+        answers = {
+            str(key): value
+            for key, value in (values.get("answers") or {}).items()
+            if matched is None or key in matched
+        }
+        others = {str(k): str(v) for k, v in (values.get("others") or {}).items() if k in answers}
+        return cls(answers=answers, others=others) if answers else NO_PREVIOUS
 
     def __bool__(self) -> bool:
         return bool(self.answers)
@@ -128,3 +137,34 @@ def fill_hint(hint: str, display: Callable[[str], str]) -> str:
     if PREVIOUS_PREFIX not in hint:
         return hint
     return HINT_REFERENCE.sub(lambda match: display(match.group(1)), hint)
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyComparison:
+    """How this period's survey matches last period's: questions matched by id and type."""
+
+    #: Question ids asked in both periods with the same type: their answers carry over.
+    matched: tuple[str, ...]
+    #: One line per question that does not carry over, in this period's order, then last period's.
+    mismatches: tuple[str, ...]
+
+
+def compare_surveys(current: Survey, earlier: Survey) -> SurveyComparison:
+    """Which answers of ``earlier`` can be offered in ``current`` (notes take no answer and are left out)."""
+    matched: list[str] = []
+    mismatches: list[str] = []
+    for question in current.answerable_questions:
+        before = earlier.by_id.get(question.id)
+        if before is None or not before.answerable:
+            mismatches.append(f"question {question.id}: new this period; it is asked without a default")
+        elif before.type is not question.type:
+            mismatches.append(
+                f"question {question.id}: {question.type.value} now but {before.type.value} last period; "
+                "it is asked without a default"
+            )
+        else:
+            matched.append(question.id)
+    for question in earlier.answerable_questions:
+        if question.id not in current.by_id:
+            mismatches.append(f"question {question.id}: asked last period only; its answers are not carried over")
+    return SurveyComparison(matched=tuple(matched), mismatches=tuple(mismatches))
