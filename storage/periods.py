@@ -8,6 +8,7 @@ as last submitted, kept even if the response was reopened afterwards.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,13 +50,15 @@ async def last_period_values(
     return LastPeriodAnswers(survey_version_id=row[0], values=dict(row[1]))
 
 
-async def last_period_values_by_unit(*, session: AsyncSession, campaign: Campaign) -> dict[str, dict[str, Any]]:
-    """Unit name → what it submitted in ``campaign``'s previous campaign (units that submitted only)."""
-    if campaign.previous_campaign_id is None:
+async def last_period_values_for(
+    *, session: AsyncSession, campaign: Campaign, unit_names: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Unit name → what it submitted in ``campaign``'s previous campaign, for ``unit_names`` (those that did)."""
+    if campaign.previous_campaign_id is None or not unit_names:
         return {}
     statement = (
         select(Unit.name, Response.submitted_values)
         .join(Response, Response.unit_id == Unit.id)
-        .where(Unit.campaign_id == campaign.previous_campaign_id, Response.submitted_values.is_not(None))
+        .where(Unit.campaign_id == campaign.previous_campaign_id, Unit.name.in_(list(unit_names)))
     )
     return {name: dict(values) for name, values in await session.execute(statement) if values}
