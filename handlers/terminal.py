@@ -38,6 +38,7 @@ from bot.core.catalog import translate
 from bot.core.definition import QuestionType
 from bot.core.events import Event, Prompt, ReviewShown, Submitted
 from bot.core.outcome import Outcome
+from bot.core.previous import NO_PREVIOUS, PreviousAnswers
 from bot.core.reply import ControlKind, ReplyMessage, render
 from bot.core.state import SessionStatus
 from bot.core.survey import Survey
@@ -71,12 +72,24 @@ CONTROL_COMMANDS: dict[ControlKind, str] = {
 class TerminalSession:
     """One respondent answering ``survey`` through ``stdin`` and ``stdout``."""
 
-    def __init__(self, survey: Survey, *, language: str | None, stdin: TextIO, stdout: TextIO) -> None:
+    def __init__(
+        self,
+        survey: Survey,
+        *,
+        language: str | None,
+        stdin: TextIO,
+        stdout: TextIO,
+        previous: PreviousAnswers = NO_PREVIOUS,
+    ) -> None:
         self.survey = survey
         self.stdin = stdin
         self.stdout = stdout
         self.today = date.today()
-        self.step = engine.start(survey, language=language or survey.default_language, today=self.today)
+        #: Last period's answers offered as defaults (``surveybot try --previous``); ``/same`` takes one.
+        self.previous = previous
+        self.step = engine.start(
+            survey, language=language or survey.default_language, today=self.today, previous=previous
+        )
         self.prompt: Prompt | None = None
         #: The review was just shown: a bare number picks a question, as the review says.
         self.after_review = False
@@ -113,7 +126,7 @@ class TerminalSession:
             action = self.action_for(text)
             if action is None:
                 continue
-            self.step = engine.resume(self.survey, self.step.state, action, today=self.today)
+            self.step = engine.resume(self.survey, self.step.state, action, today=self.today, previous=self.previous)
             self.show(self.step.events)
             submitted = next((e for e in self.step.events if isinstance(e, Submitted)), None)
             if submitted is not None:
