@@ -193,3 +193,52 @@ def test_loading__a_change_must_be_a_number() -> None:
               change_of: count
             """
         )
+
+
+def test_prefill__a_multiple_choice_with_an_other_name_comes_back_whole() -> None:
+    survey = questions(
+        """
+        - id: by
+          type: select_multiple
+          label: {zh: 由谁印发, en: Issued by}
+          choices:
+            - {value: party, label: {zh: 党委, en: Party}}
+            - {value: gov, label: {zh: 政府, en: Government}}
+          other: {label: {zh: 其他（名称）, en: Other (name)}}
+        """
+    )
+    previous = PreviousAnswers.from_submitted({"answers": {"by": ["gov", "other"]}, "others": {"by": "人大"}})
+    chat = Chat(survey, previous=previous)
+    assert chat.prompt().previous_display == "政府、其他（名称）：人大"
+    assert chat(UsePrevious(question_id="by"))[0] == "set by: None -> ['gov', 'other'] other None -> '人大'"
+
+
+def test_prefill__last_periods_answer_still_meets_this_periods_constraint() -> None:
+    survey = questions(
+        """
+        - id: activities
+          type: integer
+          label: {zh: 科普活动（项）, en: Activities}
+          constraint: . >= 700
+          constraint_message: {zh: 不少于700项, en: At least 700}
+        """
+    )
+    chat = Chat(survey, previous=PreviousAnswers.from_submitted({"answers": {"activities": 650}}))
+    assert chat.prompt().previous_display == "650"
+    assert chat(UsePrevious(question_id="activities")) == ["reject constraint: 不少于700项"]
+    assert chat.state.answers == {}
+
+
+def test_prefill__a_button_of_another_question_is_refused_as_stale() -> None:
+    chat = Chat(SECOND_PERIOD, previous=FIRST_PERIOD)
+    chat.send(UsePrevious(question_id="kind"))
+    assert chat.rejection().code is RejectionCode.STALE
+    assert chat.state.answers == {}
+
+
+def test_prefill__a_carried_over_answer_set_is_limited_to_the_matched_questions() -> None:
+    previous = PreviousAnswers.from_submitted({"answers": {"members": 32, "kind": "b"}}, matched={"kind"})
+    chat = Chat(SECOND_PERIOD, previous=previous)
+    assert chat.prompt().previous_display is None  # members changed type since: not carried over
+    chat("35", "3", "李四")
+    assert chat.prompt().previous_display == "乙"
