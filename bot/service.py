@@ -45,6 +45,7 @@ from bot.core.outcome import (
     UnitChoice,
     UnitChoices,
 )
+from bot.core.previous import NO_PREVIOUS, PreviousAnswers, compare_surveys
 from bot.core.read_only import read_only_reason
 from bot.core.state import SessionState
 from bot.core.survey import Survey
@@ -55,6 +56,7 @@ from storage.database import Database
 from storage.errors import NotFoundError
 from storage.invitations import redeem_invitation
 from storage.models import Campaign, CampaignStatus, Respondent, Response, ResponseStatus, Unit
+from storage.periods import last_period_values
 from storage.respondents import (
     find_respondent,
     get_or_create_respondent,
@@ -105,6 +107,8 @@ class _Context:
     campaign: Campaign
     survey: Survey
     language: str
+    #: What the unit submitted last period (a campaign linked with ``--previous``), offered as defaults.
+    previous: PreviousAnswers = NO_PREVIOUS
 
 
 class SurveyService:
@@ -123,6 +127,8 @@ class SurveyService:
         self.clock = clock
         #: Compiled surveys, shared with the outbox composer and the exports when wired so.
         self.surveys = surveys if surveys is not None else SurveyCache()
+        #: (survey version, last period's survey version) → the question ids whose answers carry over.
+        self._carried_over: dict[tuple[int, int], frozenset[str]] = {}
 
     # -- entry points -------------------------------------------------------------------
 
@@ -237,10 +243,12 @@ class SurveyService:
         resumed = response.state is not None
         if resumed:
             state = self._state(context)
-            step = engine.resume(survey, state, Resume(), today=self._today(context, now))
+            step = engine.resume(survey, state, Resume(), today=self._today(context, now), previous=context.previous)
             events: list[Event | Notice] = []
         else:
-            step = engine.start(survey, language=context.language, today=self._today(context, now))
+            step = engine.start(
+                survey, language=context.language, today=self._today(context, now), previous=context.previous
+            )
             await save_state(session=session, response=response, state=step.state.to_dict(), now=now)
             events = []
         response.last_activity_at = now
@@ -258,7 +266,9 @@ class SurveyService:
         read_only = self._read_only(context, now)
         if read_only is not None:
             events.append(read_only)
-            review = engine.resume(survey, step.state, ShowReview(), today=self._today(context, now))
+            review = engine.resume(
+                survey, step.state, ShowReview(), today=self._today(context, now), previous=context.previous
+            )
             events.extend(review.events)
         else:
             events.extend(step.events)
@@ -273,7 +283,7 @@ class SurveyService:
         if read_only is not None and not isinstance(action, READ_ONLY_ACTIONS):
             return Outcome(language=context.language, events=(read_only,), response_id=response.id)
         state = self._state(context)
-        step = engine.resume(survey, state, action, today=today)
+        step = engine.resume(survey, state, action, today=today, previous=context.previous)
         events: list[Event | Notice] = list(step.events)
         if isinstance(action, SetLanguage):
             events.insert(0, LanguageChanged(language=step.state.language))
@@ -418,6 +428,7 @@ class SurveyService:
         self, session: AsyncSession, respondent: Respondent, response: Response, unit: Unit, campaign: Campaign
     ) -> _Context:
         survey = await self.surveys.survey(session=session, survey_version_id=campaign.survey_version_id)
+        previous = await self._previous(session, campaign, unit)
         # Written once by _respond (write_response): cheaper than the unit of work.
         detach_response(session=session, response=response)
         return _Context(
@@ -427,7 +438,24 @@ class SurveyService:
             campaign=campaign,
             survey=survey,
             language=self._language(respondent, survey),
+            previous=previous,
         )
+
+    async def _previous(self, session: AsyncSession, campaign: Campaign, unit: Unit) -> PreviousAnswers:
+        """What the unit submitted last period, for the questions asked alike then (by id and type)."""
+        if campaign.previous_campaign_id is None:
+            return NO_PREVIOUS
+        last = await last_period_values(session=session, campaign=campaign, unit_name=unit.name)
+        if last is None:
+            return NO_PREVIOUS  # a unit new this period, or one that did not submit then
+        key = (campaign.survey_version_id, last.survey_version_id)
+        carried_over = self._carried_over.get(key)
+        if carried_over is None:
+            current = await self.surveys.survey(session=session, survey_version_id=campaign.survey_version_id)
+            earlier = await self.surveys.survey(session=session, survey_version_id=last.survey_version_id)
+            carried_over = frozenset(compare_surveys(current, earlier).matched)
+            self._carried_over[key] = carried_over
+        return PreviousAnswers.from_submitted(last.values, matched=carried_over)
 
     def _state(self, context: _Context) -> SessionState:
         assert context.response.state is not None

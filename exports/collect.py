@@ -31,18 +31,20 @@ from bot.core.definition import QuestionType
 from bot.core.survey import CompiledQuestion, Survey
 from exports.bundle import BundlePlan
 from exports.cells import ColumnWidths
-from exports.data import DEFAULT_PAGE_SIZE, UnitRecord, iter_unit_records
+from exports.data import DEFAULT_PAGE_SIZE, UnitRecord, iter_unit_records, load_last_period_survey
 from exports.layout import (
     PROGRESS_CAPS,
     PROGRESS_KEYS,
     STATUS_CAP,
     UNIT_CAP,
+    Change,
     Column,
     ColumnKind,
     FileCell,
     Formatter,
     SummaryRows,
     Texts,
+    compared_questions,
     known_width,
     long_text_questions,
     progress_row,
@@ -135,6 +137,8 @@ def _measure(widths: ColumnWidths, row: list[Any], indexes: Sequence[int]) -> No
             widths.see_width(index, len(str(value)))
         elif kind is FileCell:
             widths.see_text(index, value.name)
+        elif kind is Change:
+            widths.see_width(index, len(str(value.value)) + 1)  # and its sign
         elif kind is datetime:
             widths.see_width(index, 16)
         elif kind is date:
@@ -148,11 +152,15 @@ def new_content(
     data_dir: Path | None,
     exported_at: datetime,
     spool_dir: str | None = None,
+    compared: frozenset[str] = frozenset(),
 ) -> ExportContent:
-    """An empty :class:`ExportContent` for the campaign, ready for :meth:`Collector.add`."""
+    """An empty :class:`ExportContent` for the campaign, ready for :meth:`Collector.add`.
+
+    ``compared``: the number questions compared with last period (a linked campaign).
+    """
     formatter = Formatter(survey, timezone=campaign_zone(campaign))
     texts = formatter.texts
-    columns = summary_columns(survey)
+    columns = summary_columns(survey, compared=compared)
     report_questions = long_text_questions(survey)
     language = survey.default_language
     report_headers = (
@@ -189,7 +197,7 @@ def new_content(
             rows=Spool(directory=spool_dir),
         ),
         not_submitted=Spool(directory=spool_dir),
-        statistics=Statistics(survey),
+        statistics=Statistics(survey, compared=compared),
         bundle=BundlePlan(data_dir=data_dir),
     )
     status_width = known_width(columns[1], formatter)
@@ -232,6 +240,8 @@ class Collector:
         name, status = summary[0], summary[1]
         content.report.add([name, status, *[summary[index] for index in self._report_indexes]])
         content.progress.add(progress_row(record, formatter, name=name, status=status))
+        if record.previous:
+            content.statistics.add_last_period(record.previous)
         if record.status is ResponseStatus.SUBMITTED:
             content.statistics.add_submission(record.answers)
         else:
@@ -273,14 +283,16 @@ async def collect(
     spool_dir: str | None = None,
 ) -> ExportContent:
     """Read the whole campaign once; the caller must :meth:`ExportContent.close` the result."""
+    earlier = await load_last_period_survey(session=session, campaign=campaign)
+    compared = compared_questions(survey, earlier)
     content = new_content(
-        campaign=campaign, survey=survey, data_dir=data_dir, exported_at=now, spool_dir=spool_dir
+        campaign=campaign, survey=survey, data_dir=data_dir, exported_at=now, spool_dir=spool_dir, compared=compared
     )
     try:
         collector = Collector(content)
         today = content.exported_at.date()
         async for page in iter_unit_records(
-            session=session, campaign=campaign, survey=survey, today=today, page_size=page_size
+            session=session, campaign=campaign, survey=survey, today=today, page_size=page_size, compared=compared
         ):
             for record in page:
                 collector.add(record)

@@ -42,6 +42,7 @@ from bot.core.survey import Survey
 from bot.survey_cache import SurveyCache
 from storage.campaigns import get_campaign
 from storage.database import Database, is_connect_error
+from storage.errors import CampaignNotFoundError
 from storage.models import (
     Answer,
     Campaign,
@@ -52,6 +53,7 @@ from storage.models import (
     Unit,
 )
 from storage.outbox import reminders_sent_by_unit
+from storage.periods import last_period_values_for
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +91,8 @@ class UnitRecord:
     others: dict[str, str] = field(default_factory=dict)
     respondents: tuple[RespondentInfo, ...] = ()
     reminders_sent: int = 0
+    #: Question id → what the unit submitted last period (a linked campaign's compared number questions).
+    previous: dict[str, Any] = field(default_factory=dict)
 
 
 @asynccontextmanager
@@ -160,8 +164,13 @@ async def iter_unit_records(
     survey: Survey,
     today: date,
     page_size: int = DEFAULT_PAGE_SIZE,
+    compared: frozenset[str] = frozenset(),
 ) -> AsyncIterator[list[UnitRecord]]:
-    """The campaign's units in roster order, one page (a list of records) at a time."""
+    """The campaign's units in roster order, one page (a list of records) at a time.
+
+    ``compared``: the questions whose answer of last period each record carries
+    (``UnitRecord.previous``; units matched to last period's by name).
+    """
     last_position = 0
     while True:
         page = await _read_page(
@@ -174,6 +183,8 @@ async def iter_unit_records(
         )
         if not page:
             return
+        if compared:
+            await _load_last_period(session, campaign, page, compared)
         yield page
         if len(page) < page_size:
             return
@@ -290,6 +301,30 @@ async def _load_current_answers(
         record.answers, record.others = relevant_answers(
             survey, answers[response_id], others[response_id], today=today
         )
+
+
+async def _load_last_period(
+    session: AsyncSession, campaign: Campaign, records: list[UnitRecord], compared: frozenset[str]
+) -> None:
+    """What the page's units submitted last period, for the ``compared`` questions only."""
+    submitted = await last_period_values_for(session=session, campaign=campaign, unit_names=[r.name for r in records])
+    for record in records:
+        answers, _ = split_submitted_values(submitted.get(record.name))
+        record.previous = {key: value for key, value in answers.items() if key in compared and value is not None}
+
+
+async def load_last_period_survey(
+    *, session: AsyncSession, campaign: Campaign, surveys: SurveyCache | None = None
+) -> Survey | None:
+    """The survey of ``campaign``'s previous campaign, or ``None`` when it is not linked (or was deleted)."""
+    if campaign.previous_campaign_id is None:
+        return None
+    try:
+        previous = await get_campaign(session=session, campaign_id=campaign.previous_campaign_id)
+    except CampaignNotFoundError:
+        return None
+    cache = surveys if surveys is not None else _UNWIRED_SURVEYS
+    return cache.compiled(version=previous.survey_version)
 
 
 async def _load_respondents(

@@ -9,7 +9,11 @@ The 汇总 (summary) columns, in survey order::
   name, right after the question;
 * a select_multiple question is then followed by one 0/1 column per option
   (1 selected, 0 not selected; blank when the question is unanswered or not
-  relevant).
+  relevant);
+* in a campaign linked to last period's (``--previous``), a number question
+  asked alike then (same id and type, not itself a ``change_of``) is followed
+  by last period's value, the signed change (增减) and the change rate (增减率,
+  blank when last period's value is 0 or missing).
 
 Cell values are plain Python values (``str``, ``int``, ``Decimal``, ``date``,
 ``datetime``) or a :class:`FileCell`; :mod:`exports.workbook` turns them into
@@ -32,6 +36,7 @@ from zoneinfo import ZoneInfo
 from bot.core import answers as parsing
 from bot.core.catalog import translate
 from bot.core.definition import OTHER_VALUE, QuestionType
+from bot.core.previous import compare_surveys
 from bot.core.survey import ChoiceOption, CompiledQuestion, Survey
 from exports.cells import clean_text, display_width
 from exports.data import UnitRecord
@@ -70,6 +75,9 @@ class ColumnKind(StrEnum):
     ANSWER = "answer"
     OTHER = "other"
     OPTION = "option"
+    PREVIOUS = "previous"  # last period's value of a number question
+    CHANGE = "change"  # this period's minus last period's
+    CHANGE_RATE = "change_rate"  # the change over last period's value
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +96,54 @@ class Column:
     @property
     def section_index(self) -> int:
         return self.question.section_index if self.question is not None else -1
+
+
+#: The columns that follow a number question in a linked campaign, and their key suffixes.
+PERIOD_KINDS: Final = (ColumnKind.PREVIOUS, ColumnKind.CHANGE, ColumnKind.CHANGE_RATE)
+PERIOD_CAP: Final = 14
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A signed difference against last period: shown with its sign (+3, -2, 0)."""
+
+    value: int | Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRate:
+    """A change as a fraction of last period's value: shown as a signed percentage."""
+
+    value: Decimal
+
+
+def change(current: Any, previous: Any) -> Change | None:
+    """``current - previous`` when both are numbers, else ``None``."""
+    now, before = _as_number(current), _as_number(previous)
+    if now is None or before is None:
+        return None
+    difference = now - before
+    return Change(int(difference) if isinstance(difference, int) else difference)
+
+
+def change_rate(current: Any, previous: Any) -> ChangeRate | None:
+    """``(current - previous) / previous``; ``None`` when either is missing or last period's is 0."""
+    now, before = _as_number(current), _as_number(previous)
+    if now is None or before is None or before == 0:
+        return None
+    return ChangeRate((Decimal(now) - Decimal(before)) / Decimal(before))
+
+
+def _as_number(value: Any) -> int | Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +270,8 @@ def column_header(column: Column, survey: Survey, language: str) -> str:
     assert column.question is not None
     if column.kind is ColumnKind.ANSWER:
         return clean_text(survey.text(column.question.definition.label, language))
+    if column.kind in PERIOD_KINDS:
+        return texts(f"column.{column.kind.value}", label=clean_text(survey.text(column.question.definition.label, language)))
     assert column.option is not None
     option_label = clean_text(survey.text(column.option.label, language))
     if column.kind is ColumnKind.OTHER:
@@ -221,8 +279,23 @@ def column_header(column: Column, survey: Survey, language: str) -> str:
     return texts("column.option", option=option_label)
 
 
-def summary_columns(survey: Survey) -> tuple[Column, ...]:
-    """The summary sheet's columns, in order, with headers in the survey's default language."""
+def compared_questions(survey: Survey, earlier: Survey | None) -> frozenset[str]:
+    """The number questions compared with last period: asked alike then, and not a ``change_of``."""
+    if earlier is None:
+        return frozenset()
+    matched = set(compare_surveys(survey, earlier).matched)
+    return frozenset(
+        question.id
+        for question in survey.answerable_questions
+        if question.id in matched and question.type in NUMBER_TYPES and question.definition.change_of is None
+    )
+
+
+def summary_columns(survey: Survey, *, compared: frozenset[str] = frozenset()) -> tuple[Column, ...]:
+    """The summary sheet's columns, in order, with headers in the survey's default language.
+
+    ``compared``: the number questions followed by last period's value, the change and its rate.
+    """
     planned: list[Column] = [
         Column(ColumnKind.UNIT, "_unit", "", UNIT_CAP),
         Column(ColumnKind.STATUS, "_status", "", STATUS_CAP),
@@ -240,6 +313,10 @@ def summary_columns(survey: Survey) -> tuple[Column, ...]:
             planned.extend(
                 Column(ColumnKind.OPTION, f"{question.id}={option.value}", "", OPTION_CAP, question=question, option=option)
                 for option in question.options
+            )
+        if question.id in compared:
+            planned.extend(
+                Column(kind, f"{question.id}.{kind.value}", "", PERIOD_CAP, question=question) for kind in PERIOD_KINDS
             )
     language = survey.default_language
     return tuple(replace(column, header=column_header(column, survey, language)) for column in planned)
@@ -264,11 +341,12 @@ class SummaryRows:
     gives the row's values, in the order of ``columns``.
     """
 
-    _ANSWERS, _OTHERS, _FILES = 0, 1, 2
+    _ANSWERS, _OTHERS, _FILES, _PREVIOUS = 0, 1, 2, 3
 
     def __init__(self, columns: Sequence[Column], formatter: Formatter) -> None:
         self.formatter = formatter
-        self._plan: list[tuple[int, str, Callable[[Any], Any]]] = []
+        #: (source, question id, converter); source -1: a change, computed from both periods' values.
+        self._plan: list[tuple[int, str, Callable[..., Any]]] = []
         for column in columns[2:]:
             assert column.question is not None
             question_id = column.question.id
@@ -278,6 +356,11 @@ class SummaryRows:
                 self._plan.append((self._ANSWERS, question_id, self._answer_converter(column.question)))
             elif column.kind is ColumnKind.OTHER:
                 self._plan.append((self._OTHERS, question_id, formatter.text))
+            elif column.kind is ColumnKind.PREVIOUS:
+                self._plan.append((self._PREVIOUS, question_id, self._answer_converter(column.question)))
+            elif column.kind in (ColumnKind.CHANGE, ColumnKind.CHANGE_RATE):
+                # Computed from the record as a whole (see __call__): the key marks the column.
+                self._plan.append((-1, question_id, change if column.kind is ColumnKind.CHANGE else change_rate))
             else:
                 assert column.option is not None
                 self._plan.append((self._ANSWERS, question_id, _flag(column.option.value)))
@@ -319,10 +402,13 @@ class SummaryRows:
 
     def __call__(self, record: UnitRecord, files: dict[str, FileCell]) -> list[Any]:
         formatter = self.formatter
-        sources = (record.answers, record.others, files)
+        sources = (record.answers, record.others, files, record.previous)
         row: list[Any] = [formatter.text(record.name), formatter.status(record.status)]
         append = row.append
         for source, key, convert in self._plan:
+            if source < 0:
+                append(convert(record.answers.get(key), record.previous.get(key)))
+                continue
             value = sources[source].get(key)
             append(None if value is None else convert(value))
         return row
@@ -350,6 +436,8 @@ def known_width(column: Column, formatter: Formatter) -> int | None:
     kind = column.kind
     if kind is ColumnKind.OPTION:
         return 1
+    if kind is ColumnKind.CHANGE_RATE:
+        return len("+100.0%")
     if kind is ColumnKind.STATUS:
         labels: list[str] = [formatter.status(status) for status in ResponseStatus]
     elif kind is ColumnKind.ANSWER and column.question is not None:

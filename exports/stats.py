@@ -85,9 +85,13 @@ class NumberStats:
 
 
 class Statistics:
-    """Every tally of a survey, fed one submitted unit at a time."""
+    """Every tally of a survey, fed one submitted unit at a time.
 
-    def __init__(self, survey: Survey) -> None:
+    In a campaign linked to last period's, the ``compared`` number questions
+    also total what the roster's units submitted then (:attr:`last_period`).
+    """
+
+    def __init__(self, survey: Survey, *, compared: frozenset[str] = frozenset()) -> None:
         self.submitted = 0
         self.choices: list[ChoiceTally] = [
             ChoiceTally(question) for question in survey.answerable_questions if question.type in CHOICE_STAT_TYPES
@@ -95,6 +99,17 @@ class Statistics:
         self.numbers: list[NumberStats] = [
             NumberStats(question) for question in survey.answerable_questions if question.type in NUMBER_TYPES
         ]
+        #: Question id → last period's totals over the units of this roster that submitted then.
+        self.last_period: dict[str, NumberStats] = {
+            stats.question.id: NumberStats(stats.question) for stats in self.numbers if stats.question.id in compared
+        }
+
+    def add_last_period(self, answers: Mapping[str, Any]) -> None:
+        """One unit's submitted answers of last period."""
+        for question_id, stats in self.last_period.items():
+            value = answers.get(question_id)
+            if value is not None:
+                stats.add(value)
 
     def add_submission(self, answers: Mapping[str, Any]) -> None:
         self.submitted += 1

@@ -46,7 +46,18 @@ from bot.core.catalog import translate
 from bot.core.definition import QuestionType
 from exports.cells import ColumnWidths, clean_text, is_risky_text
 from exports.collect import ExportContent, Sheet
-from exports.layout import Column, ColumnKind, FileCell, Texts, column_header, section_spans
+from exports.layout import (
+    Change,
+    ChangeRate,
+    Column,
+    ColumnKind,
+    FileCell,
+    Texts,
+    change,
+    change_rate,
+    column_header,
+    section_spans,
+)
 from storage.models import ResponseStatus
 
 logger = logging.getLogger(__name__)
@@ -63,6 +74,10 @@ CHART_HEIGHT_CM: Final = 7.0
 CHART_WIDTH_CM: Final = 16.0
 DATE_FORMAT: Final = "yyyy-mm-dd"
 DATETIME_FORMAT: Final = "yyyy-mm-dd hh:mm"
+#: A change against last period, with its sign: +3, -2, 0.
+CHANGE_FORMAT: Final = "+General;-General;0"
+#: A change rate: +12.5%, -3.0%, 0.0%.
+CHANGE_RATE_FORMAT: Final = "+0.0%;-0.0%;0.0%"
 PAPER_A4: Final = 9
 
 
@@ -93,6 +108,8 @@ class _Styles:
         self.wrap = self._make(sheet, alignment=Alignment(wrap_text=True, vertical="top"))
         self.date = self._make(sheet, number_format=DATE_FORMAT)
         self.datetime = self._make(sheet, number_format=DATETIME_FORMAT)
+        self.change = self._make(sheet, number_format=CHANGE_FORMAT)
+        self.change_rate = self._make(sheet, number_format=CHANGE_RATE_FORMAT)
         self.link = self._make(
             sheet, font=Font(color=LINK_COLOR, underline="single"), alignment=Alignment(vertical="top")
         )
@@ -250,6 +267,10 @@ def _value(
         return _cell(sheet, value, "d", styles.datetime)
     if kind is date:
         return _cell(sheet, value, "d", styles.date)
+    if kind is Change:
+        return _cell(sheet, value.value, "n", styles.change)
+    if kind is ChangeRate:
+        return _cell(sheet, float(value.value), "n", styles.change_rate)
     if kind is FileCell:
         if links and value.target:
             cell = _cell(sheet, value.name, "s", styles.link)
@@ -398,7 +419,7 @@ def _statistics_sheet(workbook: Workbook, content: ExportContent, styles: _Style
     language = survey.default_language
     statistics = content.statistics
     sheet = _new_sheet(workbook, texts("sheet.statistics"))
-    for letter, width in (("A", 36), ("B", 12), ("C", 12), ("D", 12), ("E", 12), ("F", 12)):
+    for letter, width in (("A", 36), *((letter, 12) for letter in "BCDEFGHIJ")):
         sheet.column_dimensions[letter].width = width
     row_number = 0
 
@@ -457,24 +478,34 @@ def _statistics_sheet(workbook: Workbook, content: ExportContent, styles: _Style
             while row_number < title_row + CHART_ROWS:
                 add([])
     if statistics.numbers:
+        last_period = statistics.last_period
         add([text(texts("stats.number_heading", submitted=statistics.submitted), styles.title)])
-        add(
-            _header_row(
-                sheet,
-                styles,
-                [texts(f"stats.{key}") for key in ("question", "answered", "sum", "mean", "min", "max")],
-                styles.header,
-            )
-        )
+        keys = ["question", "answered", "sum", "mean", "min", "max"]
+        if last_period:
+            keys += ["previous_answered", "previous_sum", "sum_change", "sum_change_rate"]
+        add(_header_row(sheet, styles, [texts(f"stats.{key}") for key in keys], styles.header))
         for stats in statistics.numbers:
-            add([
+            row: list[Any] = [
                 text(clean_text(survey.text(stats.question.definition.label, language)), styles.wrap),
                 stats.count,
                 _number(stats.total) if stats.count else None,
                 float(stats.mean) if stats.mean is not None else None,
                 _number(stats.minimum),
                 _number(stats.maximum),
-            ])
+            ]
+            before = last_period.get(stats.question.id)
+            if before is not None:
+                now_total = stats.total if stats.count else None
+                before_total = before.total if before.count else None
+                difference = change(now_total, before_total)
+                rate = change_rate(now_total, before_total)
+                row += [
+                    before.count,
+                    _number(before_total),
+                    _cell(sheet, _number(Decimal(difference.value)), "n", styles.change) if difference else None,
+                    _cell(sheet, float(rate.value), "n", styles.change_rate) if rate else None,
+                ]
+            add(row)
         add([])
     missing = len(content.not_submitted)
     add([text(texts("stats.not_submitted_heading", count=missing), styles.title)])

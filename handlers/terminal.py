@@ -3,7 +3,7 @@
 It drives the same engine as the chat channels and shows the same neutral
 reply (:mod:`bot.core.reply`): choices as numbered lines, the other controls
 as the commands that trigger them (``/done``, ``/clear``, ``/back``,
-``/skip``, ``/review``, ``/submit``, ``/resume``; ``/lang`` switches the
+``/skip``, ``/same``, ``/review``, ``/submit``, ``/resume``; ``/lang`` switches the
 language). It ends by printing the submitted answers as JSON. It is the
 zero-set-up way to try a survey file.
 """
@@ -31,12 +31,14 @@ from bot.core.actions import (
     Skip,
     Submit,
     Upload,
+    UsePrevious,
 )
 from bot.core.answers import normalize
 from bot.core.catalog import translate
 from bot.core.definition import QuestionType
 from bot.core.events import Event, Prompt, ReviewShown, Submitted
 from bot.core.outcome import Outcome
+from bot.core.previous import NO_PREVIOUS, PreviousAnswers
 from bot.core.reply import ControlKind, ReplyMessage, render
 from bot.core.state import SessionStatus
 from bot.core.survey import Survey
@@ -51,6 +53,7 @@ SIMPLE_COMMANDS: dict[str, type] = {
     "/clear": ClearDraft,
     "/resume": Resume,
     "/cancel": Pause,
+    "/same": UsePrevious,
 }
 #: The command a control is typed as; choices and toggles are typed as their numbers.
 CONTROL_COMMANDS: dict[ControlKind, str] = {
@@ -59,6 +62,7 @@ CONTROL_COMMANDS: dict[ControlKind, str] = {
     ControlKind.BACK: "/back",
     ControlKind.SKIP: "/skip",
     ControlKind.KEEP: "/skip",
+    ControlKind.USE_PREVIOUS: "/same",
     ControlKind.REVIEW: "/review",
     ControlKind.SUBMIT: "/submit",
     ControlKind.RESUME: "/resume",
@@ -68,12 +72,24 @@ CONTROL_COMMANDS: dict[ControlKind, str] = {
 class TerminalSession:
     """One respondent answering ``survey`` through ``stdin`` and ``stdout``."""
 
-    def __init__(self, survey: Survey, *, language: str | None, stdin: TextIO, stdout: TextIO) -> None:
+    def __init__(
+        self,
+        survey: Survey,
+        *,
+        language: str | None,
+        stdin: TextIO,
+        stdout: TextIO,
+        previous: PreviousAnswers = NO_PREVIOUS,
+    ) -> None:
         self.survey = survey
         self.stdin = stdin
         self.stdout = stdout
         self.today = date.today()
-        self.step = engine.start(survey, language=language or survey.default_language, today=self.today)
+        #: Last period's answers offered as defaults (``surveybot try --previous``); ``/same`` takes one.
+        self.previous = previous
+        self.step = engine.start(
+            survey, language=language or survey.default_language, today=self.today, previous=previous
+        )
         self.prompt: Prompt | None = None
         #: The review was just shown: a bare number picks a question, as the review says.
         self.after_review = False
@@ -110,7 +126,7 @@ class TerminalSession:
             action = self.action_for(text)
             if action is None:
                 continue
-            self.step = engine.resume(self.survey, self.step.state, action, today=self.today)
+            self.step = engine.resume(self.survey, self.step.state, action, today=self.today, previous=self.previous)
             self.show(self.step.events)
             submitted = next((e for e in self.step.events if isinstance(e, Submitted)), None)
             if submitted is not None:

@@ -74,9 +74,13 @@ async def create_campaign(
     deadline: datetime,
     timezone: str = DEFAULT_TIMEZONE,
     reminder_offsets: Sequence[int] = DEFAULT_REMINDER_OFFSETS,
+    previous_campaign: Campaign | None = None,
     now: datetime | None = None,
 ) -> Campaign:
-    """A new open campaign; the deadline must be timezone-aware and in the future."""
+    """A new open campaign; the deadline must be timezone-aware and in the future.
+
+    ``previous_campaign`` links it to last period's campaign (see :mod:`storage.periods`).
+    """
     title = " ".join(title.split())
     if not title:
         raise InvalidValueError("the campaign title is empty")
@@ -95,6 +99,7 @@ async def create_campaign(
         timezone=timezone,
         reminder_offsets=normalize_reminder_offsets(reminder_offsets),
         status=CampaignStatus.OPEN,
+        previous_campaign_id=previous_campaign.id if previous_campaign is not None else None,
     )
     session.add(campaign)
     await session.flush()

@@ -153,6 +153,9 @@ class Campaign(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     closed_at: Mapped[datetime | None]
+    #: The campaign of last period (``campaign create --previous``): each unit is offered
+    #: its submitted answers of then, matched by unit name and question id.
+    previous_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
 
     survey_version: Mapped[SurveyVersion] = relationship(back_populates="campaigns")
     units: Mapped[list[Unit]] = relationship(

@@ -474,3 +474,37 @@ def test_evaluate__random_answers_never_raise(a: object, b: object, c: object, d
         expression = parse_expression(source)
         expression.evaluate(values, dot=dot, today=TODAY)
         assert isinstance(expression.test(values, dot=dot, today=TODAY), bool)
+
+
+# --------------------------------------------------------------------------- ${previous:id}
+
+
+def test_previous_reference__is_marked_and_reads_its_own_key() -> None:
+    expression = parse_expression(". = ${members} - ${previous:members}")
+    assert expression.references == (
+        Reference("members", 4, previous=False),
+        Reference("members", 17, previous=True),
+    )
+    assert [reference.key for reference in expression.references] == ["members", "previous:members"]
+    values = {"members": 35, "previous:members": 32}
+    assert expression.test(values, dot=3, today=TODAY)
+    assert not expression.test(values, dot=4, today=TODAY)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (". = ${members} - ${previous:members}", False),  # arithmetic with empty is NaN: never equal
+        ("${previous:members} = ''", True),
+        ("${previous:members} = '' or . = ${members} - ${previous:members}", True),
+        ("${previous:members} > 0", False),
+        ("coalesce(${previous:members}, 0) = 0", True),
+    ],
+)
+def test_previous_reference__without_last_period_reads_as_empty(source: str, expected: bool) -> None:
+    assert parse_expression(source).test({"members": 35}, dot=3, today=TODAY) is expected
+
+
+def test_previous_reference__a_bad_one_says_how_to_write_it() -> None:
+    with pytest.raises(ExpressionError, match=r"\$\{previous:question_id\}"):
+        parse_expression("${previous:Members} = 1")

@@ -2,7 +2,9 @@
 
 ``campaign create`` loads the survey file (storing a new survey version when
 its content is new), creates the campaign and optionally its roster from a
-units file, and prints the campaign's id as its last line.
+units file, and prints the campaign's id as its last line. ``--previous ID``
+links it to last period's campaign: the questions that do not carry over are
+listed on stderr, one line each, and nothing is created when none does.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import sys
 import unicodedata
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -21,9 +24,13 @@ from bot.cli import CommandError, row_id
 from bot.cli.database import run_with_database
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.core.previous import SurveyComparison
     from bot.core.survey import Survey
     from bot.settings import Settings
     from storage.database import Database
+    from storage.models import Campaign
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +187,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the roster: UTF-8 text or CSV, one unit per line (first column), # comments",
     )
     create.add_argument(
+        "--previous",
+        type=int,
+        metavar="CAMPAIGN_ID",
+        help="last period's campaign: each unit (matched by name) is offered what it submitted then, "
+        "question by question (matched by id and type)",
+    )
+    create.add_argument(
         "--timezone",
         metavar="ZONE",
         help="time zone the deadline and reminders are shown in (default SURVEYBOT_TIMEZONE, "
@@ -231,6 +245,8 @@ def handle_create(args: argparse.Namespace) -> int:
     survey = _load_survey(args.survey)
     units = read_units(args.units_file) if args.units_file else []
 
+    mismatches: list[str] = []
+
     async def operation(database: Database, settings: Settings) -> list[str]:
         from storage.campaigns import create_campaign
         from storage.errors import InvalidValueError
@@ -238,6 +254,10 @@ def handle_create(args: argparse.Namespace) -> int:
         from storage.surveys import store_survey
 
         async with database.transaction() as session:
+            previous = None
+            if args.previous is not None:
+                previous, comparison = await _previous_campaign(session, args.previous, survey)
+                mismatches.extend(comparison.mismatches)
             version = await store_survey(session=session, survey=survey)
             try:
                 campaign = await create_campaign(
@@ -247,13 +267,20 @@ def handle_create(args: argparse.Namespace) -> int:
                     deadline=deadline,
                     timezone=zone_name,
                     reminder_offsets=reminders,
+                    previous_campaign=previous,
                 )
             except InvalidValueError as error:
                 raise CommandError(str(error)) from None
             if units:
                 await add_units(session=session, campaign=campaign, names=units)
         reminder_text = ", ".join(format_duration(offset) for offset in reminders) or "none"
+        linked = (
+            [f"previous period: campaign {previous.id} {previous.title!r}; units matched by name"]
+            if previous is not None
+            else []
+        )
         return [
+            *linked,
             f"survey {version.survey_id} version {version.version} "
             f"(stored version #{version.id}, content {version.content_hash[:12]})",
             f"campaign {campaign.title!r}: deadline {format_deadline(campaign.deadline, zone_name)}, "
@@ -263,9 +290,34 @@ def handle_create(args: argparse.Namespace) -> int:
             str(campaign.id),
         ]
 
-    for line in run_with_database(operation, settings=settings):
+    lines = run_with_database(operation, settings=settings)
+    for mismatch in mismatches:
+        print(f"surveybot campaign: --previous {args.previous}: {mismatch}", file=sys.stderr)
+    for line in lines:
         print(line)
     return 0
+
+
+async def _previous_campaign(session: AsyncSession, campaign_id: int, survey: Survey) -> tuple[Campaign, SurveyComparison]:
+    """Last period's campaign and how ``survey`` matches its survey; refused when no question carries over."""
+    from bot.core.previous import compare_surveys
+    from bot.survey_cache import SurveyCache
+    from storage.campaigns import get_campaign
+    from storage.errors import CampaignNotFoundError
+
+    try:
+        previous = await get_campaign(session=session, campaign_id=campaign_id)
+    except CampaignNotFoundError as error:
+        raise CommandError(f"--previous {campaign_id}: {error}") from None
+    earlier = SurveyCache().compiled(version=previous.survey_version)
+    comparison = compare_surveys(survey, earlier)
+    if not comparison.matched:
+        raise CommandError(
+            f"--previous {campaign_id}: no question of this survey is asked with the same id and type in "
+            f"campaign {campaign_id} ({earlier.id} version {earlier.version}), so nothing carries over; "
+            "check that you named last period's campaign of the same survey, or leave out --previous"
+        )
+    return previous, comparison
 
 
 def handle_list(args: argparse.Namespace) -> int:

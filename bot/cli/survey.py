@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from bot.cli import CommandError
+from bot.core.previous import NO_PREVIOUS, PreviousAnswers
 
 
 def register(subparsers: Any) -> None:
@@ -25,6 +28,12 @@ def register(subparsers: Any) -> None:
     )
     try_.add_argument("file", metavar="FILE", help="a survey: .yaml, or an XLSForm .xlsx/.xls")
     try_.add_argument("--lang", default=None, help="answer in this language (default: the survey's first)")
+    try_.add_argument(
+        "--previous",
+        metavar="ANSWERS.json",
+        help="answer as a second period: offer these answers of last period (the JSON a finished try prints) "
+        "as defaults, /same takes one",
+    )
     try_.set_defaults(handler=try_command)
 
 
@@ -72,4 +81,18 @@ def try_command(args: argparse.Namespace) -> int:
         raise CommandError(
             f"--lang {args.lang}: the survey has {', '.join(survey.languages)}; choose one of them", exit_code=2
         )
-    return TerminalSession(survey, language=args.lang, stdin=sys.stdin, stdout=sys.stdout).run()
+    previous = read_previous_answers(args.previous) if args.previous else NO_PREVIOUS
+    return TerminalSession(survey, language=args.lang, stdin=sys.stdin, stdout=sys.stdout, previous=previous).run()
+
+
+def read_previous_answers(path: str) -> PreviousAnswers:
+    """Last period's answers from a JSON file: ``{"answers": {...}, "others": {...}}`` as ``try`` prints them."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CommandError(f"--previous {path}: cannot read it ({error.strerror or error})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CommandError(f"--previous {path}: not JSON text ({error}); give the JSON a finished `surveybot try` prints") from None
+    if not isinstance(data, dict) or not isinstance(data.get("answers"), dict):
+        raise CommandError(f'--previous {path}: expected an object with "answers", as a finished `surveybot try` prints it')
+    return PreviousAnswers.from_submitted(data)

@@ -66,6 +66,13 @@ class Skip:
 
 
 @dataclass(frozen=True, slots=True)
+class UsePrevious:
+    """Answer as last period (沿用上次); a long text's answer becomes a draft to finish or change."""
+
+    question_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Back:
     """Go to the previous question."""
 
@@ -151,6 +158,7 @@ Action = (
     | Finish
     | ClearDraft
     | Skip
+    | UsePrevious
     | Back
     | GoTo
     | ShowReview

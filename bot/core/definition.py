@@ -65,6 +65,10 @@ DEFAULT_MAX_LENGTH: Final[dict[QuestionType, int]] = {
     QuestionType.LONG_TEXT: 2000,
 }
 DEFAULT_MAX_SIZE_MB: Final = 20.0
+#: Types with a number for an answer: the ones ``change_of`` and the workbook's change columns take.
+NUMERIC_TYPES: Final = frozenset({QuestionType.INTEGER, QuestionType.DECIMAL})
+#: Types whose answer of last period cannot be offered again (a file belongs to its period).
+NOT_PREFILLED_TYPES: Final = frozenset({QuestionType.FILE, QuestionType.NOTE})
 
 
 class _Element(BaseModel):
@@ -105,6 +109,11 @@ class Question(_Element):
     max_selected: Annotated[int, Field(ge=1)] | None = None
     accept: list[Annotated[str, StringConstraints(pattern=r"^\.?[A-Za-z0-9]+$")]] | None = None
     max_size_mb: Annotated[float, Field(gt=0, le=2000)] | None = None
+    #: Offer the unit's answer of last period (a linked campaign) as the default; ``None``
+    #: means yes (left out, it keeps the content hash of surveys written before the field).
+    prefill: bool | None = None
+    #: This numeric question is the change of that numeric question against last period.
+    change_of: Identifier | None = None
 
 
 class Section(_Element):

@@ -7,6 +7,11 @@ clock), no channel or database imports (a test enforces it). Every channel
     step = start(survey, language="zh", today=today)
     step = resume(survey, step.state, AnswerText("12"), today=today)
 
+A campaign linked to last period's passes the unit's submitted answers of then
+as ``previous`` (:class:`~bot.core.previous.PreviousAnswers`): prompts offer
+them (``Prompt.previous_display``, the :class:`~bot.core.actions.UsePrevious`
+action) and expressions read them as ``${previous:ID}``.
+
 An invalid answer is an expected outcome: the step carries a
 :class:`~bot.core.events.Rejected` event and the state it was given, unchanged.
 
@@ -43,6 +48,7 @@ from bot.core.actions import (
     ToggleOption,
     Unsupported,
     Upload,
+    UsePrevious,
 )
 from bot.core.catalog import translate
 from bot.core.definition import OTHER_VALUE, QuestionType
@@ -63,6 +69,7 @@ from bot.core.events import (
     Submitted,
 )
 from bot.core.file_content import fits_extension
+from bot.core.previous import NO_PREVIOUS, PreviousAnswers, fill_hint, previous_key
 from bot.core.state import SessionState, SessionStatus, StateError
 from bot.core.survey import CompiledQuestion, LocalizedQuestion, Survey
 
@@ -96,43 +103,49 @@ class _Rejection(Exception):
         self.reprompt = reprompt
 
 
-def start(survey: Survey, *, today: date, language: str | None = None) -> Step:
+def start(
+    survey: Survey, *, today: date, language: str | None = None, previous: PreviousAnswers = NO_PREVIOUS
+) -> Step:
     """Begin a response: the introduction, any opening notes, and the first question."""
     state = SessionState(
         survey_id=survey.id,
         survey_version=survey.version,
         language=survey.language_for(language),
     )
-    walk = _Walk(survey, state, today)
+    walk = _Walk(survey, state, today, previous)
     if survey.definition.intro is not None:
         walk.emit(Intro(text=survey.text(survey.definition.intro, state.language)))
     walk.advance(after_index=-1)
     return walk.step()
 
 
-def resume(survey: Survey, state: SessionState, action: Action, *, today: date) -> Step:
+def resume(
+    survey: Survey, state: SessionState, action: Action, *, today: date, previous: PreviousAnswers = NO_PREVIOUS
+) -> Step:
     """Apply one action to ``state``; ``state`` itself is never modified."""
     _check_state(survey, state)
-    walk = _Walk(survey, state.copy(), today)
+    walk = _Walk(survey, state.copy(), today, previous)
     handler = _HANDLERS.get(type(action))
     if handler is None:
         raise TypeError(f"unknown action {action!r}")
     try:
         handler(walk, action)
     except _Rejection as rejection:
-        return Step(state=state, events=_rejected(survey, state, rejection, today=walk.today))
+        return Step(state=state, events=_rejected(survey, state, rejection, today=walk.today, previous=previous))
     return walk.step()
 
 
-def _rejected(survey: Survey, state: SessionState, rejection: _Rejection, *, today: date) -> tuple[Event, ...]:
+def _rejected(
+    survey: Survey, state: SessionState, rejection: _Rejection, *, today: date, previous: PreviousAnswers
+) -> tuple[Event, ...]:
     """The events of a rejected action: the reason, with the way forward from the unchanged ``state``."""
     current = (
         survey.by_id[state.current] if state.status is SessionStatus.ANSWERING and state.current is not None else None
     )
     if current is None:
-        review = _Walk(survey, state, today)  # only reads the state
+        review = _Walk(survey, state, today, previous)  # only reads the state
         return (Rejected(code=rejection.code, reason=rejection.reason, can_submit=review.can_submit()),)
-    retry = _Walk(survey, state.copy(), today)
+    retry = _Walk(survey, state.copy(), today, previous)
     retry.prompt(current, repeated=True)
     [prompt] = retry.events
     assert isinstance(prompt, Prompt)
@@ -286,12 +299,13 @@ def _judged(
 class _Walk:
     """One step in progress: a mutable copy of the state and the events so far."""
 
-    __slots__ = ("survey", "state", "today", "events", "_relevant", "_numbered")
+    __slots__ = ("survey", "state", "today", "previous", "events", "_relevant", "_numbered")
 
-    def __init__(self, survey: Survey, state: SessionState, today: date) -> None:
+    def __init__(self, survey: Survey, state: SessionState, today: date, previous: PreviousAnswers = NO_PREVIOUS) -> None:
         self.survey = survey
         self.state = state
         self.today = today
+        self.previous = previous
         self.events: list[Event] = []
         self._relevant: dict[str, bool] | None = None
         self._numbered: tuple[CompiledQuestion, ...] | None = None
@@ -403,13 +417,20 @@ class _Walk:
             total += 1
         texts = self.survey.localized(question, language)
         kind = question.type
+        previous_display: str | None = None
+        if self.previous and not state.awaiting_other:
+            offered = self.previous.offered(question, today=self.today)
+            if offered is not None:
+                previous_display = format_answer(
+                    self.survey, question, offered, self.previous.others.get(question.id), language
+                )
         self.emit(
             Prompt(
                 question_id=question.id,
                 kind=kind,
                 section_title=texts.section_title,
                 label=texts.label,
-                hint=texts.hint,
+                hint=fill_hint(texts.hint, self.previous_display),
                 position=position,
                 total=total,
                 required=question.required,
@@ -430,8 +451,17 @@ class _Walk:
                 accept=question.accept_sorted,
                 max_size_mb=question.max_size_bytes / 1024 / 1024 if kind is QuestionType.FILE else None,
                 repeated=repeated,
+                previous_display=previous_display,
             )
         )
+
+    def previous_display(self, question_id: str) -> str:
+        """Last period's answer to ``question_id`` as a hint shows it ('' when there is none)."""
+        question = self.survey.by_id.get(question_id)
+        value = self.previous.value(question, today=self.today) if question is not None else None
+        if question is None or value is None:
+            return ""
+        return format_answer(self.survey, question, value, self.previous.others.get(question_id), self.state.language)
 
     def choices(self, question: CompiledQuestion) -> tuple[PromptChoice, ...]:
         kind = question.type
@@ -636,6 +666,10 @@ class _Walk:
             stored = value if reference == question_id else answers.get(reference)
             if stored is not None and relevant[reference]:
                 values[reference] = parsing.to_expression_value(by_id[reference].type, stored)
+        for reference in question.constraint_previous_references:
+            earlier = self.previous.value(by_id[reference], today=self.today) if self.previous else None
+            if earlier is not None:
+                values[previous_key(reference)] = parsing.to_expression_value(by_id[reference].type, earlier)
         dot = parsing.to_expression_value(question.type, value)
         if not expression.test(values, dot=dot, today=self.today):
             message = question.definition.constraint_message
@@ -912,6 +946,26 @@ def _skip(walk: _Walk, action: Skip) -> None:
         walk.skip_unanswered(question)
 
 
+def _use_previous(walk: _Walk, action: UsePrevious) -> None:
+    """Answer as last period: the same checks as a typed answer; a long text becomes a draft to finish."""
+    question = walk.check_button(action.question_id)
+    value = walk.previous.offered(question, today=walk.today)
+    if value is None or walk.state.awaiting_other:
+        raise walk.reject(RejectionCode.STALE, "engine.stale_button")
+    if question.type is QuestionType.LONG_TEXT:
+        parts = [["previous", str(value)]]
+        walk.state.drafts[question.id] = parts
+        walk.emit(walk.draft_updated(question, length=len(_join_draft(parts)), parts=len(parts)))
+        return
+    if question.type is QuestionType.SELECT_MULTIPLE:
+        walk.state.selection = list(value)
+    walk.accept(question, value, other=walk.previous.others.get(question.id) if OTHER_VALUE in _as_list(value) else None)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def _back(walk: _Walk, action: Back) -> None:
     state = walk.state
     numbered = walk.numbered()
@@ -1054,6 +1108,7 @@ _HANDLERS: dict[type, Callable[[_Walk, Any], None]] = {
     Finish: _finish,
     ClearDraft: _clear_draft,
     Skip: _skip,
+    UsePrevious: _use_previous,
     Back: _back,
     GoTo: _go_to,
     ShowReview: _show_review,

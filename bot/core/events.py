@@ -69,6 +69,9 @@ class Prompt:
     max_size_mb: float | None = None
     #: True when the question is asked again after a rejection or a resume.
     repeated: bool = False
+    #: The unit's answer of last period, formatted for reading, when it is offered as the
+    #: default (:class:`~bot.core.actions.UsePrevious` takes it); ``None`` otherwise.
+    previous_display: str | None = None
 
 
 class RejectionCode(StrEnum):

@@ -13,6 +13,10 @@ Semantics (ODK / XLSForm):
 * A value is ``None`` (unanswered), ``str``, ``int``, ``Decimal``, ``list[str]``
   (select_multiple) or ``dict`` (file metadata: non-empty, its string form is
   its "name"). ``None`` and missing ids read as the empty string ''.
+* ``${previous:id}`` is the unit's submitted answer of last period (a campaign
+  linked with ``--previous``), read from the values under ``previous:id``;
+  without one it is empty like an unanswered question, so ``. = ${x} -
+  ${previous:x}`` is False (NaN) and ``${previous:x} = ''`` is True.
 * ``=`` / ``!=``: numeric when both sides are numbers, or one is a number and
   the other's string form parses as a number; a boolean on either side compares
   truthiness (XPath); otherwise the string forms are compared (a list reads as
@@ -50,6 +54,8 @@ from typing import Any, cast
 __all__ = ["Expression", "ExpressionError", "Reference", "parse_expression", "truthy"]
 
 NAN = float("nan")
+#: ``${previous:ID}`` reads the value stored under ``previous:ID`` (see :mod:`bot.core.previous`).
+PREVIOUS_PREFIX = "previous:"
 MAX_DEPTH = 64  # tree depth and nesting limit: keeps parsing and evaluation far from the recursion limit
 MAX_NUMBER_LENGTH = 100
 
@@ -68,6 +74,13 @@ class ExpressionError(Exception):
 class Reference:
     question_id: str
     position: int  # 0-based offset of the `${` in the source
+    #: ``${previous:ID}``: the unit's answer of last period, read from the values under ``previous:ID``.
+    previous: bool = False
+
+    @property
+    def key(self) -> str:
+        """The key of the value this reference reads in the values mapping."""
+        return f"{PREVIOUS_PREFIX}{self.question_id}" if self.previous else self.question_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +312,7 @@ class _Node:
     children: tuple[_Node, ...] = ()
 
 
-_REFERENCE = re.compile(r"\$\{([a-z][a-z0-9_]*)\}")
+_REFERENCE = re.compile(r"\$\{((?:previous:)?[a-z][a-z0-9_]*)\}")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z][A-Za-z0-9_]*)*")  # count-selected, not x-1
 _SYMBOLS = ("!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "(", ")", ",")
@@ -322,7 +335,8 @@ def _tokenize(source: str) -> list[_Token]:
         elif char == "$":
             if (match := _REFERENCE.match(source, i)) is None:
                 raise ExpressionError(source, i, "invalid reference", "write ${question_id} with a lowercase id "
-                                      "(a letter, then lowercase letters, digits or '_')")
+                                      "(a letter, then lowercase letters, digits or '_'), or ${previous:question_id} "
+                                      "for last period's answer")
             tokens.append(_Token("reference", match.group(), i, match.group(1)))
         elif (match := _NUMBER.match(source, i)) is not None:
             text = match.group()
@@ -586,6 +600,10 @@ def parse_expression(source: str) -> Expression:
                               "write a condition such as ${q1} = 'yes' or remove the field", located=False)
     tokens = _tokenize(source)
     tree = _Parser(source, tokens).parse()
-    references = tuple(Reference(str(token.value), token.position) for token in tokens if token.kind == "reference")
+    references = tuple(
+        Reference(str(token.value).removeprefix(PREVIOUS_PREFIX), token.position, str(token.value).startswith(PREVIOUS_PREFIX))
+        for token in tokens
+        if token.kind == "reference"
+    )
     run = _compile(tree)
     return Expression(source, references, any(token.kind == "dot" for token in tokens), run, _compile_test(tree, run))

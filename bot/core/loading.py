@@ -19,6 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from bot.core.definition import (
+    NUMERIC_TYPES,
     OTHER_VALUE,
     TYPE_FIELDS,
     TYPE_SPECIFIC_FIELDS,
@@ -28,6 +29,7 @@ from bot.core.definition import (
     SurveyDefinition,
 )
 from bot.core.expressions import Expression, ExpressionError, parse_expression
+from bot.core.previous import hint_references
 from bot.core.survey import CompiledQuestion, Survey, compile_question
 
 #: Survey files larger than this are refused before parsing.
@@ -61,6 +63,7 @@ def parse_survey(data: bytes | str, *, source: str = "<survey>") -> Survey:
     raw = _read_yaml(data, source)
     definition = _validate_structure(raw, source)
     problems = list(_check_semantics(definition))
+    problems.extend(_check_previous_period(definition))
     expressions, expression_problems = _compile_expressions(definition)
     problems.extend(expression_problems)
     if problems:
@@ -206,6 +209,40 @@ def _problem_from_pydantic(raw: dict[str, Any], detail: Any) -> Problem:
 
 
 # -- stage 3: checks across the whole definition ------------------------------------------
+
+
+def _check_previous_period(definition: SurveyDefinition) -> Iterator[Problem]:
+    """``change_of`` names an earlier or later numeric question; hints' ``${previous:ID}`` name questions."""
+    kinds = {question.id: question.type for section in definition.sections for question in section.questions}
+    for s_index, section in enumerate(definition.sections):
+        for q_index, question in enumerate(section.questions):
+            path = f"sections[{s_index}].questions[{q_index}]"
+            qid = question.id
+            target = question.change_of
+            if target is not None:
+                numeric = ", ".join(sorted(t.value for t in NUMERIC_TYPES))
+                if question.type not in NUMERIC_TYPES:
+                    yield Problem(
+                        f"{path}.change_of",
+                        f"a change is a number, but this question is `{question.type}`; make it {numeric} or remove `change_of`",
+                        qid,
+                    )
+                if target == qid:
+                    yield Problem(f"{path}.change_of", "names the question itself; name the question this one is the change of", qid)
+                elif target not in kinds:
+                    yield Problem(f"{path}.change_of", f"names unknown question `{target}`; check the id", qid)
+                elif kinds[target] not in NUMERIC_TYPES:
+                    yield Problem(
+                        f"{path}.change_of",
+                        f"names `{target}`, a `{kinds[target]}` question; a change is taken of a number ({numeric})",
+                        qid,
+                    )
+            hint = question.hint
+            texts = [hint] if isinstance(hint, str) else list(hint.values()) if hint else []
+            named = dict.fromkeys(name for text in texts for name in hint_references(text))
+            for name in named:
+                if name not in kinds:
+                    yield Problem(f"{path}.hint", f"refers to unknown question ${{previous:{name}}}; check the id", qid)
 
 
 def _localized_fields(question: Question) -> Iterator[tuple[str, LocalizedText | None]]:
@@ -370,6 +407,17 @@ def _check_references(
     for reference in expression.references:
         target = reference.question_id
         where = f"at position {reference.position} (in {expression.source!r})"
+        if reference.previous:
+            if target not in order:
+                yield Problem(path, f"refers to unknown question ${{previous:{target}}} {where}; check the id", question_id)
+            elif field == "relevant":
+                yield Problem(
+                    path,
+                    f"refers to last period's answer ${{previous:{target}}} {where}; whether a question is asked "
+                    "cannot depend on last period, so use it in a constraint or a hint",
+                    question_id,
+                )
+            continue
         if target not in order:
             yield Problem(path, f"refers to unknown question ${{{target}}} {where}; check the id", question_id)
         elif field == "relevant" and target == question_id:

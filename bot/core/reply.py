@@ -40,6 +40,7 @@ from bot.core.actions import (
     Skip,
     Submit,
     ToggleOption,
+    UsePrevious,
 )
 from bot.core.catalog import translate
 from bot.core.definition import QuestionType
@@ -78,6 +79,7 @@ class ControlKind(StrEnum):
     CLEAR_DRAFT = "clear_draft"  # start a long-text draft over
     SKIP = "skip"  # skip an optional, unanswered question
     KEEP = "keep"  # keep the current answer and go on
+    USE_PREVIOUS = "use_previous"  # answer as last period (沿用上次)
     BACK = "back"  # the previous question
     REVIEW = "review"  # show every answer
     SUBMIT = "submit"
@@ -230,6 +232,8 @@ def navigation_rows(prompt: Prompt, language: str) -> list[Row]:
     """
     qid = prompt.question_id
     rows: list[Row] = []
+    if prompt.previous_display is not None and not prompt.awaiting_other:
+        rows.append((same_as_last_time_control(qid, language),))
     if not prompt.awaiting_other:
         if prompt.kind is QuestionType.SELECT_MULTIPLE:
             rows.append((done_control(qid, language),))
@@ -256,6 +260,12 @@ def draft_rows(draft: DraftUpdated, language: str) -> tuple[Row, ...]:
 
 def done_control(question_id: str, language: str) -> Control:
     return Control(ControlKind.DONE, translate(language, "reply.done"), Finish(question_id=question_id))
+
+
+def same_as_last_time_control(question_id: str, language: str) -> Control:
+    return Control(
+        ControlKind.USE_PREVIOUS, translate(language, "reply.same_as_last_time"), UsePrevious(question_id=question_id)
+    )
 
 
 def clear_draft_control(question_id: str, language: str) -> Control:

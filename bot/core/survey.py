@@ -91,6 +91,8 @@ class CompiledQuestion:
     max_size_bytes: int = 0
     #: The question ids the constraint refers to (what its expression can read).
     constraint_references: tuple[str, ...] = ()
+    #: The question ids whose answer of last period the constraint reads (``${previous:ID}``).
+    constraint_previous_references: tuple[str, ...] = ()
     #: ``accept`` sorted, as prompts and messages show it.
     accept_sorted: tuple[str, ...] = ()
     #: Language → texts, filled on first use by :meth:`Survey.localized`.
@@ -138,6 +140,7 @@ class Survey:
             for question in self.questions
             if question.relevant is not None
             for reference in question.relevant.references
+            if not reference.previous
         }
         plan = tuple(
             (question, question.id in referenced)
@@ -233,6 +236,9 @@ def compile_question(
         accept_sorted=tuple(sorted({ext.lower().lstrip(".") for ext in question.accept or ()})),
         max_size_bytes=int((question.max_size_mb or DEFAULT_MAX_SIZE_MB) * 1024 * 1024),
         constraint_references=tuple(
-            dict.fromkeys(reference.question_id for reference in constraint.references) if constraint else ()
+            dict.fromkeys(r.question_id for r in constraint.references if not r.previous) if constraint else ()
+        ),
+        constraint_previous_references=tuple(
+            dict.fromkeys(r.question_id for r in constraint.references if r.previous) if constraint else ()
         ),
     )

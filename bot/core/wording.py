@@ -47,6 +47,12 @@ def prompt_text(prompt: Prompt, language: str) -> str:
         if len(current) > 300:
             current = current[:300] + "…"
         lines.append(translate(language, "prompt.current", answer=current))
+    if prompt.previous_display is not None:
+        # A long text is offered as a draft: show all of it, the channel's message limit cuts it.
+        previous = prompt.previous_display
+        if prompt.kind is not QuestionType.LONG_TEXT and len(previous) > 300:
+            previous = previous[:300] + "…"
+        lines.append(translate(language, "prompt.previous", answer=previous))
     if prompt.kind is QuestionType.LONG_TEXT:
         if prompt.draft_length:
             lines.append(draft_line(language, prompt.draft_length, prompt.max_length or 0))

@@ -70,6 +70,8 @@ SURVEY_COLUMNS: Final[dict[str, ColumnSpec]] = {
     "surveybot_min_selected": ColumnSpec(Use.READ),
     "surveybot_max_selected": ColumnSpec(Use.READ),
     "surveybot_max_size_mb": ColumnSpec(Use.READ),
+    "surveybot_prefill": ColumnSpec(Use.READ),
+    "surveybot_change_of": ColumnSpec(Use.READ),
     # XLSForm features a chat survey does not have.
     "choice_filter": ColumnSpec(
         Use.REFUSE,

@@ -53,6 +53,8 @@ _EXTRA_COLUMNS: Final[dict[str, str]] = {
     "min_selected": "surveybot_min_selected",
     "max_selected": "surveybot_max_selected",
     "max_size_mb": "surveybot_max_size_mb",
+    "prefill": "surveybot_prefill",
+    "change_of": "surveybot_change_of",
 }
 _TYPE_LIST: Final = "text, integer, decimal, date, note, file, select_one LIST, select_multiple LIST, begin_group, end_group"
 

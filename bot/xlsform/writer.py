@@ -4,7 +4,8 @@ The survey sheet lists each section as a top-level group; every text is
 written in one ``column::Name (code)`` column per language, a plain text in
 all of them. What XLSForm cannot say goes into ``surveybot_*`` columns, which
 pyxform passes over: ``surveybot_type`` (phone, email), the bounds and limits
-of our types, the per-language survey title and intro. A ``yes_no`` question
+of our types, ``surveybot_prefill`` and ``surveybot_change_of`` (last period),
+the per-language survey title and intro. A ``yes_no`` question
 is ``select_one yes_no``; a select gets a choices list of its own named after
 it, so that ``or_other`` (written as an ``other`` row where the "other"
 choice is shown) never leaks into another question.
@@ -129,6 +130,8 @@ def _survey_rows(
                 value = getattr(question, name)
                 row[f"surveybot_{name}"] = _number(value) if name != "pattern" else value
             row.update(_texts("surveybot_pattern_message", question.pattern_message, languages))
+            row["surveybot_prefill"] = None if question.prefill is None else ("yes" if question.prefill else "no")
+            row["surveybot_change_of"] = question.change_of
             row["body::accept"] = ",".join(f".{item.lstrip('.')}" for item in question.accept) if question.accept else None
             row["surveybot_max_size_mb"] = _number(question.max_size_mb)
             rows.append(row)
@@ -137,6 +140,7 @@ def _survey_rows(
     base += ["constraint", *_localized("constraint_message", languages)]
     optional = ["appearance", "surveybot_type", *(f"surveybot_{name}" for name in _EXTRA_FIELDS)]
     optional += [*_localized("surveybot_pattern_message", languages), "body::accept", "surveybot_max_size_mb"]
+    optional += ["surveybot_prefill", "surveybot_change_of"]
     headers = base + [header for header in optional if any(row.get(header) is not None for row in rows)]
     return rows, headers
 

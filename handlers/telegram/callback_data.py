@@ -20,6 +20,7 @@ from bot.core.actions import (
     Skip,
     Submit,
     ToggleOption,
+    UsePrevious,
 )
 
 #: Telegram's limit on callback data.
@@ -31,7 +32,13 @@ RESUME = "res"
 UNIT = "unit"
 LANGUAGE = "lang"
 #: The one-letter kinds of a question's buttons: ``<kind>:<question id>``.
-_QUESTION_BUTTONS: dict[type[Finish | ClearDraft | Skip | Back], str] = {Finish: "f", ClearDraft: "d", Skip: "s", Back: "b"}
+_QUESTION_BUTTONS: dict[type[Finish | ClearDraft | Skip | Back | UsePrevious], str] = {
+    Finish: "f",
+    ClearDraft: "d",
+    Skip: "s",
+    Back: "b",
+    UsePrevious: "p",
+}
 
 
 def encode(action: Action) -> str:
@@ -45,7 +52,7 @@ def encode(action: Action) -> str:
             return _checked(f"c:{question_id}:{value}")
         case ToggleOption(value=value, question_id=str(question_id)):
             return _checked(f"t:{question_id}:{value}")
-        case Finish() | ClearDraft() | Skip() | Back() if action.question_id is not None:
+        case Finish() | ClearDraft() | Skip() | Back() | UsePrevious() if action.question_id is not None:
             return _checked(f"{_QUESTION_BUTTONS[type(action)]}:{action.question_id}")
         case Submit():
             return SUBMIT

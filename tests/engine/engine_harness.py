@@ -47,6 +47,7 @@ from bot.core.events import (
     Submitted,
 )
 from bot.core.loading import parse_survey
+from bot.core.previous import NO_PREVIOUS, PreviousAnswers
 from bot.core.state import SessionState, SessionStatus
 from bot.core.survey import Survey
 from bot.survey_files import load_survey
@@ -138,10 +139,19 @@ def check_step(before: SessionState, snapshot: dict[str, Any], action: Action, s
 class Chat:
     """One respondent's conversation with the engine; every step is contract-checked."""
 
-    def __init__(self, survey: Survey, *, language: str | None = "zh", today: date = TODAY) -> None:
+    def __init__(
+        self,
+        survey: Survey,
+        *,
+        language: str | None = "zh",
+        today: date = TODAY,
+        previous: PreviousAnswers = NO_PREVIOUS,
+    ) -> None:
         self.survey = survey
         self.today = today
-        self.steps: list[Step] = [engine.start(survey, language=language, today=today)]
+        #: The unit's submitted answers of last period (a campaign linked with ``--previous``).
+        self.previous = previous
+        self.steps: list[Step] = [engine.start(survey, language=language, today=today, previous=previous)]
 
     @property
     def step(self) -> Step:
@@ -161,7 +171,7 @@ class Chat:
             action: Action = AnswerText(item) if isinstance(item, str) else item
             before = self.state
             snapshot = before.to_dict()
-            step = engine.resume(self.survey, before, action, today=self.today)
+            step = engine.resume(self.survey, before, action, today=self.today, previous=self.previous)
             check_step(before, snapshot, action, step)
             self.steps.append(step)
         return self.step

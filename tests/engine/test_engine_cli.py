@@ -500,3 +500,33 @@ def test_try__clear_starts_a_long_text_over_and_a_rejection_names_the_commands_t
     draft = printed.index("已输入 7/1000 字")
     assert printed[draft + 2] == "/done  /clear"
     assert answers_json(out)["answers"]["r1_organization"] == "组织实施有力。"
+
+
+def test_try__previous_answers_are_offered_and_same_takes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    last_year = tmp_path / "last-year.json"
+    last_year.write_text(
+        json.dumps({"survey": "nantong-midterm-2023", "answers": {"unit": "如东县科学技术协会", "filled_by": "张三"}}),
+        encoding="utf-8",
+    )
+    lines = ["/same", "李四"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
+    code, out, _ = run_cli(capsys, "try", str(NANTONG_PATH), "--previous", str(last_year))
+    assert code == 1  # not submitted: the input ends
+    printed = [line.removeprefix("> ") for line in out.splitlines()]
+    first = printed.index("上次：如东县科学技术协会")
+    assert printed[first + 1] == "/same  /review"  # the control, typed as a command
+    assert "上次：张三" in printed  # /same answered the first question; the second is asked with its default
+
+
+def test_try__previous_that_is_not_json_exits_1_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("unit: 如东县", encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    code, out, err = run_cli(capsys, "try", str(NANTONG_PATH), "--previous", str(bad))
+    assert (code, out) == (1, "")
+    assert len(err.splitlines()) == 1
+    assert err.startswith(f"surveybot try: --previous {bad}: not JSON text")

@@ -22,6 +22,7 @@ from bot.core.actions import (
     Submit,
     ToggleOption,
     Upload,
+    UsePrevious,
 )
 from bot.core.outcome import Outcome
 from bot.core.reply import render
@@ -37,6 +38,7 @@ WIRE_FORMAT: list[tuple[str, Action]] = [
     ("f:q4_by", Finish(question_id="q4_by")),
     ("s:stamped_table", Skip(question_id="stamped_table")),
     ("b:filled_by", Back(question_id="filled_by")),
+    ("p:q2_members", UsePrevious(question_id="q2_members")),
     ("sub", Submit()),
     ("rev", ShowReview()),
     ("res", Resume()),

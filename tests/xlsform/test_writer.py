@@ -83,3 +83,37 @@ def test_shipped_xlsform__loads_to_the_same_definition_as_the_yaml() -> None:
 
     assert from_xlsx.warnings == ()
     assert from_xlsx.survey.definition == from_yaml.definition
+
+
+def test_round_trip__last_period_fields_survive_as_surveybot_columns() -> None:
+    from bot.core.loading import parse_survey
+
+    survey = parse_survey(
+        """\
+id: periods
+version: "1"
+title: 两期
+languages: [zh]
+sections:
+  - id: main
+    title: 主要
+    questions:
+      - {id: members, type: integer, label: 成员, hint: "上期 ${previous:members}"}
+      - id: change
+        type: integer
+        label: 增减
+        change_of: members
+        constraint: "${previous:members} = '' or . = ${members} - ${previous:members}"
+      - {id: who, type: text, label: 填表人, prefill: false}
+""",
+        source="periods.yaml",
+    )
+    data = write_xlsform(survey.definition)
+    survey_rows = sheets(data)["survey"]
+    by_name = {row[1]: dict(zip(survey_rows[0], row, strict=True)) for row in survey_rows[1:] if row[1]}
+    assert (by_name["change"]["surveybot_change_of"], by_name["who"]["surveybot_prefill"]) == ("members", "no")
+
+    back = read_xlsform(data, source="periods.xlsx", kind=WorkbookKind.XLSX)
+
+    assert back.survey.definition == survey.definition
+    assert back.survey.content_hash == survey.content_hash
