@@ -1,4 +1,9 @@
-"""``surveybot run``: the Telegram bot, by polling or behind a webhook.
+"""``surveybot run``: the Telegram bot (by polling or behind a webhook) and the web chat.
+
+With ``SURVEYBOT_TELEGRAM_TOKEN`` set the Telegram bot runs; the web chat
+(``handlers/web``, personal links ``{SURVEYBOT_PUBLIC_URL}/s/{token}``) is
+served on ``--listen`` when there is no token, when ``--listen`` is given, or
+when ``SURVEYBOT_PUBLIC_URL`` is set; with a webhook both share one server.
 
 Besides answering updates, the process schedules the campaigns' reminders and
 sends the outbox (:class:`bot.reminder_worker.ReminderWorker`) as a background
@@ -23,13 +28,21 @@ logger = logging.getLogger(__name__)
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "run",
-        help="run the Telegram bot",
-        description="Run the Telegram bot: polls by default, or serves a webhook with --webhook-url.",
+        help="run the Telegram bot and the web chat",
+        description=(
+            "Run the Telegram bot (polls by default, or serves a webhook with --webhook-url) and the web chat "
+            "(served on --listen; alone when no Telegram token is set)."
+        ),
     )
     parser.add_argument("--webhook-url", help="public HTTPS URL Telegram posts updates to")
-    parser.add_argument("--listen", default="127.0.0.1:8443", metavar="HOST:PORT", help="where the webhook server listens")
+    parser.add_argument(
+        "--listen", metavar="HOST:PORT", help=f"where the web chat and the webhook listen (default {DEFAULT_LISTEN})"
+    )
     parser.add_argument("--secret-token", help="secret Telegram sends with every webhook request")
     parser.set_defaults(handler=run_command)
+
+
+DEFAULT_LISTEN = "127.0.0.1:8443"
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -46,27 +59,38 @@ def run_command(args: argparse.Namespace) -> int:
         settings = load_settings()
     except SettingsError as error:
         raise CommandError(str(error), exit_code=2) from None
-    if settings.telegram_token is None or not settings.telegram_token.get_secret_value().strip():
-        raise CommandError(
-            "SURVEYBOT_TELEGRAM_TOKEN is not set; put the token @BotFather gave you in the environment or .env",
-            exit_code=2,
-        )
+    telegram = settings.telegram_token is not None and bool(settings.telegram_token.get_secret_value().strip())
+    listen = parse_listen(args.listen or DEFAULT_LISTEN)
+    web_chat = not telegram or args.listen is not None or settings.public_url is not None
     webhook: tuple[str, str, int, str] | None = None
     if args.webhook_url:
+        if not telegram:
+            raise CommandError(
+                "--webhook-url needs SURVEYBOT_TELEGRAM_TOKEN; put the token @BotFather gave you in the environment or .env",
+                exit_code=2,
+            )
         if not args.secret_token:
             raise CommandError("--webhook-url needs --secret-token, so that forged updates are refused", exit_code=2)
-        host, port = parse_listen(args.listen)
         path = urlsplit(args.webhook_url).path or "/"
-        webhook = (args.webhook_url, host, port, path)
+        webhook = (args.webhook_url, *listen, path)
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger().setLevel(logging.INFO)
     log_file = add_log_file(settings.data_dir / "logs")
     logger.info("logging to %s", log_file)
-    asyncio.run(_serve(settings, webhook, args.secret_token))
+    if not telegram:
+        logger.info("SURVEYBOT_TELEGRAM_TOKEN is not set: serving the web chat alone")
+    asyncio.run(_serve(settings, webhook, args.secret_token, telegram=telegram, web_chat=listen if web_chat else None))
     return 0
 
 
-async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secret_token: str | None) -> None:
+async def _serve(
+    settings: Any,
+    webhook: tuple[str, str, int, str] | None,
+    secret_token: str | None,
+    *,
+    telegram: bool = True,
+    web_chat: tuple[str, int] | None = None,
+) -> None:
     from aiohttp import web
 
     from bot.memory import freeze_startup_objects
@@ -77,6 +101,8 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
     from handlers.telegram.application import build_application
     from handlers.telegram.outbox_sender import OutboxSender
     from handlers.telegram.webhook import make_webhook_app
+    from handlers.web.access_log import RedactingAccessLogger
+    from handlers.web.app import make_web_app, mount
     from storage.database import Database
     from storage.errors import StorageError
     from storage.migrate import ensure_schema
@@ -92,8 +118,10 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
     service = SurveyService(database=database, settings=settings, surveys=surveys)
     # Set when a coordinator confirms a reminder or broadcast: wakes the sender.
     outbox_wakeup = asyncio.Event()
-    application = build_application(
-        settings, service, webhook=webhook is not None, on_outbox_enqueued=outbox_wakeup.set
+    application = (
+        build_application(settings, service, webhook=webhook is not None, on_outbox_enqueued=outbox_wakeup.set)
+        if telegram
+        else None
     )
     worker: ReminderWorker | None = None
     stop = asyncio.Event()
@@ -102,39 +130,53 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
         loop.add_signal_handler(sig, stop.set)
     runner: web.AppRunner | None = None
     try:
-        await application.initialize()
-        if application.post_init:
-            await application.post_init(application)
-        if webhook is None:
-            assert application.updater is not None
-            await application.bot.delete_webhook()
-            await application.updater.start_polling(allowed_updates=["message", "edited_message", "callback_query"])
-            logger.info("polling for updates as @%s", application.bot.username)
-        else:
-            url, host, port, path = webhook
-            assert secret_token is not None
-            runner = web.AppRunner(make_webhook_app(application, secret_token=secret_token, path=path))
+        root: web.Application | None = None
+        if application is not None:
+            await application.initialize()
+            if application.post_init:
+                await application.post_init(application)
+            if webhook is not None:
+                assert secret_token is not None
+                root = make_webhook_app(application, secret_token=secret_token, path=webhook[3])
+        if web_chat is not None or webhook is not None:
+            root = root if root is not None else web.Application()
+            if web_chat is not None:
+                mount(root, make_web_app(service=service, upload_dir=settings.data_dir / "tmp"))
+            host, port = web_chat if web_chat is not None else (webhook[1], webhook[2])  # type: ignore[index]
+            runner = web.AppRunner(root, access_log_class=RedactingAccessLogger)
             await runner.setup()
             await web.TCPSite(runner, host, port).start()
-            await application.bot.set_webhook(
-                url=url, secret_token=secret_token, allowed_updates=["message", "edited_message", "callback_query"]
-            )
-            logger.info("serving the webhook on %s:%d%s for %s", host, port, path, url)
-        await application.start()
-        # Reminders and broadcasts: the schedule and the paced outbox sender.
-        sender = OutboxSender(database=database, bot=application.bot, composer=OutboxComposer(surveys=surveys))
-        worker = ReminderWorker(database=database, sender=sender, wakeup=outbox_wakeup)
-        worker.start()
+            if web_chat is not None:
+                logger.info("serving the web chat on %s:%d; links are %s/s/<token>", host, port, settings.public_url or f"http://{host}:{port}")
+        if application is not None:
+            if webhook is None:
+                assert application.updater is not None
+                await application.bot.delete_webhook()
+                await application.updater.start_polling(allowed_updates=["message", "edited_message", "callback_query"])
+                logger.info("polling for updates as @%s", application.bot.username)
+            else:
+                url, host, port, path = webhook
+                await application.bot.set_webhook(
+                    url=url, secret_token=secret_token, allowed_updates=["message", "edited_message", "callback_query"]
+                )
+                logger.info("serving the webhook on %s:%d%s for %s", host, port, path, url)
+            await application.start()
+            # Reminders and broadcasts: the schedule and the paced outbox sender.
+            sender = OutboxSender(database=database, bot=application.bot, composer=OutboxComposer(surveys=surveys))
+            worker = ReminderWorker(database=database, sender=sender, wakeup=outbox_wakeup)
+            worker.start()
         freeze_startup_objects()  # spares every later collection a walk over start-up state
         await stop.wait()
     finally:
         if worker is not None:
             await worker.stop()
-        if application.updater is not None and application.updater.running:
-            await application.updater.stop()
-        if application.running:
-            await application.stop()
+        if application is not None:
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            if application.running:
+                await application.stop()
         if runner is not None:
             await runner.cleanup()
-        await application.shutdown()
+        if application is not None:
+            await application.shutdown()
         await database.dispose()
