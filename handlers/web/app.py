@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 
@@ -202,7 +203,8 @@ class WebChat:
                 if not isinstance(part, BodyPartReader):
                     return self.bad_request(request, language)
                 if part.name == "file":
-                    name = part.filename or "file"
+                    # Browsers send UTF-8 names as they are; some clients percent-encode them.
+                    name = unquote(part.filename or "file")
                     with path.open("wb") as stream:
                         while chunk := await part.read_chunk(64 * 1024):
                             size += len(chunk)

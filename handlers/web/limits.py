@@ -17,8 +17,8 @@ class WebLimits:
     ip_per_minute: float = 600
     ip_burst: int = 120
     #: Requests per minute through one link (one unit), with bursts of ``link_burst``.
-    link_per_minute: float = 120
-    link_burst: int = 40
+    link_per_minute: float = 300
+    link_burst: int = 100
     #: Largest JSON body of an action, and largest upload.
     max_action_bytes: int = 64 * 1024
     max_upload_bytes: int = 20 * 1024 * 1024

@@ -17,6 +17,7 @@ from bot.service import SurveyService
 from bot.settings import Settings
 from bot.survey_cache import SurveyCache
 from bot.survey_files import load_survey
+from handlers.web.access_log import RedactingAccessLogger
 from handlers.web.app import make_web_app, mount
 from handlers.web.limits import WebLimits
 from storage.campaigns import create_campaign
@@ -112,13 +113,15 @@ def limits() -> WebLimits:
 
 
 @pytest.fixture
-async def world(backend: Backend, tmp_path: Path, limits: WebLimits) -> AsyncIterator[WebWorld]:  # noqa: F811
+async def world(backend: Backend, tmp_path: Path, limits: WebLimits) -> AsyncIterator[WebWorld]:
     database = backend.open()
     clock = Clock(datetime(2026, 12, 1, 2, 0, tzinfo=UTC))
     campaign_id, tokens = await make_campaign(database, clock, deadline=datetime(2026, 12, 15, 9, 0, tzinfo=UTC))
     settings = Settings(database_url=backend.url_with_schema, data_dir=tmp_path / "data")
     service = SurveyService(database=database, settings=settings, clock=clock, surveys=SurveyCache())
-    client = TestClient(TestServer(web_root(service, tmp_path=tmp_path, limits=limits)))
+    server = TestServer(web_root(service, tmp_path=tmp_path, limits=limits))
+    await server.start_server(access_log_class=RedactingAccessLogger)  # as `surveybot run` serves it
+    client = TestClient(server)
     await client.start_server()
     try:
         yield WebWorld(database=database, service=service, clock=clock, client=client, campaign_id=campaign_id, tokens=tokens)

@@ -6,8 +6,8 @@ import uuid
 
 from sqlalchemy import func, select
 
-from storage.models import Answer, AnswerHistory, Invitation, ProcessedUpdate, Respondent, Response, ResponseStatus
-from tests.web.conftest import WebWorld, control, texts
+from storage.models import Answer, AnswerHistory, Invitation, ProcessedUpdate, Respondent, Response
+from tests.web.conftest import WebWorld, texts
 
 
 async def counts(world: WebWorld) -> dict[str, int]:
@@ -109,9 +109,9 @@ async def test_unknown_and_revoked_links__404_in_both_languages_never_a_tracebac
     api = await world.client.get("/s/not-a-real-token-at-all/state", headers={"Accept-Language": "en"})
     assert api.status == 404 and (await api.json())["message"].startswith("This link is not valid")
 
+    from storage.campaigns import get_campaign
     from storage.invitations import revoke_invitations
     from storage.rosters import get_unit
-    from storage.campaigns import get_campaign
 
     token = world.tokens["通州区"]
     assert (await world.client.get(f"/s/{token}")).status == 200
