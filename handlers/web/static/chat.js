@@ -127,6 +127,7 @@
 
   function setBusy(value) {
     busy = value;
+    document.body.dataset.busy = value ? "1" : "0";
     var buttons = document.querySelectorAll("button, input, textarea");
     for (var i = 0; i < buttons.length; i++) {
       if (buttons[i].id !== "language") { buttons[i].disabled = value; }
@@ -227,7 +228,9 @@
     if (state) { send({ type: "language", language: state.other_language }, null, false); }
   });
 
+  setBusy(true);
   fetch(base + "/state", { credentials: "same-origin", cache: "no-store" })
     .then(function (response) { return handle(response, false); })
-    .catch(function () { setStatus("offline"); });
+    .catch(function () { setStatus("offline"); })
+    .then(function () { setBusy(false); });
 })();
