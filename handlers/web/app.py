@@ -5,7 +5,10 @@ Routes (relative to the ``/s`` prefix :func:`mount` uses):
 - ``GET /{token}``: the chat page (HTML; the page fetches its state). Changes nothing.
 - ``GET /{token}/state``: where the respondent is, as JSON. Changes nothing.
 - ``POST /{token}/action``: ``{"key", "position", "action", "language"}``, one engine action, exactly once.
-- ``POST /{token}/upload``: multipart ``key``, ``position``, ``language``, ``file``: a file answer.
+- ``POST /{token}/upload``: multipart ``key``, ``position``, ``language``, ``file``: a file answer
+  (with ``form=1`` and ``csrf``, from the page without JavaScript: answers with the page).
+- ``POST /{token}/form``: the page's forms without JavaScript (``csrf``, ``key``, ``position``,
+  ``action`` as JSON or ``text``): applies the action like ``/action`` and answers with the page.
 - ``GET /assets/{name}``: the page's CSS and JS; names carry a content hash, cached for a year.
 
 The token in the path is the credential (see :func:`bot.service.link_account`).
@@ -20,6 +23,7 @@ import hashlib
 import html
 import json
 import logging
+import secrets
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
@@ -37,6 +41,7 @@ from handlers.web import actions
 from handlers.web.access_log import redact
 from handlers.web.content import sniff, upload_name
 from handlers.web.limits import RateLimiter, WebLimits
+from handlers.web.page import csrf_token, csrf_valid, page_html
 from handlers.web.presenting import state_json
 
 logger = logging.getLogger(__name__)
@@ -84,8 +89,10 @@ def security_headers(response: web.StreamResponse) -> None:
 class WebChat:
     """The web chat's request handlers, bound to one service."""
 
-    def __init__(self, *, service: SurveyService, upload_dir: Path, limits: WebLimits) -> None:
+    def __init__(self, *, service: SurveyService, upload_dir: Path, limits: WebLimits, secret: bytes) -> None:
         self.service = service
+        #: Keys the CSRF tokens of the pages' forms (a restart makes open no-script pages reload once).
+        self.secret = secret
         self.upload_dir = upload_dir
         self.limits = limits
         self.by_ip = RateLimiter(per_minute=limits.ip_per_minute, burst=limits.ip_burst)
@@ -133,20 +140,52 @@ class WebChat:
     # -- pages ------------------------------------------------------------------------------
 
     async def page(self, request: web.Request) -> web.StreamResponse:
-        """The chat page of a link: a shell the script fills from ``/state``. Changes nothing."""
+        """The chat page of a link, rendered with its current state (the script takes over). Changes nothing."""
         token = request.match_info["token"]
         result = await self.service.view_link(token=token, language=request_language(request))
         if result.status is LinkStatus.REFUSED:
             return self.not_found(request, result.outcome.language)
-        language = result.outcome.language
-        body = (
-            self.page_template.replace("{{lang}}", html.escape(language))
-            .replace("{{title}}", html.escape(translate(language, "web.page_title")))
-            .replace("{{css}}", self.asset_urls["chat.css"])
-            .replace("{{js}}", self.asset_urls["chat.js"])
-            .replace("{{noscript}}", html.escape(translate(language, "web.no_script")))
+        state = state_json(result.outcome, position=result.position, read_only=result.read_only, status=result.status.value)
+        return self.html_page(token, state)
+
+    def html_page(self, token: str, state: dict[str, Any]) -> web.Response:
+        body = page_html(
+            self.page_template,
+            state=state,
+            link_path=f"{PREFIX}/{token}",
+            csrf=csrf_token(self.secret, token),
+            css_url=self.asset_urls["chat.css"],
+            js_url=self.asset_urls["chat.js"],
         )
         return web.Response(text=body, content_type="text/html")
+
+    async def form(self, request: web.Request) -> web.StreamResponse:
+        """``POST /{token}/form``: a form of the page without JavaScript; answers with the page."""
+        token = request.match_info["token"]
+        language = request_language(request)
+        if request.content_length is not None and request.content_length > self.limits.max_action_bytes:
+            return self.too_large(request, self.limits.max_action_bytes)
+        fields = await request.post()
+        language = bot_language(str(fields.get("language") or language))
+        if not csrf_valid(self.secret, token, str(fields.get("csrf") or "")) or not same_origin(request):
+            logger.info("web form refused: wrong CSRF token or origin")
+            raise web.HTTPSeeOther(location=f"{PREFIX}/{token}")
+        key, position = str(fields.get("key") or ""), str(fields.get("position") or "") or None
+        text = fields.get("text")
+        action: Action | None
+        if isinstance(text, str):
+            action = actions.decode({"type": "text", "text": text})
+        else:
+            try:
+                action = actions.decode(json.loads(str(fields.get("action") or "")))
+            except ValueError:
+                action = None
+        if action is None or not valid_key(key):
+            return self.bad_request(request, language)
+        status, body = await self.apply_state(token, action=action, key=key, position=position, language=language)
+        if status == 404:
+            return self.not_found(request, language)
+        return self.html_page(token, body)
 
     async def asset(self, request: web.Request) -> web.StreamResponse:
         asset = self.assets.get(request.match_info["name"])
@@ -213,7 +252,7 @@ class WebChat:
                             if len(head) < 16:
                                 head += chunk[:16]
                             stream.write(chunk)
-                elif part.name in ("key", "position", "language"):
+                elif part.name in ("key", "position", "language", "form", "csrf"):
                     fields[part.name] = (await part.read(decode=True))[:200].decode("utf-8", "replace")
             language = bot_language(fields.get("language") or language)
             key = fields.get("key")
@@ -225,6 +264,14 @@ class WebChat:
                 return self.error(request, 415, "file_type", translate(language, "web.error_file_type"))
             mime, extension = kind
             action = Upload(name=upload_name(name, extension), size=size, mime=mime, ref=str(path))
+            token = request.match_info["token"]
+            if fields.get("form") == "1":  # the page without JavaScript
+                if not csrf_valid(self.secret, token, fields.get("csrf")) or not same_origin(request):
+                    raise web.HTTPSeeOther(location=f"{PREFIX}/{token}")
+                status, body = await self.apply_state(
+                    token, action=action, key=key, position=fields.get("position") or None, language=language
+                )
+                return self.not_found(request, language) if status == 404 else self.html_page(token, body)
             return await self.apply(request, action=action, key=key, position=fields.get("position"), language=language)
         finally:
             path.unlink(missing_ok=True)
@@ -232,18 +279,27 @@ class WebChat:
     async def apply(
         self, request: web.Request, *, action: Action, key: str, position: str | None, language: str
     ) -> web.StreamResponse:
-        token = request.match_info["token"]
+        status, body = await self.apply_state(
+            request.match_info["token"], action=action, key=key, position=position, language=language
+        )
+        return web.json_response(body, status=status, dumps=dumps)
+
+    async def apply_state(
+        self, token: str, *, action: Action, key: str, position: str | None, language: str
+    ) -> tuple[int, dict[str, Any]]:
+        """Apply one action; the HTTP status and the state (or the error) to answer with."""
         result = await self.service.act_on_link(
             token=token, key=key, action=action, expected_position=position, language=language
         )
         if result.status in (LinkStatus.REPLAYED, LinkStatus.CONFLICT):
-            current = await self.service.view_link(token=token, language=language)
-            notice = translate(current.outcome.language, "web.error_conflict") if result.status is LinkStatus.CONFLICT else None
-            body = state_json(
-                current.outcome, position=current.position, read_only=current.read_only, status=result.status.value, notice=notice
-            )
-            return web.json_response(body, status=409 if result.status is LinkStatus.CONFLICT else 200, dumps=dumps)
-        return self.result(request, result)
+            result, previous = await self.service.view_link(token=token, language=language), result.status
+            notice = translate(result.outcome.language, "web.error_conflict") if previous is LinkStatus.CONFLICT else None
+            if result.status is not LinkStatus.REFUSED:
+                body = state_json(result.outcome, position=result.position, read_only=result.read_only, status=previous.value, notice=notice)
+                return (409 if previous is LinkStatus.CONFLICT else 200), body
+        if result.status is LinkStatus.REFUSED:
+            return 404, {"error": "not_found", "message": translate(result.outcome.language, "web.error_not_found")}
+        return 200, state_json(result.outcome, position=result.position, read_only=result.read_only, status=result.status.value)
 
     # -- answers ----------------------------------------------------------------------------
 
@@ -283,6 +339,14 @@ def dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
+def same_origin(request: web.Request) -> bool:
+    """A form post from our own page, by the browser's word (``Sec-Fetch-Site``; older browsers send none).
+
+    Not ``Origin``: under ``Referrer-Policy: no-referrer`` browsers send ``Origin: null`` for every form post.
+    """
+    return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
+
+
 def valid_key(key: object) -> bool:
     return isinstance(key, str) and 8 <= len(key) <= MAX_KEY_LENGTH and set(key) <= KEY_ALPHABET
 
@@ -303,13 +367,16 @@ def request_language(request: web.Request) -> str:
     return bot_language(first or None)
 
 
-def make_web_app(*, service: SurveyService, upload_dir: Path | None = None, limits: WebLimits | None = None) -> web.Application:
+def make_web_app(
+    *, service: SurveyService, upload_dir: Path | None = None, limits: WebLimits | None = None, secret: bytes | None = None
+) -> web.Application:
     """The web chat as an aiohttp application; mount it under ``/s`` with :func:`mount`."""
     limits = limits or WebLimits()
     chat = WebChat(
         service=service,
         upload_dir=upload_dir or Path(tempfile.gettempdir()) / "surveybot-web-uploads",
         limits=limits,
+        secret=secret or secrets.token_bytes(32),
     )
     app = web.Application(middlewares=[chat.guard], client_max_size=limits.max_upload_bytes + 64 * 1024)
     app.router.add_get("/assets/{name}", chat.asset)
@@ -317,6 +384,7 @@ def make_web_app(*, service: SurveyService, upload_dir: Path | None = None, limi
     app.router.add_get("/{token}/state", chat.state)
     app.router.add_post("/{token}/action", chat.action)
     app.router.add_post("/{token}/upload", chat.upload)
+    app.router.add_post("/{token}/form", chat.form)
     return app
 
 

@@ -72,14 +72,20 @@ async def site(backend: Backend, tmp_path: Path) -> AsyncIterator[BrowserWorld]:
 
 
 @pytest.fixture
-async def page(request: pytest.FixtureRequest) -> AsyncIterator[object]:
+def javascript() -> bool:
+    return True
+
+
+@pytest.fixture
+async def page(request: pytest.FixtureRequest, javascript: bool) -> AsyncIterator[object]:
     require_chromium()
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = await browser.new_context(
-            viewport={"width": 390, "height": 844}, user_agent=WECHAT_USER_AGENT, locale="zh-CN", has_touch=True
+            viewport={"width": 390, "height": 844}, user_agent=WECHAT_USER_AGENT, locale="zh-CN", has_touch=True,
+            java_script_enabled=javascript,
         )
         page = await context.new_page()
         errors: list[str] = []

@@ -134,3 +134,27 @@ async def test_bad_requests__json_errors_in_the_respondents_language(world: WebW
     assert big.status == 413 and "64 KB" in (await big.json())["message"]
 
 
+
+
+async def test_page_forms_without_javascript__need_the_csrf_token_and_apply_a_resent_form_once(world: WebWorld) -> None:
+    import re
+
+    token = world.tokens["海门区"]
+    html = await (await world.client.get(f"/s/{token}")).text()
+    assert f'action="/s/{token}/form"' in html and "第 1/18 题" in html
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    position = re.search(r'name="position" value="([^"]+)"', html)
+    assert csrf and position
+    form = {"csrf": "0" * 32, "key": uuid.uuid4().hex, "position": position[1], "language": "zh", "text": "海门区科协"}
+    forged = await world.client.post(f"/s/{token}/form", data=form, allow_redirects=False)
+    assert forged.status == 303 and (await counts(world))["history"] == 0
+    cross_site = await world.client.post(
+        f"/s/{token}/form", data={**form, "csrf": csrf[1]}, headers={"Sec-Fetch-Site": "cross-site"}, allow_redirects=False
+    )
+    assert cross_site.status == 303 and (await counts(world))["history"] == 0
+
+    form["csrf"] = csrf[1]
+    for _ in range(2):  # the browser resends the form
+        response = await world.client.post(f"/s/{token}/form", data=form)
+        assert response.status == 200 and "第 2/18 题" in await response.text()
+    assert (await counts(world))["history"] == 1

@@ -228,6 +228,10 @@
     if (state) { send({ type: "language", language: state.other_language }, null, false); }
   });
 
+  // The server rendered the page for browsers without JavaScript; the live chat replaces it.
+  chat.textContent = "";
+  el("server-language").hidden = true;
+  el("language").hidden = false;
   setBusy(true);
   fetch(base + "/state", { credentials: "same-origin", cache: "no-store" })
     .then(function (response) { return handle(response, false); })
