@@ -36,6 +36,7 @@ from aiohttp import BodyPartReader, web
 
 from bot.core.actions import Action, Upload
 from bot.core.catalog import BOT_LANGUAGES, bot_language, translate
+from bot.core.outcome import InvitationProblem, InvitationRefused
 from bot.service import LinkResult, LinkStatus, SurveyService
 from handlers.web import actions
 from handlers.web.access_log import redact
@@ -144,7 +145,7 @@ class WebChat:
         token = request.match_info["token"]
         result = await self.service.view_link(token=token, language=request_language(request))
         if result.status is LinkStatus.REFUSED:
-            return self.not_found(request, result.outcome.language)
+            return self.not_found(request, result.outcome.language, problem=refusal(result))
         state = state_json(result.outcome, position=result.position, read_only=result.read_only, status=result.status.value)
         return self.html_page(token, state)
 
@@ -298,14 +299,16 @@ class WebChat:
                 body = state_json(result.outcome, position=result.position, read_only=result.read_only, status=previous.value, notice=notice)
                 return (409 if previous is LinkStatus.CONFLICT else 200), body
         if result.status is LinkStatus.REFUSED:
-            return 404, {"error": "not_found", "message": translate(result.outcome.language, "web.error_not_found")}
+            problem = refusal(result)
+            return refusal_status(problem), {"error": "not_found", "message": refusal_text(result.outcome.language, problem)}
         return 200, state_json(result.outcome, position=result.position, read_only=result.read_only, status=result.status.value)
 
     # -- answers ----------------------------------------------------------------------------
 
     def result(self, request: web.Request, result: LinkResult) -> web.StreamResponse:
         if result.status is LinkStatus.REFUSED:
-            return self.error(request, 404, "not_found", translate(result.outcome.language, "web.error_not_found"))
+            problem = refusal(result)
+            return self.error(request, refusal_status(problem), "not_found", refusal_text(result.outcome.language, problem))
         body = state_json(result.outcome, position=result.position, read_only=result.read_only, status=result.status.value)
         return web.json_response(body, dumps=dumps)
 
@@ -319,20 +322,39 @@ class WebChat:
         language = request_language(request)
         return self.error(request, 413, "too_large", translate(language, "web.error_too_large", limit=human_size(limit)))
 
-    def not_found(self, request: web.Request, language: str) -> web.Response:
-        """Unknown or revoked link: JSON for the API, a page in both languages for a browser."""
+    def not_found(self, request: web.Request, language: str, *, problem: InvitationProblem = InvitationProblem.UNKNOWN) -> web.Response:
+        """A link that lets nobody in: JSON for the API, a page saying why in both languages for a browser.
+
+        404 for an unknown or revoked link, 410 for an expired one or a closed campaign.
+        """
+        status = refusal_status(problem)
         if request.path.count("/") > 2:  # /s/<token>/state, /action, /upload
-            return self.error(request, 404, "not_found", translate(language, "web.error_not_found"))
-        texts = "".join(
-            f'<p lang="{code}">{html.escape(translate(code, "web.error_not_found"))}</p>' for code in BOT_LANGUAGES
-        )
+            return self.error(request, status, "not_found", refusal_text(language, problem))
+        texts = "".join(f'<p lang="{code}">{html.escape(refusal_text(code, problem))}</p>' for code in BOT_LANGUAGES)
         body = (
             '<!doctype html><html lang="zh"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<title>404</title><link rel="stylesheet" href="{self.asset_urls["chat.css"]}"></head>'
             f'<body><main class="refused">{texts}</main></body></html>'
         )
-        return web.Response(status=404, text=body, content_type="text/html")
+        return web.Response(status=status, text=body, content_type="text/html")
+
+
+def refusal(result: LinkResult) -> InvitationProblem:
+    """Why a refused link lets nobody in."""
+    return next(
+        (event.problem for event in result.outcome.events if isinstance(event, InvitationRefused)), InvitationProblem.UNKNOWN
+    )
+
+
+def refusal_status(problem: InvitationProblem) -> int:
+    return 404 if problem in (InvitationProblem.UNKNOWN, InvitationProblem.REVOKED) else 410
+
+
+def refusal_text(language: str, problem: InvitationProblem) -> str:
+    if problem is InvitationProblem.UNKNOWN:
+        return translate(language, "web.error_not_found")
+    return translate(language, f"reply.invitation_{problem.value}")
 
 
 def dumps(data: Any) -> str:

@@ -158,3 +158,24 @@ async def test_page_forms_without_javascript__need_the_csrf_token_and_apply_a_re
         response = await world.client.post(f"/s/{token}/form", data=form)
         assert response.status == 200 and "第 2/18 题" in await response.text()
     assert (await counts(world))["history"] == 1
+
+
+async def test_expired_link_never_used__410_saying_so_but_a_bound_link_keeps_working(world: WebWorld) -> None:
+    from datetime import timedelta
+
+    from storage.invitations import create_invitation
+    from storage.models import Unit
+
+    async with world.database.transaction() as session:
+        unit = (await session.scalars(select(Unit).where(Unit.name == "崇川区"))).one()
+        _, unused = await create_invitation(session=session, unit=unit, expires_at=world.clock() + timedelta(days=1), now=world.clock())
+        _, used = await create_invitation(session=session, unit=unit, expires_at=world.clock() + timedelta(days=1), now=world.clock())
+    state = await world.state(used)
+    await world.answer(used, state, "崇川区科协")  # binds this link
+    world.clock.now += timedelta(days=2)
+
+    page = await world.client.get(f"/s/{unused}")
+    assert page.status == 410 and "已过期" in await page.text() and "expired" in await page.text()
+    status, body = await world.post(unused, {"type": "text", "text": "x"}, position=None)
+    assert status == 410 and "已过期" in body["message"]
+    assert "第 2/18 题" in texts(await world.state(used))
