@@ -105,3 +105,36 @@ async def test_run_with_a_webhook__serves_the_web_chat_on_the_same_server(backen
             assert "第 1/18 题" in await text_of(user, timeout=20.0)
         finally:
             await stop(process)
+
+
+async def test_demo__prints_seven_links_serves_them_and_reuses_its_campaign(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEYBOT_")}
+
+    async def demo() -> list[str]:
+        port = free_port()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "demo", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data_dir),
+            cwd=str(tmp_path), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        assert process.stdout is not None
+        lines: list[str] = []
+        while not any("Ctrl-C" in line for line in lines):
+            line = (await asyncio.wait_for(process.stdout.readline(), timeout=120)).decode()
+            assert line, "the demo stopped before serving"
+            lines.append(line.rstrip("\n"))
+        links = [line.split("\t")[-1] for line in lines if "/s/" in line]
+        assert len(links) == 7 and all(link.startswith(f"http://127.0.0.1:{port}/s/") for link in links)
+        states = [line.split("\t")[1] for line in lines if "/s/" in line]
+        assert states == ["submitted", "submitted", "in_progress", "in_progress", "not_started", "not_started", "not_started"]
+        assert any("surveybot export --campaign 1" in line for line in lines)
+        assert (await wait_until_served(links[2], process)).status == 200
+        async with aiohttp.ClientSession() as session, session.get(f"{links[2]}/state") as response:
+            assert response.status == 200 and "欢迎回来" in (await response.json())["messages"][0]["text"]
+        process.send_signal(signal.SIGINT)
+        rest, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+        assert process.returncode == 0 and "Stopped" in rest.decode()
+        return [link.rsplit("/", 1)[1] for link in links]
+
+    first = await demo()
+    assert await demo() == first  # the same campaign and links the second time
