@@ -371,9 +371,13 @@ class SurveyService:
                 user = ChannelUser(channel=LINK_CHANNEL, external_id=account, language_code=language)
                 if not await claim_update(session=session, channel=LINK_CHANNEL, update_id=f"{invitation.id}:{key}", now=now):
                     return LinkResult(LinkStatus.REPLAYED, Outcome(language=bot_language(language), duplicate=True))
-                respondent = await self._respondent(session, user, now)
-                await bind_respondent(session=session, respondent=respondent, unit=invitation.unit, invitation=invitation)
-                respondent.active_response_id = invitation.unit.response.id
+                if known is not None and known.active_response_id == invitation.unit.response.id:
+                    respondent = known  # bound before: two queries fewer on every answer
+                    refresh_respondent(respondent, default_language=language, now=now)
+                else:
+                    respondent = await self._respondent(session, user, now)
+                    await bind_respondent(session=session, respondent=respondent, unit=invitation.unit, invitation=invitation)
+                    respondent.active_response_id = invitation.unit.response.id
                 if isinstance(action, SetLanguage):
                     respondent.language = action.language
                 context = await self._context(session, respondent)
