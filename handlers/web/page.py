@@ -132,6 +132,10 @@ def page_html(template: str, *, state: dict[str, Any], link_path: str, csrf: str
         .replace("{{css}}", _e(css_url))
         .replace("{{js}}", _e(js_url))
         .replace("{{language_form}}", switch)
+        .replace(
+            "{{review_form}}",
+            action_form(state, csrf, target=target, action={"type": "review"}, label=state["ui"]["review"], kind="review"),
+        )
         .replace("{{messages}}", messages_html(state, csrf, target=target))
         .replace("{{input}}", input_html(state, csrf, target=target, upload_target=upload_target))
     )

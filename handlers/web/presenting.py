@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core import reply as neutral
-from bot.core.actions import GoTo
+from bot.core.actions import GoTo, Resume
 from bot.core.catalog import BOT_LANGUAGES, translate
 from bot.core.definition import QuestionType
 from bot.core.events import DraftUpdated, Prompt, Rejected, ReviewShown
@@ -80,17 +80,24 @@ def input_json(outcome: Outcome) -> dict[str, Any]:
     return field
 
 
-def review_edits(outcome: Outcome, language: str, *, read_only: bool) -> list[dict[str, Any]]:
-    """A change control per answer of the newest review (none when the answers are read-only)."""
+def review_edits(outcome: Outcome, language: str, *, read_only: bool, position: str | None) -> list[dict[str, Any]]:
+    """A change control per answer of the newest review (none when the answers are read-only).
+
+    A review asked for in the middle of the survey ends with a control that
+    continues at the open question.
+    """
     reviews = [event for event in outcome.events if isinstance(event, ReviewShown)]
     if read_only or not reviews:
         return []
     label = translate(language, "web.edit")
-    return [
+    edits = [
         {"number": item.number, "question": item.label, "label": f"{label} {item.number}", "action": actions.encode(GoTo(number=item.number))}
         for section in reviews[-1].sections
         for item in section.items
     ]
+    if position is not None and position.startswith("q:"):
+        edits.append({"number": None, "question": "", "label": translate(language, "reply.resume"), "action": actions.encode(Resume())})
+    return edits
 
 
 def state_json(
@@ -109,6 +116,6 @@ def state_json(
         "notice": notice,
         "messages": [message_json(message) for message in reply.messages],
         "input": {"kind": "none"} if read_only else input_json(outcome),
-        "edits": review_edits(outcome, language, read_only=read_only),
-        "ui": {key: translate(language, f"web.{key}") for key in UI_KEYS},
+        "edits": review_edits(outcome, language, read_only=read_only, position=position),
+        "ui": {**{key: translate(language, f"web.{key}") for key in UI_KEYS}, "review": translate(language, "reply.review")},
     }

@@ -70,6 +70,12 @@ async def test_whole_survey__buttons_typing_reload_double_tap_upload_edit_and_su
     text = await newest(page)
     assert "欢迎回来" in text and "已答 6/18 题" in text and "3. " in text
 
+    # 📋 in the bar shows every answer so far; 继续填写 comes back to the open question.
+    await page.get_by_role("button", name="📋 查看全部回答", exact=True).click()
+    await settled(page)
+    assert "请检查您的回答" in await newest(page) and "王芳" in await newest(page)
+    assert "3. " in await press(page, "继续填写")
+
     await press(page, "是")
     text = await press(page, "是")
     assert "第 9/19 题" in text and "党委" in text

@@ -60,6 +60,7 @@
     document.title = next.ui.page_title;
     el("title").textContent = next.ui.page_title;
     el("language").textContent = next.ui.switch_language;
+    el("review").textContent = next.ui.review;
     if (replace && lastGroup) { lastGroup.parentNode.removeChild(lastGroup); }
     dropControls();
     var group = document.createElement("section");
@@ -130,7 +131,7 @@
     document.body.dataset.busy = value ? "1" : "0";
     var buttons = document.querySelectorAll("button, input, textarea");
     for (var i = 0; i < buttons.length; i++) {
-      if (buttons[i].id !== "language") { buttons[i].disabled = value; }
+      if (buttons[i].id !== "language" && buttons[i].id !== "review") { buttons[i].disabled = value; }
     }
     setStatus(value && state ? state.ui.working : "");
   }
@@ -224,14 +225,18 @@
     var file = el("file").files[0];
     if (file) { upload(file); el("file").value = ""; }
   });
+  el("review").addEventListener("click", function () {
+    if (state) { send({ type: "review" }, null, false); }
+  });
   el("language").addEventListener("click", function () {
     if (state) { send({ type: "language", language: state.other_language }, null, false); }
   });
 
   // The server rendered the page for browsers without JavaScript; the live chat replaces it.
   chat.textContent = "";
-  el("server-language").hidden = true;
+  el("server-tools").hidden = true;
   el("language").hidden = false;
+  el("review").hidden = false;
   setBusy(true);
   fetch(base + "/state", { credentials: "same-origin", cache: "no-store" })
     .then(function (response) { return handle(response, false); })
