@@ -183,9 +183,13 @@ class WebChat:
                 action = None
         if action is None or not valid_key(key):
             return self.bad_request(request, language)
-        status, body = await self.apply_state(token, action=action, key=key, position=position, language=language)
-        if status == 404:
-            return self.not_found(request, language)
+        _, body = await self.apply_state(token, action=action, key=key, position=position, language=language)
+        return self.form_answer(request, token, body, language)
+
+    def form_answer(self, request: web.Request, token: str, body: dict[str, Any], language: str) -> web.Response:
+        """The page after a form post, or the page saying why the link lets nobody in."""
+        if "problem" in body:
+            return self.not_found(request, language, problem=InvitationProblem(body["problem"]), as_page=True)
         return self.html_page(token, body)
 
     async def asset(self, request: web.Request) -> web.StreamResponse:
@@ -269,10 +273,10 @@ class WebChat:
             if fields.get("form") == "1":  # the page without JavaScript
                 if not csrf_valid(self.secret, token, fields.get("csrf")) or not same_origin(request):
                     raise web.HTTPSeeOther(location=f"{PREFIX}/{token}")
-                status, body = await self.apply_state(
+                _, body = await self.apply_state(
                     token, action=action, key=key, position=fields.get("position") or None, language=language
                 )
-                return self.not_found(request, language) if status == 404 else self.html_page(token, body)
+                return self.form_answer(request, token, body, language)
             return await self.apply(request, action=action, key=key, position=fields.get("position"), language=language)
         finally:
             path.unlink(missing_ok=True)
@@ -300,7 +304,8 @@ class WebChat:
                 return (409 if previous is LinkStatus.CONFLICT else 200), body
         if result.status is LinkStatus.REFUSED:
             problem = refusal(result)
-            return refusal_status(problem), {"error": "not_found", "message": refusal_text(result.outcome.language, problem)}
+            body = {"error": "not_found", "problem": problem.value, "message": refusal_text(result.outcome.language, problem)}
+            return refusal_status(problem), body
         return 200, state_json(result.outcome, position=result.position, read_only=result.read_only, status=result.status.value)
 
     # -- answers ----------------------------------------------------------------------------
@@ -322,13 +327,22 @@ class WebChat:
         language = request_language(request)
         return self.error(request, 413, "too_large", translate(language, "web.error_too_large", limit=human_size(limit)))
 
-    def not_found(self, request: web.Request, language: str, *, problem: InvitationProblem = InvitationProblem.UNKNOWN) -> web.Response:
+    def not_found(
+        self,
+        request: web.Request,
+        language: str,
+        *,
+        problem: InvitationProblem = InvitationProblem.UNKNOWN,
+        as_page: bool | None = None,
+    ) -> web.Response:
         """A link that lets nobody in: JSON for the API, a page saying why in both languages for a browser.
 
         404 for an unknown or revoked link, 410 for an expired one or a closed campaign.
         """
         status = refusal_status(problem)
-        if request.path.count("/") > 2:  # /s/<token>/state, /action, /upload
+        if as_page is None:
+            as_page = request.path.count("/") <= 2  # /s/<token>; not /s/<token>/state, /action, /upload
+        if not as_page:
             return self.error(request, status, "not_found", refusal_text(language, problem))
         texts = "".join(f'<p lang="{code}">{html.escape(refusal_text(code, problem))}</p>' for code in BOT_LANGUAGES)
         body = (

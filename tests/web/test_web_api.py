@@ -114,7 +114,9 @@ async def test_unknown_and_revoked_links__404_in_both_languages_never_a_tracebac
     from storage.rosters import get_unit
 
     token = world.tokens["通州区"]
-    assert (await world.client.get(f"/s/{token}")).status == 200
+    opened = await world.client.get(f"/s/{token}")
+    assert opened.status == 200
+    opened = await opened.text()
     async with world.database.transaction() as session:
         campaign = await get_campaign(session=session, campaign_id=world.campaign_id)
         unit = await get_unit(session=session, campaign=campaign, name="通州区")
@@ -122,6 +124,13 @@ async def test_unknown_and_revoked_links__404_in_both_languages_never_a_tracebac
     assert (await world.client.get(f"/s/{token}")).status == 404
     status, body = await world.post(token, {"type": "text", "text": "x"}, position=None)
     assert status == 404 and "撤销" in body["message"]
+    import re
+
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', opened)
+    assert csrf is not None
+    form = {"csrf": csrf[1], "key": uuid.uuid4().hex, "language": "zh", "text": "x"}
+    page = await world.client.post(f"/s/{token}/form", data=form)
+    assert page.status == 404 and "已被撤销" in await page.text() and "revoked" in await page.text()
 
 
 async def test_bad_requests__json_errors_in_the_respondents_language(world: WebWorld) -> None:
