@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import engine
-from bot.core.actions import Action, Pause, Resume, SetLanguage, ShowReview, Upload
+from bot.core.actions import Action, GoTo, Pause, Resume, SetLanguage, ShowReview, Upload
 from bot.core.catalog import bot_language
 from bot.core.definition import QuestionType
 from bot.core.events import AnswerChanged, Event, Submitted
@@ -47,17 +48,18 @@ from bot.core.outcome import (
 )
 from bot.core.previous import NO_PREVIOUS, PreviousAnswers, compare_surveys
 from bot.core.read_only import read_only_reason
-from bot.core.state import SessionState
+from bot.core.state import SessionState, SessionStatus
 from bot.core.survey import Survey
 from bot.settings import Settings
 from bot.survey_cache import SurveyCache
 from storage.attachments import store_attachment
 from storage.database import Database
 from storage.errors import NotFoundError
-from storage.invitations import redeem_invitation
-from storage.models import Campaign, CampaignStatus, Respondent, Response, ResponseStatus, Unit
+from storage.invitations import find_invitation, redeem_invitation
+from storage.models import Campaign, CampaignStatus, Invitation, Respondent, Response, ResponseStatus, Unit
 from storage.periods import last_period_values
 from storage.respondents import (
+    bind_respondent,
     find_respondent,
     get_or_create_respondent,
     list_bindings,
@@ -80,6 +82,77 @@ logger = logging.getLogger(__name__)
 
 #: Actions allowed when the answers are read-only (after the deadline, campaign closed).
 READ_ONLY_ACTIONS: tuple[type, ...] = (Resume, ShowReview, Pause, SetLanguage)
+
+#: The channel of accounts that answer through a personal link (the web chat).
+LINK_CHANNEL = "web"
+#: Actions through a link that apply wherever the respondent is: never refused as stale.
+POSITION_FREE_ACTIONS: tuple[type, ...] = (Resume, ShowReview, Pause, SetLanguage, GoTo)
+
+
+class LinkStatus(StrEnum):
+    """What became of an action sent through a personal link."""
+
+    APPLIED = "applied"  # the action ran (it may still have been rejected as an answer)
+    REPLAYED = "replayed"  # its key was used before: nothing changed; show the current view
+    CONFLICT = "conflict"  # it was made for a question that is no longer current: nothing changed
+    REFUSED = "refused"  # the link does not let anyone in (unknown, revoked, expired, closed)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkResult:
+    """The outcome of an action or a view through a personal link, and where the respondent now is."""
+
+    status: LinkStatus
+    outcome: Outcome
+    #: :func:`position` of the response after the action (None when refused).
+    position: str | None = None
+    read_only: bool = False
+
+
+class _Conflict(Exception):
+    """Raised inside a link action's transaction so that it rolls back: nothing may change."""
+
+
+def link_account(invitation: Invitation) -> str:
+    """The external id of the ``web`` account a personal link stands for.
+
+    The link (its token) is the credential: everyone who opens one link shares
+    one account, bound to the link's unit at its first action. It is derived
+    from the invitation's id, never from the token, so the token appears in no
+    table in plain text.
+    """
+    return f"invitation-{invitation.id}"
+
+
+def position(state: SessionState) -> str:
+    """Where a response stands, as a channel names it to detect stale actions: ``q:<question id>``, ``review``, ``submitted``."""
+    if state.status is SessionStatus.ANSWERING and state.current is not None:
+        return f"q:{state.current}"
+    if state.status is SessionStatus.SUBMITTED:
+        return "submitted"
+    return "review"
+
+
+def link_problem(invitation: Invitation | None, *, bound: bool, now: datetime) -> InvitationProblem | None:
+    """Why a personal link lets nobody in now, or None.
+
+    Unlike :func:`storage.invitations.invitation_refusal`, a link is not used
+    up: the invitation stays free for a chat account (Telegram), and a link
+    whose invitation a chat account used works too (one unit, any channel).
+    Expiry and a closed campaign only stop a link that was never used; once
+    bound, the respondent keeps seeing the answers (read-only when closed).
+    """
+    if invitation is None:
+        return InvitationProblem.UNKNOWN
+    if invitation.revoked_at is not None:
+        return InvitationProblem.REVOKED
+    if bound:
+        return None
+    if invitation.used_by_respondent_id is None and invitation.expires_at is not None and invitation.expires_at <= now:
+        return InvitationProblem.EXPIRED
+    if invitation.unit.campaign.status is not CampaignStatus.OPEN:
+        return InvitationProblem.CAMPAIGN_CLOSED
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +286,141 @@ class SurveyService:
             for binding in bindings
         )
         return Outcome(language=language, events=(UnitChoices(units=choices),))
+
+    # -- personal links (the web chat) --------------------------------------------------
+
+    async def view_link(self, *, token: str, language: str | None = None) -> LinkResult:
+        """What the link's page shows now: the greeting and the current question or review. Writes nothing.
+
+        Link previews, re-opened tabs and crawlers may GET a link any number
+        of times: nothing is bound, started or stored until the first action.
+        ``language`` is the browser's, used until the account picks one.
+        """
+        now = self.clock()
+        async with self.database.read() as session:
+            invitation = await find_invitation(session=session, token=token)
+            respondent = (
+                await find_respondent(session=session, channel=LINK_CHANNEL, external_id=link_account(invitation))
+                if invitation is not None
+                else None
+            )
+            bound = respondent is not None and respondent.active_response_id is not None
+            problem = link_problem(invitation, bound=bound, now=now)
+            if problem is not None or invitation is None:
+                fallback = bot_language(respondent.language if respondent else language)
+                return LinkResult(LinkStatus.REFUSED, Outcome(language=fallback, events=(InvitationRefused(problem or InvitationProblem.UNKNOWN),)))
+            unit, campaign, response = invitation.unit, invitation.unit.campaign, invitation.unit.response
+            survey = await self.surveys.survey(session=session, survey_version_id=campaign.survey_version_id)
+        chosen = respondent.language if respondent is not None and respondent.language else language
+        current_language = survey.language_for(chosen)
+        today = now.astimezone(ZoneInfo(campaign.timezone)).date()
+        if response.state is None:
+            step = engine.start(survey, language=current_language, today=today)
+        else:
+            state = SessionState.from_dict(response.state)
+            state.language = current_language
+            step = engine.resume(survey, state, Resume(), today=today)
+        answered, total = engine.progress(survey, step.state, today=today)
+        zone = ZoneInfo(campaign.timezone)
+        events: list[Event | Notice] = [
+            Greeting(
+                survey_title=survey.text(survey.definition.title, current_language),
+                campaign_title=campaign.title,
+                unit_name=unit.name,
+                deadline=campaign.deadline.astimezone(zone),
+                total_questions=total,
+                answered=answered,
+                resumed=response.state is not None,
+            )
+        ]
+        reason = read_only_reason(is_open=campaign.status is CampaignStatus.OPEN, deadline=campaign.deadline, now=now)
+        if reason is not None:
+            events.append(ReadOnly(reason=reason, deadline=campaign.deadline.astimezone(zone)))
+            events.extend(engine.resume(survey, step.state, ShowReview(), today=today).events)
+        else:
+            events.extend(step.events)
+        return LinkResult(
+            LinkStatus.APPLIED,
+            Outcome(language=current_language, events=tuple(events), response_id=response.id),
+            position=position(step.state),
+            read_only=reason is not None,
+        )
+
+    async def act_on_link(
+        self,
+        *,
+        token: str,
+        key: str,
+        action: Action,
+        expected_position: str | None,
+        language: str | None = None,
+    ) -> LinkResult:
+        """Apply one action sent through a personal link, exactly once.
+
+        ``key`` is the client's idempotency key: claimed like a chat update id,
+        so a double tap or a retried request changes nothing the second time
+        (:attr:`LinkStatus.REPLAYED`). ``expected_position`` is the
+        :func:`position` the page showed; when the response has moved on
+        (another tab, device or channel) the action is refused as
+        :attr:`LinkStatus.CONFLICT` and nothing changes. The first action binds
+        the link's account to the unit; the invitation stays free for a chat account.
+        """
+        now = self.clock()
+        try:
+            async with self.database.transaction() as session:
+                invitation = await find_invitation(session=session, token=token)
+                account = link_account(invitation) if invitation is not None else None
+                known = (
+                    await find_respondent(session=session, channel=LINK_CHANNEL, external_id=account)
+                    if account is not None
+                    else None
+                )
+                bound = known is not None and known.active_response_id is not None
+                problem = link_problem(invitation, bound=bound, now=now)
+                if problem is not None or invitation is None or account is None:
+                    fallback = bot_language(known.language if known else language)
+                    return LinkResult(
+                        LinkStatus.REFUSED,
+                        Outcome(language=fallback, events=(InvitationRefused(problem or InvitationProblem.UNKNOWN),)),
+                    )
+                user = ChannelUser(channel=LINK_CHANNEL, external_id=account, language_code=language)
+                if not await claim_update(session=session, channel=LINK_CHANNEL, update_id=f"{invitation.id}:{key}", now=now):
+                    return LinkResult(LinkStatus.REPLAYED, Outcome(language=bot_language(language), duplicate=True))
+                if known is not None and known.active_response_id == invitation.unit.response.id:
+                    respondent = known  # bound before: two queries fewer on every answer
+                    refresh_respondent(respondent, default_language=language, now=now)
+                else:
+                    respondent = await self._respondent(session, user, now)
+                    await bind_respondent(session=session, respondent=respondent, unit=invitation.unit, invitation=invitation)
+                    respondent.active_response_id = invitation.unit.response.id
+                if isinstance(action, SetLanguage):
+                    respondent.language = action.language
+                context = await self._context(session, respondent)
+                assert context is not None, "the link's unit has a response"
+                if context.response.state is None:
+                    started = engine.start(
+                        context.survey, language=context.language, today=self._today(context, now), previous=context.previous
+                    )
+                    await save_state(session=session, response=context.response, state=started.state.to_dict(), now=now)
+                current = position(self._state(context))
+                if (
+                    expected_position is not None
+                    and expected_position != current
+                    and not isinstance(action, POSITION_FREE_ACTIONS)
+                ):
+                    raise _Conflict
+                # A Resume greets (the page opened again); anything else is a step.
+                step_action = None if isinstance(action, Resume) else action
+                outcome = await self._respond(session, context, now, action=step_action, user=user)
+                state = SessionState.from_dict(context.response.state or {})
+                return LinkResult(
+                    LinkStatus.APPLIED,
+                    outcome,
+                    position=position(state),
+                    read_only=self._read_only(context, now) is not None,
+                )
+        except _Conflict:
+            return LinkResult(LinkStatus.CONFLICT, Outcome(language=bot_language(language)))
 
     # -- steps ----------------------------------------------------------------------------
 

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
     timezone: str = "Asia/Shanghai"
+    #: The web chat's public base URL (``https://survey.example.org``): a unit's link is ``{public_url}/s/{token}``.
+    public_url: str | None = None
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -56,6 +58,16 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not a URL; write the base the web chat is reached at, e.g. https://survey.example.org")
         return value
 
     @property

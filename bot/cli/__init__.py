@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.cli.invite",
     "bot.cli.admin",
     "bot.cli.run",
+    "bot.cli.demo",
     "bot.cli.export",
     "bot.cli.remind",
 )

@@ -2,9 +2,12 @@
 
 ``surveybot invite --campaign ID --unit NAME... | --units-file FILE`` adds the
 units to the roster when needed and prints one line per invitation,
-``NAME<TAB>TOKEN<TAB>LINK``; LINK is the Telegram deep link
-``https://t.me/<bot>?start=<token>`` when ``SURVEYBOT_TELEGRAM_BOT_USERNAME``
-is set, else the token again. Tokens are stored only as hashes: this output is
+``NAME<TAB>TOKEN<TAB>LINK``. LINK is the web chat's personal link
+``{SURVEYBOT_PUBLIC_URL}/s/<token>`` when ``SURVEYBOT_PUBLIC_URL`` is set (then
+a fourth column holds the Telegram deep link when the bot's username is
+known), else the Telegram deep link ``https://t.me/<bot>?start=<token>`` when
+``SURVEYBOT_TELEGRAM_BOT_USERNAME`` is set, else the token again. One unit's
+token works in both channels: the web link does not use the invitation up. Tokens are stored only as hashes: this output is
 the only place they appear, so hand it on securely.
 
 ``surveybot invite revoke --campaign ID --unit NAME...`` revokes the units'
@@ -37,6 +40,21 @@ def telegram_link(username: str | None, token: str) -> str:
     if not username:
         return token
     return f"https://t.me/{username.strip().lstrip('@')}?start={token}"
+
+
+def web_link(public_url: str, token: str) -> str:
+    """A unit's personal web chat link: ``{public_url}/s/{token}``."""
+    return f"{public_url.rstrip('/')}/s/{token}"
+
+
+def link_columns(*, public_url: str | None, bot_username: str | None, token: str) -> list[str]:
+    """The LINK column (and the Telegram column when both channels are known)."""
+    if public_url:
+        columns = [web_link(public_url, token)]
+        if bot_username:
+            columns.append(telegram_link(bot_username, token))
+        return columns
+    return [telegram_link(bot_username, token)]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -123,8 +141,10 @@ def handle_create(args: argparse.Namespace) -> int:
                     _, token = await create_invitation(
                         session=session, unit=unit, expires_at=expires_at, now=now
                     )
-                    link = telegram_link(settings.telegram_bot_username, token)
-                    lines.append(f"{unit.name}\t{token}\t{link}")
+                    links = link_columns(
+                        public_url=settings.public_url, bot_username=settings.telegram_bot_username, token=token
+                    )
+                    lines.append("\t".join([unit.name, token, *links]))
         if added:
             logger.info("campaign %s: %d unit(s) added to the roster", args.campaign, len(added))
         return lines

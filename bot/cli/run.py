@@ -1,4 +1,9 @@
-"""``surveybot run``: the Telegram bot, by polling or behind a webhook.
+"""``surveybot run``: the Telegram bot (by polling or behind a webhook) and the web chat.
+
+With ``SURVEYBOT_TELEGRAM_TOKEN`` set the Telegram bot runs; the web chat
+(``handlers/web``, personal links ``{SURVEYBOT_PUBLIC_URL}/s/{token}``) is
+served on ``--listen`` when there is no token, when ``--listen`` is given, or
+when ``SURVEYBOT_PUBLIC_URL`` is set; with a webhook both share one server.
 
 Besides answering updates, the process schedules the campaigns' reminders and
 sends the outbox (:class:`bot.reminder_worker.ReminderWorker`, with one
@@ -24,13 +29,21 @@ logger = logging.getLogger(__name__)
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "run",
-        help="run the Telegram bot",
-        description="Run the Telegram bot: polls by default, or serves a webhook with --webhook-url.",
+        help="run the Telegram bot and the web chat",
+        description=(
+            "Run the Telegram bot (polls by default, or serves a webhook with --webhook-url) and the web chat "
+            "(served on --listen; alone when no Telegram token is set)."
+        ),
     )
     parser.add_argument("--webhook-url", help="public HTTPS URL Telegram posts updates to")
-    parser.add_argument("--listen", default="127.0.0.1:8443", metavar="HOST:PORT", help="where the webhook server listens")
+    parser.add_argument(
+        "--listen", metavar="HOST:PORT", help=f"where the web chat and the webhook listen (default {DEFAULT_LISTEN})"
+    )
     parser.add_argument("--secret-token", help="secret Telegram sends with every webhook request")
     parser.set_defaults(handler=run_command)
+
+
+DEFAULT_LISTEN = "127.0.0.1:8443"
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -48,31 +61,42 @@ def run_command(args: argparse.Namespace) -> int:
         settings = load_settings()
     except SettingsError as error:
         raise CommandError(str(error), exit_code=2) from None
-    if settings.telegram_token is None or not settings.telegram_token.get_secret_value().strip():
-        raise CommandError(
-            "SURVEYBOT_TELEGRAM_TOKEN is not set; put the token @BotFather gave you in the environment or .env",
-            exit_code=2,
-        )
+    telegram = settings.telegram_token is not None and bool(settings.telegram_token.get_secret_value().strip())
+    listen = parse_listen(args.listen or DEFAULT_LISTEN)
+    web_chat = not telegram or args.listen is not None or settings.public_url is not None
     webhook: tuple[str, str, int, str] | None = None
     if args.webhook_url:
+        if not telegram:
+            raise CommandError(
+                "--webhook-url needs SURVEYBOT_TELEGRAM_TOKEN; put the token @BotFather gave you in the environment or .env",
+                exit_code=2,
+            )
         if not args.secret_token:
             raise CommandError("--webhook-url needs --secret-token, so that forged updates are refused", exit_code=2)
         try:
             check_secret_token(args.secret_token)
         except SecretTokenError as error:
             raise CommandError(f"--secret-token: {error}", exit_code=2) from None
-        host, port = parse_listen(args.listen)
         path = urlsplit(args.webhook_url).path or "/"
-        webhook = (args.webhook_url, host, port, path)
+        webhook = (args.webhook_url, *listen, path)
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger().setLevel(logging.INFO)
     log_file = add_log_file(settings.data_dir / "logs")
     logger.info("logging to %s", log_file)
-    asyncio.run(_serve(settings, webhook, args.secret_token))
+    if not telegram:
+        logger.info("SURVEYBOT_TELEGRAM_TOKEN is not set: serving the web chat alone")
+    asyncio.run(_serve(settings, webhook, args.secret_token, telegram=telegram, web_chat=listen if web_chat else None))
     return 0
 
 
-async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secret_token: str | None) -> None:
+async def _serve(
+    settings: Any,
+    webhook: tuple[str, str, int, str] | None,
+    secret_token: str | None,
+    *,
+    telegram: bool = True,
+    web_chat: tuple[str, int] | None = None,
+) -> None:
     from aiohttp import web
     from telegram.error import BadRequest, InvalidToken
 
@@ -92,23 +116,26 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
     from handlers.telegram.intake import ALLOWED_UPDATES, CHANNEL, Intake, UpdateFeeder
     from handlers.telegram.outbox_transport import TelegramTransport
     from handlers.telegram.webhook import make_webhook_app
+    from handlers.web.access_log import RedactingAccessLogger
+    from handlers.web.app import make_web_app, mount
     from storage.database import Database
     from storage.errors import StorageError
     from storage.migrate import ensure_schema
 
-    try:
-        await check_connection(settings)
-    except TelegramTokenRefusedError:
-        raise CommandError(
-            "Telegram refused SURVEYBOT_TELEGRAM_TOKEN (401 Unauthorized); copy the token @BotFather gave you again",
-            exit_code=2,
-        ) from None
-    except TelegramUnreachableError as error:
-        raise CommandError(
-            f"cannot reach the Telegram Bot API at {settings.telegram_api_url} ({error}); "
-            "check the network, a proxy, or SURVEYBOT_TELEGRAM_API_URL",
-            exit_code=1,
-        ) from None
+    if telegram:
+        try:
+            await check_connection(settings)
+        except TelegramTokenRefusedError:
+            raise CommandError(
+                "Telegram refused SURVEYBOT_TELEGRAM_TOKEN (401 Unauthorized); copy the token @BotFather gave you again",
+                exit_code=2,
+            ) from None
+        except TelegramUnreachableError as error:
+            raise CommandError(
+                f"cannot reach the Telegram Bot API at {settings.telegram_api_url} ({error}); "
+                "check the network, a proxy, or SURVEYBOT_TELEGRAM_API_URL",
+                exit_code=1,
+            ) from None
     database = Database.from_settings(settings)
     try:
         await ensure_schema(database)
@@ -120,9 +147,11 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
     service = SurveyService(database=database, settings=settings, surveys=surveys)
     # Set when a coordinator confirms a reminder or broadcast: wakes the sender.
     outbox_wakeup = asyncio.Event()
-    application = build_application(settings, service, on_outbox_enqueued=outbox_wakeup.set)
-    inbox = Inbox(database=database, channel=CHANNEL, handler=UpdateFeeder(application))
-    intake = Intake(application=application, inbox=inbox, polling=webhook is None)
+    application = build_application(settings, service, on_outbox_enqueued=outbox_wakeup.set) if telegram else None
+    intake: Intake | None = None
+    if application is not None:
+        inbox = Inbox(database=database, channel=CHANNEL, handler=UpdateFeeder(application))
+        intake = Intake(application=application, inbox=inbox, polling=webhook is None)
     worker: ReminderWorker | None = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -130,19 +159,24 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
         loop.add_signal_handler(sig, stop.set)
     runner: web.AppRunner | None = None
     try:
-        await application.initialize()
-        if application.post_init:
-            await application.post_init(application)
-        await application.start()
-        if webhook is None:
-            await application.bot.delete_webhook()
+        if application is not None and intake is not None:
+            await application.initialize()
+            if application.post_init:
+                await application.post_init(application)
+            await application.start()
+            if webhook is None:
+                await application.bot.delete_webhook()
             await intake.start()  # what a killed process left comes first
-            logger.info("polling for updates as @%s", application.bot.username)
-        else:
-            url, host, port, path = webhook
+        root: web.Application | None = None
+        if application is not None and intake is not None and webhook is not None:
             assert secret_token is not None
-            await intake.start()
-            runner = web.AppRunner(make_webhook_app(application, inbox=inbox, secret_token=secret_token, path=path))
+            root = make_webhook_app(application, inbox=intake.inbox, secret_token=secret_token, path=webhook[3])
+        if web_chat is not None or root is not None:
+            root = root if root is not None else web.Application()
+            if web_chat is not None:
+                mount(root, make_web_app(service=service, upload_dir=settings.data_dir / "tmp"))
+            host, port = web_chat if web_chat is not None else (webhook[1], webhook[2])  # type: ignore[index]
+            runner = web.AppRunner(root, access_log_class=RedactingAccessLogger)
             await runner.setup()
             try:
                 await web.TCPSite(runner, host, port).start()
@@ -152,19 +186,34 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
                     "is another process using it? pick another with --listen",
                     exit_code=1,
                 ) from None
-            try:
-                await application.bot.set_webhook(url=url, secret_token=secret_token, allowed_updates=ALLOWED_UPDATES)
-            except BadRequest as error:
-                raise CommandError(f"Telegram refused the webhook {url} ({error}); check --webhook-url", exit_code=2) from None
-            logger.info("serving the webhook on %s:%d%s for %s", host, port, path, url)
-        # Reminders and broadcasts: the schedule and one paced outbox sender per channel.
-        composer = OutboxComposer(surveys=surveys)
-        senders = [OutboxSender(database=database, transport=TelegramTransport(application.bot), composer=composer)]
-        worker = ReminderWorker(database=database, senders=senders, wakeup=outbox_wakeup)
-        worker.start()
+            if web_chat is not None:
+                logger.info(
+                    "serving the web chat on %s:%d; links are %s/s/<token>",
+                    host, port, settings.public_url or f"http://{host}:{port}",
+                )
+        if application is not None:
+            if webhook is None:
+                logger.info("polling for updates as @%s", application.bot.username)
+            else:
+                url, host, port, path = webhook
+                try:
+                    await application.bot.set_webhook(url=url, secret_token=secret_token, allowed_updates=ALLOWED_UPDATES)
+                except BadRequest as error:
+                    raise CommandError(
+                        f"Telegram refused the webhook {url} ({error}); check --webhook-url", exit_code=2
+                    ) from None
+                logger.info("serving the webhook on %s:%d%s for %s", host, port, path, url)
+            # Reminders and broadcasts: the schedule and one paced outbox sender per channel.
+            composer = OutboxComposer(surveys=surveys)
+            senders = [OutboxSender(database=database, transport=TelegramTransport(application.bot), composer=composer)]
+            worker = ReminderWorker(database=database, senders=senders, wakeup=outbox_wakeup)
+            worker.start()
         freeze_startup_objects()  # spares every later collection a walk over start-up state
         try:
-            await intake.wait(stop)
+            if intake is not None:
+                await intake.wait(stop)
+            else:
+                await stop.wait()
         except InvalidToken:
             raise CommandError(
                 "Telegram no longer accepts SURVEYBOT_TELEGRAM_TOKEN (401 Unauthorized); was it revoked?", exit_code=2
@@ -172,10 +221,12 @@ async def _serve(settings: Any, webhook: tuple[str, str, int, str] | None, secre
     finally:
         if worker is not None:
             await worker.stop()
-        if runner is not None:  # no more webhook requests; the ones recorded are handled below
+        if runner is not None:  # no more requests; the updates recorded are handled below
             await runner.cleanup()
-        await intake.stop()
-        if application.running:
-            await application.stop()
-        await application.shutdown()
+        if intake is not None:
+            await intake.stop()
+        if application is not None:
+            if application.running:
+                await application.stop()
+            await application.shutdown()
         await database.dispose()

@@ -18,7 +18,7 @@ DEADLINE = "2099-12-15T17:00+08:00"
 def cli(backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:  # type: ignore[no-untyped-def]
     """Environment for the commands: data dir in tmp_path, the backend's database."""
     monkeypatch.chdir(tmp_path)  # no stray .env
-    for name in ("DATABASE_URL", "TELEGRAM_BOT_USERNAME", "ADMIN_IDS", "TIMEZONE"):
+    for name in ("DATABASE_URL", "TELEGRAM_BOT_USERNAME", "ADMIN_IDS", "TIMEZONE", "PUBLIC_URL"):
         monkeypatch.delenv(f"SURVEYBOT_{name}", raising=False)
     data_dir = tmp_path / "data"
     monkeypatch.setenv("SURVEYBOT_DATA_DIR", str(data_dir))
@@ -108,6 +108,23 @@ def test_invite__prints_tab_separated_lines_with_deep_links(
         assert len(token) >= 22
         assert link == f"https://t.me/nantong_survey_bot?start={token}"
     assert rows[0][1] != rows[1][1]
+
+
+def test_invite__with_a_public_url_the_link_is_the_web_chat_and_telegram_comes_fourth(
+    cli: Path, survey_file: Path, capsys, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    campaign = str(create_campaign(capsys, survey_file))
+    monkeypatch.setenv("SURVEYBOT_PUBLIC_URL", "https://survey.example.org/")
+
+    code, out, _ = run(capsys, "invite", "--campaign", campaign, "--unit", "崇川区")
+    [(name, token, link)] = [line.split("\t") for line in out]
+    assert code == 0 and name == "崇川区" and link == f"https://survey.example.org/s/{token}"
+
+    monkeypatch.setenv("SURVEYBOT_TELEGRAM_BOT_USERNAME", "nantong_survey_bot")
+    code, out, _ = run(capsys, "invite", "--campaign", campaign, "--unit", "海门区")
+    [(name, token, link, telegram)] = [line.split("\t") for line in out]
+    assert link == f"https://survey.example.org/s/{token}"
+    assert telegram == f"https://t.me/nantong_survey_bot?start={token}"
 
 
 def test_invite__without_bot_username_the_third_column_is_the_token(

@@ -1,0 +1,31 @@
+"""The access log without credentials: a link's token never reaches a log line."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web import BaseRequest, StreamResponse
+
+#: ``/s/<token>`` and ``/s/<token>/...``: the segment after ``/s/`` is a credential (assets excepted).
+TOKEN_PATH = re.compile(r"^(/s/)(?!assets/)[^/?#]+")
+
+
+def redact(path: str) -> str:
+    """``path`` with a link's token replaced by ``<token>``."""
+    return TOKEN_PATH.sub(r"\1<token>", path)
+
+
+class RedactingAccessLogger(AbstractAccessLogger):
+    """aiohttp's access log line (address, method, path, status, size, time) with tokens redacted; no query string."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        self.logger.info(
+            '%s "%s %s" %d %d %.3fs',
+            request.remote,
+            request.method,
+            redact(request.path),
+            response.status,
+            response.body_length,
+            time,
+        )
