@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.service import SurveyService
 from storage.models import AnswerHistory, Invitation
-from tests.storage.conftest import Backend, backend  # noqa: F401  (fixture)
+from tests.storage.conftest import Backend, backend, migrated_backend, migrated_template  # noqa: F401  (fixtures)
 from tests.telegram.conftest import BotHarness, harness, text_of  # noqa: F401  (fixture)
 from tests.web.conftest import texts, web_root
 
