@@ -10,12 +10,20 @@ text as it was confirmed.
 
 The result is channel-neutral (:class:`ReminderContent`,
 :class:`BroadcastContent` or :class:`Skip`); a channel renders it.
+
+A recipient of a channel that carries personal links (:data:`LINK_CHANNELS`:
+e-mail, whose reader answers in the web chat) gets each unit's link: stored
+tokens are hashes, so the composer issues a fresh invitation per unit and
+message (:func:`storage.invitations.issue_link_token`), in the claim
+transaction, and puts its token on the unit's line. Such a recipient's
+broadcast also carries the survey, deadline and progress of its units
+(:attr:`BroadcastContent.context`).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -28,9 +36,11 @@ from bot.core.state import SessionState
 from bot.core.survey import Survey
 from bot.survey_cache import SurveyCache
 from storage.audience import RecipientUnit, recipient_units
+from storage.invitations import issue_link_token
 from storage.models import (
     Campaign,
     CampaignStatus,
+    Channel,
     OutboxBatch,
     OutboxKind,
     OutboxMessage,
@@ -41,11 +51,18 @@ from storage.models import (
 logger = logging.getLogger(__name__)
 
 
+#: Channels whose messages carry each unit's personal web link.
+LINK_CHANNELS: frozenset[str] = frozenset({Channel.EMAIL.value})
+
+
 @dataclass(frozen=True, slots=True)
 class UnitProgressLine:
     unit: str
     answered: int
     total: int
+    #: The unit's personal web link token (only for :data:`LINK_CHANNELS`).
+    link_token: str | None = None
+    submitted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +82,8 @@ class BroadcastContent:
     language: str
     campaign_title: str
     body: str
+    #: The survey, deadline and the recipient's units with their links (only for :data:`LINK_CHANNELS`).
+    context: ReminderContent | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +137,21 @@ class OutboxComposer:
         if batch is None or respondent is None or campaign is None:
             return Skip(SKIP_GONE)
         content: ReminderContent | BroadcastContent
+        links = respondent.channel in LINK_CHANNELS
         if batch.kind is OutboxKind.BROADCAST:
+            context = None
+            if links:
+                units = await recipient_units(session=session, respondent_id=respondent.id, campaign_id=campaign.id)
+                if not units:
+                    return Skip(SKIP_UNBOUND)
+                context = await self._reminder(session, respondent, campaign, units, now=now, links=True)
             content = BroadcastContent(
-                language=bot_language(respondent.language), campaign_title=campaign.title, body=batch.body or ""
+                language=bot_language(respondent.language),
+                campaign_title=campaign.title,
+                body=batch.body or "",
+                context=context,
             )
         else:
-            survey = await self.surveys.survey(session=session, survey_version_id=campaign.survey_version_id)
-            language = bot_language(survey.language_for(respondent.language))
             read_only = read_only_reason(
                 is_open=campaign.status is CampaignStatus.OPEN, deadline=campaign.deadline, now=now
             )
@@ -136,15 +163,7 @@ class OutboxComposer:
             pending = [unit for unit in units if unit.response.status is not ResponseStatus.SUBMITTED]
             if not pending:
                 return Skip(SKIP_SUBMITTED)
-            zone = ZoneInfo(campaign.timezone)
-            content = ReminderContent(
-                language=language,
-                campaign_id=campaign.id,
-                survey_title=survey.text(survey.definition.title, survey.language_for(respondent.language)),
-                campaign_title=campaign.title,
-                deadline=campaign.deadline.astimezone(zone),
-                units=tuple(self._progress(survey, unit, now.astimezone(zone).date()) for unit in pending),
-            )
+            content = await self._reminder(session, respondent, campaign, pending, now=now, links=links)
         return Composed(
             message_id=message.id,
             respondent_id=respondent.id,
@@ -153,6 +172,36 @@ class OutboxComposer:
             external_id=respondent.external_id,
             was_unreachable=respondent.unreachable,
             content=content,
+        )
+
+    async def _reminder(
+        self,
+        session: AsyncSession,
+        respondent: Respondent,
+        campaign: Campaign,
+        units: list[RecipientUnit],
+        *,
+        now: datetime,
+        links: bool,
+    ) -> ReminderContent:
+        survey = await self.surveys.survey(session=session, survey_version_id=campaign.survey_version_id)
+        zone = ZoneInfo(campaign.timezone)
+        today = now.astimezone(zone).date()
+        lines: list[UnitProgressLine] = []
+        for unit in units:
+            line = self._progress(survey, unit, today)
+            if unit.response.status is ResponseStatus.SUBMITTED:
+                line = replace(line, submitted=True)
+            if links:
+                line = replace(line, link_token=await issue_link_token(session=session, unit_id=unit.unit_id, now=now))
+            lines.append(line)
+        return ReminderContent(
+            language=bot_language(survey.language_for(respondent.language)),
+            campaign_id=campaign.id,
+            survey_title=survey.text(survey.definition.title, survey.language_for(respondent.language)),
+            campaign_title=campaign.title,
+            deadline=campaign.deadline.astimezone(zone),
+            units=tuple(lines),
         )
 
     def _progress(self, survey: Survey, unit: RecipientUnit, today: object) -> UnitProgressLine:

@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     #: The web chat's public base URL (``https://survey.example.org``): a unit's link is ``{public_url}/s/{token}``.
     public_url: str | None = None
+    #: The SMTP server e-mail reminders go through; unset: no e-mail channel.
+    smtp_host: str | None = None
+    #: 587 (submission, STARTTLS) by default; 465 is implicit TLS.
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    #: The From address of the e-mails (``surveybot@example.cn`` or ``南通评估 <surveybot@example.cn>``).
+    smtp_from: str | None = None
+    #: True: require STARTTLS; False: never; unset: when the server offers it.
+    smtp_starttls: bool | None = None
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -69,6 +79,16 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"{value!r} is not a URL; write the base the web chat is reached at, e.g. https://survey.example.org")
         return value
+
+    @field_validator("smtp_host", "smtp_user", "smtp_from")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() if value is not None and value.strip() else None
+
+    @property
+    def email_enabled(self) -> bool:
+        """Whether reminders and broadcasts also go out by e-mail (``SURVEYBOT_SMTP_HOST`` is set)."""
+        return self.smtp_host is not None
 
     @property
     def zone(self) -> ZoneInfo:

@@ -91,6 +91,21 @@ async def create_invitation(
     return invitation, token
 
 
+async def issue_link_token(*, session: AsyncSession, unit_id: int, now: datetime | None = None) -> str:
+    """A fresh, never-expiring invitation to the unit ``unit_id``; returns its plain token.
+
+    For messages that carry a unit's personal link (an e-mail reminder): the
+    stored tokens are hashes, so a message that needs a usable link gets a
+    token of its own. The links of earlier messages keep working.
+    """
+    token = new_token()
+    invitation = Invitation(unit_id=unit_id, token_hash=hash_token(token), created_at=aware_now(now))
+    session.add(invitation)
+    await session.flush()
+    logger.info("invitation %s issued for a personal link of unit %s", invitation.id, unit_id)
+    return token
+
+
 async def find_invitation(*, session: AsyncSession, token: str) -> Invitation | None:
     """The invitation of ``token`` (unit and campaign loaded), whatever its state."""
     return await _find(session, token, for_update=False)

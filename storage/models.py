@@ -83,6 +83,8 @@ class Channel(StrEnum):
     #: known already so that coordinators can be stored for them.
     WECOM = "wecom"
     WEB = "web"
+    #: A unit's contact e-mail: reminders and broadcasts only (external id = the address, lower-cased).
+    EMAIL = "email"
 
 
 class CampaignStatus(StrEnum):

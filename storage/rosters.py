@@ -1,7 +1,9 @@
 """Rosters: the units of a campaign, in the coordinator's order, each owing one response.
 
 Also reads a units file: UTF-8 text (with or without a BOM) or CSV, one unit
-per line in its first column; blank lines and lines starting with ``#`` are
+per line in its first column, optionally the unit's contact e-mail in the
+second (``NAME<TAB>EMAIL``; a second column without ``@`` is a note and
+ignored, one with ``@`` must be a valid address); blank lines and lines starting with ``#`` are
 ignored.
 """
 
@@ -9,8 +11,10 @@ from __future__ import annotations
 
 import csv
 import logging
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -18,12 +22,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from storage.errors import DuplicateUnitError, InvalidValueError, StorageError, UnitNotFoundError
-from storage.models import Campaign, Response, ResponseStatus, Unit
+from storage.models import EXTERNAL_ID_LENGTH, Campaign, Response, ResponseStatus, Unit
 
 logger = logging.getLogger(__name__)
 
 UNIT_NAME_MAX_LENGTH = 200
 UNITS_FILE_MAX_BYTES = 5 * 1024 * 1024
+#: The longest address stored (a respondent's external id; real addresses are far shorter).
+EMAIL_MAX_LENGTH = EXTERNAL_ID_LENGTH
+#: One address, ``local@domain.tld``: no spaces, no second @, a dotted domain.
+_EMAIL = re.compile(r"[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff-]*[A-Za-z0-9\u0080-\uffff])?(?:\.[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff-]*[A-Za-z0-9\u0080-\uffff])?)+")
+
+
+@dataclass(frozen=True, slots=True)
+class RosterLine:
+    """One unit of a units file, with its contact e-mail when the line gives one."""
+
+    name: str
+    email: str | None = None
 
 
 class RosterFileError(StorageError):
@@ -54,11 +70,29 @@ def check_unit_names(names: Iterable[str]) -> list[str]:
     return result
 
 
+def check_email_address(raw: str) -> str:
+    """The address as stored (trimmed, lower-cased); :class:`InvalidValueError` saying what is wrong."""
+    address = raw.strip().lower()
+    if not address:
+        raise InvalidValueError("the e-mail address is empty")
+    if len(address) > EMAIL_MAX_LENGTH:
+        raise InvalidValueError(f"e-mail address {address[:40]!r}... is longer than {EMAIL_MAX_LENGTH} characters")
+    if not _EMAIL.fullmatch(address):
+        raise InvalidValueError(f"{raw.strip()!r} is not an e-mail address; write it as name@example.cn")
+    return address
+
+
 def read_units_file(path: str | Path) -> list[str]:
-    """The unit names of a units file, in file order.
+    """The unit names of a units file, in file order (see :func:`read_roster_file`)."""
+    return [line.name for line in read_roster_file(path)]
+
+
+def read_roster_file(path: str | Path) -> list[RosterLine]:
+    """The units of a units file, in file order, each with its contact e-mail if the line has one.
 
     Raises :class:`RosterFileError` for a missing or unreadable file, a file
-    that is not UTF-8, a file without units, or a unit listed twice.
+    that is not UTF-8, a file without units, a unit listed twice, or a second
+    column that is not an e-mail address.
     """
     source = str(path)
     try:
@@ -80,7 +114,7 @@ def read_units_file(path: str | Path) -> list[str]:
     if "\x00" in text:
         raise RosterFileError(f"{source}: is a binary file; give a text or CSV file")
     delimiter = "\t" if "\t" in text else ","
-    names: list[str] = []
+    lines: list[RosterLine] = []
     first_line: dict[str, int] = {}
     for line_number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
@@ -100,11 +134,17 @@ def read_units_file(path: str | Path) -> list[str]:
             raise RosterFileError(
                 f"{source}: line {line_number}: unit {name!r} is already on line {first_line[name]}"
             )
+        email: str | None = None
+        if len(columns) > 1 and "@" in columns[1]:  # other second columns are notes, as before
+            try:
+                email = check_email_address(columns[1])
+            except InvalidValueError as error:
+                raise RosterFileError(f"{source}: line {line_number}: {error}") from None
         first_line[name] = line_number
-        names.append(name)
-    if not names:
+        lines.append(RosterLine(name=name, email=email))
+    if not lines:
         raise RosterFileError(f"{source}: lists no units (one unit name per line)")
-    return names
+    return lines
 
 
 async def _lock_campaign(session: AsyncSession, campaign: Campaign) -> None:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from bot.settings import Settings
     from storage.database import Database
     from storage.models import Campaign
+    from storage.rosters import RosterLine
 
 logger = logging.getLogger(__name__)
 
@@ -143,10 +144,15 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[s
 
 
 def read_units(path: str) -> list[str]:
-    from storage.rosters import RosterFileError, read_units_file
+    return [line.name for line in read_roster(path)]
+
+
+def read_roster(path: str) -> list[RosterLine]:
+    """The units file's lines (name, contact e-mail or None); a bad file is a one-line error."""
+    from storage.rosters import RosterFileError, read_roster_file
 
     try:
-        return read_units_file(Path(path))
+        return read_roster_file(Path(path))
     except RosterFileError as error:
         raise CommandError(str(error)) from None
 
@@ -243,12 +249,14 @@ def handle_create(args: argparse.Namespace) -> int:
     zone_name = args.timezone or settings.timezone
     parse_zone(zone_name)
     survey = _load_survey(args.survey)
-    units = read_units(args.units_file) if args.units_file else []
+    roster = read_roster(args.units_file) if args.units_file else []
+    units = [line.name for line in roster]
 
     mismatches: list[str] = []
 
     async def operation(database: Database, settings: Settings) -> list[str]:
         from storage.campaigns import create_campaign
+        from storage.contacts import add_email_contact
         from storage.errors import InvalidValueError
         from storage.rosters import add_units
         from storage.surveys import store_survey
@@ -272,7 +280,11 @@ def handle_create(args: argparse.Namespace) -> int:
             except InvalidValueError as error:
                 raise CommandError(str(error)) from None
             if units:
-                await add_units(session=session, campaign=campaign, names=units)
+                added = await add_units(session=session, campaign=campaign, names=units)
+                for unit, line in zip(added, roster, strict=True):
+                    if line.email is not None:
+                        await add_email_contact(session=session, unit=unit, address=line.email)
+        contacts = sum(1 for line in roster if line.email is not None)
         reminder_text = ", ".join(format_duration(offset) for offset in reminders) or "none"
         linked = (
             [f"previous period: campaign {previous.id} {previous.title!r}; units matched by name"]
@@ -286,7 +298,8 @@ def handle_create(args: argparse.Namespace) -> int:
             f"campaign {campaign.title!r}: deadline {format_deadline(campaign.deadline, zone_name)}, "
             f"reminders {reminder_text} before",
             f"roster: {len(units)} unit(s)"
-            + (f" from {args.units_file}" if args.units_file else "; add them with surveybot invite"),
+            + (f" from {args.units_file}" if args.units_file else "; add them with surveybot invite")
+            + (f", {contacts} with a contact e-mail" if contacts else ""),
             str(campaign.id),
         ]
 

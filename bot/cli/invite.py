@@ -10,6 +10,11 @@ known), else the Telegram deep link ``https://t.me/<bot>?start=<token>`` when
 token works in both channels: the web link does not use the invitation up. Tokens are stored only as hashes: this output is
 the only place they appear, so hand it on securely.
 
+A units file may give each unit's contact e-mail in a second column
+(``NAME<TAB>EMAIL``), or ``--email ADDRESS`` gives it for the one ``--unit``:
+the address is bound to the unit and receives its reminders and broadcasts by
+e-mail, each with the unit's personal web link (see docs/reminders.md).
+
 ``surveybot invite revoke --campaign ID --unit NAME...`` revokes the units'
 unused invitations (``--disconnect``: also the used ones, and the accounts that
 joined through them lose the unit).
@@ -23,8 +28,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.cli import CommandError, row_id
-from bot.cli.campaign import parse_duration, read_units
+from bot.cli.campaign import parse_duration, read_roster
 from bot.cli.database import run_with_database
+from storage.errors import InvalidValueError
+from storage.rosters import check_email_address
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -75,7 +82,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     names.add_argument(
         "--units-file",
         metavar="FILE",
-        help="units to invite: UTF-8 text or CSV, one per line (first column), # comments",
+        help="units to invite: UTF-8 text or CSV, one per line (first column; a second column "
+        "NAME<TAB>EMAIL gives the unit's contact e-mail), # comments",
+    )
+    parser.add_argument(
+        "--email",
+        metavar="ADDRESS",
+        help="the contact e-mail of the one --unit: reminders and broadcasts reach it by e-mail",
     )
     parser.add_argument(
         "--expires", metavar="DURATION", help="the invitations expire after e.g. 7d, 48h"
@@ -113,11 +126,24 @@ def handle_create(args: argparse.Namespace) -> int:
     if not 1 <= args.per_unit <= MAX_PER_UNIT:
         raise CommandError(f"--per-unit must be between 1 and {MAX_PER_UNIT}", exit_code=2)
     lifetime = parse_duration(args.expires, option="--expires") if args.expires else None
-    names: list[str] = read_units(args.units_file) if args.units_file else list(args.unit)
+    roster = read_roster(args.units_file) if args.units_file else None
+    names: list[str] = [line.name for line in roster] if roster is not None else list(args.unit)
+    emails: list[str | None] = [line.email for line in roster] if roster is not None else [None] * len(names)
+    if args.email is not None:
+        if roster is not None or len(names) != 1:
+            raise CommandError(
+                "--email gives the contact of one unit: use it with a single --unit NAME "
+                "(for several units, put NAME<TAB>EMAIL lines in --units-file)",
+                exit_code=2,
+            )
+        try:
+            emails = [check_email_address(args.email)]
+        except InvalidValueError as error:
+            raise CommandError(f"--email: {error}") from None
 
     async def operation(database: Database, settings: Settings) -> list[str]:
         from storage.campaigns import get_campaign
-        from storage.errors import InvalidValueError
+        from storage.contacts import add_email_contact
         from storage.invitations import create_invitation
         from storage.models import CampaignStatus
         from storage.rosters import ensure_units
@@ -136,7 +162,11 @@ def handle_create(args: argparse.Namespace) -> int:
                 units, added = await ensure_units(session=session, campaign=campaign, names=names)
             except InvalidValueError as error:
                 raise CommandError(str(error)) from None
-            for unit in units:
+            for unit, email in zip(units, emails, strict=True):
+                if email is not None:
+                    _, bound = await add_email_contact(session=session, unit=unit, address=email, now=now)
+                    if bound:
+                        logger.info("campaign %s: unit %s has a contact e-mail", args.campaign, unit.id)
                 for _ in range(args.per_unit):
                     _, token = await create_invitation(
                         session=session, unit=unit, expires_at=expires_at, now=now

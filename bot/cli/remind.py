@@ -3,7 +3,10 @@
 ``surveybot remind --campaign ID`` enqueues a manual reminder (one outbox row
 per respondent of every unit not submitted) and sends it itself, through the
 Bot API with ``SURVEYBOT_TELEGRAM_TOKEN``, paced like the bot, printing the
-progress and a summary (sent, failed, unreachable, by name). It goes through
+progress and a summary (sent, failed, unreachable, by name). When
+``SURVEYBOT_SMTP_HOST`` is set it also sends by e-mail to the units' contact
+addresses (one sender per channel, at once); with only SMTP set it sends the
+e-mails and leaves the Telegram rows to the running bot. It goes through
 the same outbox as the bot: when a bot process (``surveybot run``) is running
 on the same database it may take a share of the rows, and each message is
 still sent once.
@@ -14,7 +17,8 @@ reminded. Ctrl-C stops after the sends in flight; the rest stays queued for
 the running bot or another ``surveybot remind``.
 
 Exit codes: 0 done, 1 a problem with the campaign or some messages failed,
-2 bad configuration (no token, Telegram refusing it, database unusable).
+2 bad configuration (no token nor SMTP host, Telegram refusing the token,
+incomplete SMTP settings, database unusable).
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ if TYPE_CHECKING:
     from telegram import Bot
 
     from bot.core.campaigns import CampaignSummary
+    from bot.outbox_transport import Transport
     from bot.settings import Settings
+    from handlers.email.outbox_transport import EmailTransport
     from storage.audience import Audience
     from storage.database import Database
 
@@ -52,7 +58,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Send a reminder now to every respondent of the units that have not submitted: "
             "the survey, the deadline, the unit's progress and a button to continue. "
-            "Sends through SURVEYBOT_TELEGRAM_TOKEN unless --enqueue-only."
+            "Sends through SURVEYBOT_TELEGRAM_TOKEN, and by e-mail to the units' contact addresses "
+            "when SURVEYBOT_SMTP_HOST is set, unless --enqueue-only."
         ),
     )
     parser.add_argument("--campaign", type=row_id, required=True, metavar="ID", help="the campaign's id")
@@ -79,13 +86,31 @@ def audience_lines(campaign: CampaignSummary, audience: Audience) -> list[str]:
     return lines
 
 
+def outbox_channels(settings: Settings) -> tuple[str, ...]:
+    """The channels reminders go to: Telegram, and e-mail when ``SURVEYBOT_SMTP_HOST`` is set."""
+    return ("telegram", "email") if settings.email_enabled else ("telegram",)
+
+
+def _email_transport(settings: Settings) -> EmailTransport | None:
+    if not settings.email_enabled:
+        return None
+    from handlers.email.setup import EmailSetupError, email_transport
+
+    try:
+        return email_transport(settings)
+    except EmailSetupError as error:
+        raise CommandError(str(error), exit_code=2) from None
+
+
 def handle_remind(args: argparse.Namespace) -> int:
     settings = cli_settings()
     sending = not (args.dry_run or args.enqueue_only)
-    if sending and (settings.telegram_token is None or not settings.telegram_token.get_secret_value().strip()):
+    telegram = settings.telegram_token is not None and bool(settings.telegram_token.get_secret_value().strip())
+    email = _email_transport(settings) if sending else None
+    if sending and not telegram and email is None:
         raise CommandError(
-            "SURVEYBOT_TELEGRAM_TOKEN is not set; set it to send from here, or use --enqueue-only "
-            "to let the running bot send the reminder",
+            "SURVEYBOT_TELEGRAM_TOKEN is not set (nor SURVEYBOT_SMTP_HOST); set one to send from here, "
+            "or use --enqueue-only to let the running bot send the reminder",
             exit_code=2,
         )
 
@@ -94,7 +119,11 @@ def handle_remind(args: argparse.Namespace) -> int:
         from bot.outreach import OutreachService, Refused
         from storage.errors import CampaignNotFoundError
 
-        outreach = OutreachService(database=database, coordination=CoordinatorService(database=database, settings=settings))
+        outreach = OutreachService(
+            database=database,
+            coordination=CoordinatorService(database=database, settings=settings),
+            outbox_channels=outbox_channels(settings),
+        )
         try:
             if args.dry_run:
                 preview = await outreach.preview_reminder(campaign_id=args.campaign)
@@ -103,7 +132,7 @@ def handle_remind(args: argparse.Namespace) -> int:
                 for line in audience_lines(preview.campaign, preview.audience):
                     print(line)
                 return 0
-            bot = await _open_bot(settings) if sending else None
+            bot = await _open_bot(settings) if sending and telegram else None
             try:
                 queued = await outreach.enqueue_reminder(campaign_id=args.campaign, requested_by="cli")
                 if isinstance(queued, Refused):
@@ -113,10 +142,10 @@ def handle_remind(args: argparse.Namespace) -> int:
                 if queued.batch_id is None:
                     print("nobody to remind")
                     return 0
-                if bot is None:
+                if not sending:
                     print(f"queued as outbox batch {queued.batch_id}; the running bot (surveybot run) sends it")
                     return 0
-                return await _send(database, bot, queued.batch_id, queued.total)
+                return await _send(database, _transports(bot, email), queued.batch_id, queued.total)
             finally:
                 if bot is not None:
                     with contextlib.suppress(Exception):
@@ -160,14 +189,26 @@ async def _open_bot(settings: Settings) -> Bot:
     return bot
 
 
-async def _send(database: Database, bot: Bot, batch_id: int, total: int) -> int:
-    from bot.outbox_sender import OutboxSender
+def _transports(bot: Bot | None, email: EmailTransport | None) -> list[Transport]:
     from handlers.telegram.outbox_transport import TelegramTransport
+
+    transports: list[Transport] = [TelegramTransport(bot)] if bot is not None else []
+    if email is not None:
+        transports.append(email)
+    return transports
+
+
+async def _send(database: Database, transports: list[Transport], batch_id: int, total: int) -> int:
+    """Send the batch through one sender per channel, at once; print the progress and the summary."""
+    from bot.outbox_compose import OutboxComposer
+    from bot.outbox_sender import OutboxSender
     from storage.models import DeliveryStatus
     from storage.outbox import OPEN_STATUSES, delivery_counts, delivery_problems, get_batch
 
-    sender = OutboxSender(database=database, transport=TelegramTransport(bot))
-    await sender.recover()
+    composer = OutboxComposer()
+    senders = [OutboxSender(database=database, transport=transport, composer=composer) for transport in transports]
+    for sender in senders:
+        await sender.recover()
 
     async def counts() -> dict[DeliveryStatus, int]:
         async with database.read() as session:
@@ -182,30 +223,38 @@ async def _send(database: Database, bot: Bot, batch_id: int, total: int) -> int:
                 print(f"sent {sent}/{total}", flush=True)
                 shown = sent
 
+    def stop_all() -> None:
+        for sender in senders:
+            sender.request_stop()
+
+    async def drain_all() -> None:
+        await asyncio.gather(*(sender.drain(batch_id=batch_id) for sender in senders))
+
     loop = asyncio.get_running_loop()
     # Ctrl-C: stop claiming, let the sends in flight finish (main thread only).
     interruptible = False
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        loop.add_signal_handler(signal.SIGINT, sender.request_stop)
+        loop.add_signal_handler(signal.SIGINT, stop_all)
         interruptible = True
     printer = asyncio.create_task(progress())
     try:
-        await sender.drain(batch_id=batch_id)
+        await drain_all()
         waited = 0.0
-        while not sender.stopping and waited < FOREIGN_WAIT_SECONDS:
+        while not senders[0].stopping and waited < FOREIGN_WAIT_SECONDS:
             current = await counts()
             if not any(current[status] for status in OPEN_STATUSES):
                 break
-            await asyncio.sleep(1.0)  # rows another process is sending
+            await asyncio.sleep(1.0)  # rows another process (or channel) is sending
             waited += 1.0
-            await sender.drain(batch_id=batch_id)
+            await drain_all()
     finally:
         printer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await printer
         if interruptible:
             loop.remove_signal_handler(signal.SIGINT)
-    await sender.report(batch_id=batch_id, force=True)
+    for sender in senders:
+        await sender.report(batch_id=batch_id, force=True)
     final = await counts()
     async with database.read() as session:
         problems = await delivery_problems(session=session, batch=await get_batch(session=session, batch_id=batch_id))

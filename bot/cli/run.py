@@ -89,6 +89,18 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _email_transport(settings: Any) -> Any:
+    """The e-mail transport when ``SURVEYBOT_SMTP_HOST`` is set, else None; incomplete settings are a one-line error."""
+    if not settings.email_enabled:
+        return None
+    from handlers.email.setup import EmailSetupError, email_transport
+
+    try:
+        return email_transport(settings)
+    except EmailSetupError as error:
+        raise CommandError(str(error), exit_code=2) from None
+
+
 async def _serve(
     settings: Any,
     webhook: tuple[str, str, int, str] | None,
@@ -147,7 +159,16 @@ async def _serve(
     service = SurveyService(database=database, settings=settings, surveys=surveys)
     # Set when a coordinator confirms a reminder or broadcast: wakes the sender.
     outbox_wakeup = asyncio.Event()
-    application = build_application(settings, service, on_outbox_enqueued=outbox_wakeup.set) if telegram else None
+    # The channels reminders and broadcasts go out through: Telegram when it runs, e-mail when SMTP is set.
+    email = _email_transport(settings)
+    outbox_channels = tuple(
+        channel for channel, enabled in (("telegram", telegram), ("email", email is not None)) if enabled
+    )
+    application = (
+        build_application(settings, service, on_outbox_enqueued=outbox_wakeup.set, outbox_channels=outbox_channels)
+        if telegram
+        else None
+    )
     intake: Intake | None = None
     if application is not None:
         inbox = Inbox(database=database, channel=CHANNEL, handler=UpdateFeeder(application))
@@ -191,6 +212,14 @@ async def _serve(
                     "serving the web chat on %s:%d; links are %s/s/<token>",
                     host, port, settings.public_url or f"http://{host}:{port}",
                 )
+        # Reminders and broadcasts: the schedule and one paced outbox sender per channel.
+        composer = OutboxComposer(surveys=surveys)
+        senders: list[OutboxSender] = []
+        if application is not None:
+            senders.append(OutboxSender(database=database, transport=TelegramTransport(application.bot), composer=composer))
+        if email is not None:
+            senders.append(OutboxSender(database=database, transport=email, composer=composer))
+            logger.info("reminders and broadcasts also go by e-mail through %s:%d", email.server.host, email.server.port)
         if application is not None:
             if webhook is None:
                 logger.info("polling for updates as @%s", application.bot.username)
@@ -203,9 +232,7 @@ async def _serve(
                         f"Telegram refused the webhook {url} ({error}); check --webhook-url", exit_code=2
                     ) from None
                 logger.info("serving the webhook on %s:%d%s for %s", host, port, path, url)
-            # Reminders and broadcasts: the schedule and one paced outbox sender per channel.
-            composer = OutboxComposer(surveys=surveys)
-            senders = [OutboxSender(database=database, transport=TelegramTransport(application.bot), composer=composer)]
+        if senders:
             worker = ReminderWorker(database=database, senders=senders, wakeup=outbox_wakeup)
             worker.start()
         freeze_startup_objects()  # spares every later collection a walk over start-up state

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, Update
@@ -34,6 +34,7 @@ from handlers.telegram.http_client import AiohttpRequest
 from handlers.telegram.intake import current_handling
 from handlers.telegram.rendering import OutgoingMessage
 from handlers.telegram.routes import RESPONDENT_COMMANDS, register
+from storage.audience import DEFAULT_OUTBOX_CHANNELS
 
 logger = logging.getLogger(__name__)
 
@@ -79,11 +80,14 @@ def build_application(
     *,
     on_outbox_enqueued: Callable[[], None] | None = None,
     coordination: CoordinatorService | None = None,
+    outbox_channels: Collection[str] = DEFAULT_OUTBOX_CHANNELS,
 ) -> Application:
     """The bot, wired to ``service``; it has no updater: updates come from the inbox (:mod:`handlers.telegram.intake`).
 
     ``on_outbox_enqueued`` is called when a coordinator confirms a reminder or
-    a broadcast (it wakes the process's outbox sender).
+    a broadcast (it wakes the process's outbox sender). ``outbox_channels``
+    are the channels the process's outbox senders serve (the composition
+    root's choice): reminders and broadcasts go to the accounts of these.
     """
     assert settings.telegram_token is not None, "checked by the caller"
     builder = (
@@ -108,7 +112,11 @@ def build_application(
             ),
         )
     outreach = OutreachService(
-        database=service.database, coordination=coordination, clock=service.clock, on_enqueued=on_outbox_enqueued
+        database=service.database,
+        coordination=coordination,
+        clock=service.clock,
+        on_enqueued=on_outbox_enqueued,
+        outbox_channels=outbox_channels,
     )
     register(
         application,

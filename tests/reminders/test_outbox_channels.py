@@ -190,7 +190,12 @@ async def test_broadcast_to_two_channels__each_channel_sends_its_own_rows_and_no
     assert sorted(email.tried) == sorted([zhang, chen])
     for address in (zhang, chen):
         [content] = email.received(address)
-        assert content == BroadcastContent(language="zh", campaign_title="南通中期评估", body="请于周五前寄出盖章纸质表。")
+        assert isinstance(content, BroadcastContent)
+        assert replace(content, context=None) == BroadcastContent(
+            language="zh", campaign_title="南通中期评估", body="请于周五前寄出盖章纸质表。"
+        )
+        # E-mail carries the unit's progress and personal link (Telegram's content has none).
+        assert content.context is not None and all(line.link_token for line in content.context.units)
     # Each row carries the id its own channel gave the message.
     email_rows = await rows_of(harness, EMAIL)
     assert {address: row.provider_message_id for address, row in email_rows.items()} == {

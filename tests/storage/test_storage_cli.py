@@ -411,3 +411,91 @@ def test_a_duration_beyond_any_date__is_one_clear_line_and_exit_2(
     option = "--remind" if "--remind" in argv else "--expires"
     code, _, err = run(capsys, *argv)
     assert (code, err) == (2, [f"surveybot {argv[0]}: {option} '99999999999999w': at most 3660d (ten years)"])
+
+
+def email_contacts(backend) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(unit name, address) of every e-mail respondent bound to a unit, by unit then address."""
+
+    async def read() -> list[tuple[str, str]]:
+        from sqlalchemy import select
+
+        from storage.models import Respondent, RespondentUnit, Unit
+
+        database = backend.open()
+        try:
+            async with database.read() as session:
+                rows = await session.execute(
+                    select(Unit.name, Respondent.external_id)
+                    .join(RespondentUnit, RespondentUnit.unit_id == Unit.id)
+                    .join(Respondent, Respondent.id == RespondentUnit.respondent_id)
+                    .where(Respondent.channel == "email")
+                    .order_by(Unit.position, Respondent.external_id)
+                )
+                return [(name, address) for name, address in rows]
+        finally:
+            await database.dispose()
+
+    return asyncio.run(read())
+
+
+def test_campaign_create__a_units_file_line_name_tab_email_binds_the_units_contact_email(
+    cli: Path, backend, survey_file: Path, capsys  # type: ignore[no-untyped-def]
+) -> None:
+    units = cli.parent / "units.txt"
+    units.write_text("# 单位\t邮箱\n崇川区\tWangFang@Chongchuan.example.cn\n海门区\n如皋市\tligang@rugao.example.cn\n", encoding="utf-8")
+
+    code, out, err = run(
+        capsys, "campaign", "create", "--survey", str(survey_file), "--title", "南通 中期评估",
+        "--deadline", DEADLINE, "--units-file", str(units),
+    )
+
+    assert (code, err) == (0, [])
+    assert "3 unit(s)" in "\n".join(out) and "2 with a contact e-mail" in "\n".join(out)
+    assert email_contacts(backend) == [
+        ("崇川区", "wangfang@chongchuan.example.cn"),
+        ("如皋市", "ligang@rugao.example.cn"),
+    ]
+
+
+def test_invite__email_gives_one_units_contact_and_a_units_file_gives_several(
+    cli: Path, backend, survey_file: Path, capsys  # type: ignore[no-untyped-def]
+) -> None:
+    campaign = str(create_campaign(capsys, survey_file))
+    units = cli.parent / "units.txt"
+    units.write_text("海门区\tzhangwei@haimen.example.cn\n启东市\n", encoding="utf-8")
+
+    code, out, _ = run(capsys, "invite", "--campaign", campaign, "--unit", "崇川区", "--email", " Chen@Chongchuan.example.cn ")
+    assert code == 0 and [line.split("\t")[0] for line in out] == ["崇川区"]
+    code, out, _ = run(capsys, "invite", "--campaign", campaign, "--units-file", str(units))
+    assert code == 0 and [line.split("\t")[0] for line in out] == ["海门区", "启东市"]
+    # Inviting again binds nothing twice.
+    assert run(capsys, "invite", "--campaign", campaign, "--unit", "崇川区", "--email", "chen@chongchuan.example.cn")[0] == 0
+
+    assert email_contacts(backend) == [
+        ("崇川区", "chen@chongchuan.example.cn"),
+        ("海门区", "zhangwei@haimen.example.cn"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "units_text", "exit_code", "message"),
+    [
+        (["--unit", "崇川区", "--email", "wang@"], None, 1, "--email: 'wang@' is not an e-mail address"),
+        (["--unit", "崇川区", "--unit", "海门区", "--email", "a@b.cn"], None, 2, "--email gives the contact of one unit"),
+        (["--units-file", "{units}"], "崇川区\ta@b.cn\n海门区\twang fang@haimen.cn\n", 1,
+         "line 2: 'wang fang@haimen.cn' is not an e-mail address"),
+    ],
+)
+def test_invite__a_bad_email_is_one_line_naming_where_and_nothing_is_stored(
+    cli: Path, backend, survey_file: Path, capsys, argv: list[str], units_text: str | None, exit_code: int, message: str  # type: ignore[no-untyped-def]
+) -> None:
+    campaign = str(create_campaign(capsys, survey_file))
+    units = cli.parent / "units.txt"
+    if units_text is not None:
+        units.write_text(units_text, encoding="utf-8")
+
+    code, out, err = run(capsys, "invite", "--campaign", campaign, *[arg.format(units=units) for arg in argv])
+
+    assert (code, out) == (exit_code, [])
+    assert len(err) == 1 and message in err[0], err
+    assert email_contacts(backend) == []
