@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import zipfile
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import openpyxl
 import pytest
 
 from storage.coordinators import add_coordinator
+from tests.fakes.telegram import FakeUser
 from tests.telegram.conftest import BotHarness, replies, text_of
 
 COORDINATOR_ID = 9001
@@ -139,23 +141,32 @@ async def test_export_mid_campaign__sends_a_workbook_with_every_unit_in_roster_o
     assert injected.data_type == "s"  # text, never a formula
 
 
-async def test_export_after_an_upload__also_sends_the_zip_with_the_file(
-    harness: BotHarness, coordinator: int, tmp_path: Path
-) -> None:
-    respondent = harness.fake.user(9500, "王芳", language_code="zh-hans")
-    await respondent.send_command("/start", harness.tokens["崇川区"][0])
+async def answer_up_to_the_scan(
+    harness: BotHarness, user_id: int, unit: str, *, report: Callable[[int], str]
+) -> FakeUser:
+    """A respondent of ``unit`` answers the Nantong survey up to the stamped scan; ``report(n)`` writes part n."""
+    respondent = harness.fake.user(user_id, "王芳", language_code="zh-hans")
+    await respondent.send_command("/start", harness.tokens[unit][0])
     await replies(respondent)
-    for text in ("崇川区科协", "王芳", "13800138000", "2023-04-26"):
+    for text in (f"{unit}科协", "王芳", "13800138000", "2023-04-26"):
         await respondent.send_text(text)
         await replies(respondent)
     steps = [("press", "否")] * 4 + [("press", "全民科学素质工作领导小组"), ("press", "否"), ("text", "3"), ("text", "3")]
-    steps += [("text", "内容"), ("press", "完成")] * 5  # the five report parts
+    for part in range(1, 6):  # the five report parts
+        steps += [("text", report(part)), ("press", "完成")]
     for kind, payload in steps:
         if kind == "text":
             await respondent.send_text(payload)
         else:
             await respondent.press(payload)
         await replies(respondent)
+    return respondent
+
+
+async def test_export_after_an_upload__also_sends_the_zip_with_the_file(
+    harness: BotHarness, coordinator: int, tmp_path: Path
+) -> None:
+    respondent = await answer_up_to_the_scan(harness, 9500, "崇川区", report=lambda part: "内容")
     assert "盖公章的调查表扫描件" in (respondent.messages[-1].text or "")
     await respondent.send_document("盖章表.pdf", b"%PDF-1.4 scan", "application/pdf")
     assert "请检查您的回答" in await text_of(respondent)
@@ -174,21 +185,7 @@ async def test_export_after_an_upload__also_sends_the_zip_with_the_file(
 async def test_export_after_a_submission__also_sends_the_report_book_with_the_unit_s_report(
     harness: BotHarness, coordinator: int, tmp_path: Path
 ) -> None:
-    respondent = harness.fake.user(9600, "王芳", language_code="zh-hans")
-    await respondent.send_command("/start", harness.tokens["通州区"][0])
-    await replies(respondent)
-    for text in ("通州区科协", "王芳", "13800138000", "2023-04-26"):
-        await respondent.send_text(text)
-        await replies(respondent)
-    steps = [("press", "否")] * 4 + [("press", "全民科学素质工作领导小组"), ("press", "否"), ("text", "3"), ("text", "3")]
-    for part in range(1, 6):  # the five report parts
-        steps += [("text", f"通州区报告第{part}部分"), ("press", "完成")]
-    for kind, payload in steps:
-        if kind == "text":
-            await respondent.send_text(payload)
-        else:
-            await respondent.press(payload)
-        await replies(respondent)
+    respondent = await answer_up_to_the_scan(harness, 9600, "通州区", report=lambda part: f"通州区报告第{part}部分")
     await respondent.send_document("盖章表.pdf", b"%PDF-1.4 scan", "application/pdf")
     await replies(respondent)
     await respondent.press("✅ 提交")
