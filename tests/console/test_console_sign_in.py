@@ -152,8 +152,9 @@ async def test_an_account_no_longer_coordinator__loses_its_session_on_the_next_r
     assert (await console.client.get("/admin/", allow_redirects=False)).status == 200
     async with console.database.transaction() as session:
         await remove_coordinator(session=session, channel="telegram", external_id="777")
-    response = await console.client.get(f"/admin/campaigns/{console.campaign_id}", allow_redirects=False)
-    assert (response.status, response.headers["Location"]) == (303, "/admin/sign-in")
+    for page in (f"/admin/campaigns/{console.campaign_id}", "/admin/sessions"):
+        response = await console.client.get(page, allow_redirects=False)
+        assert (response.status, response.headers["Location"]) == (303, "/admin/sign-in"), page
 
 
 async def test_a_login_link_for_an_account_removed_since__signs_nobody_in(console: ConsoleWorld) -> None:
