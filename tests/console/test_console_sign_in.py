@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from storage.console_sessions import hash_secret
@@ -165,3 +167,16 @@ async def test_a_login_link_for_an_account_removed_since__signs_nobody_in(consol
         await remove_coordinator(session=session, channel="telegram", external_id="778")
     assert (await console.client.get(f"/admin/login/{token}")).status == 410
     assert (await console.client.post(f"/admin/login/{token}", allow_redirects=False)).status == 410
+
+
+async def test_server_logs__hold_no_sign_in_token_or_session_id(console: ConsoleWorld, caplog: pytest.LogCaptureFixture) -> None:
+    token = await console.login_token()
+    with caplog.at_level(logging.DEBUG):
+        await console.client.get(f"/admin/login/{token}")
+        response = await console.client.post(f"/admin/login/{token}", allow_redirects=False)
+        await console.client.get("/admin/")
+        await console.client.post(f"/admin/login/{token}", allow_redirects=False)
+    session_id = response.cookies["surveybot_console"].value
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("/admin/login/<token>" in message for message in messages)  # the access log ran
+    assert not any(token in message or session_id in message for message in messages)
