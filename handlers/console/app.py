@@ -43,6 +43,8 @@ STATIC_DIR = Path(__file__).with_name("static")
 SESSION_COOKIE = "surveybot_console"
 #: The cookie remembering the language picked with ``?lang=``.
 LANGUAGE_COOKIE = "surveybot_console_lang"
+#: The files of ``static/`` and their content types.
+ASSETS = {"console.css": "text/css", "favicon.svg": "image/svg+xml"}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -71,9 +73,15 @@ class Console:
         self.access = access
         self.coordination = coordination
         self.secure_cookies = secure_cookies
-        css = (STATIC_DIR / "console.css").read_bytes()
-        self.css_name = f"console.{hashlib.sha256(css).hexdigest()[:10]}.css"
-        self.css = css
+        #: The stylesheet and the icon by versioned name (``console.1a2b3c4d5e.css``): a new content is a new URL.
+        self.assets: dict[str, tuple[bytes, str]] = {}
+        self.asset_urls: dict[str, str] = {}
+        for name, content_type in ASSETS.items():
+            content = (STATIC_DIR / name).read_bytes()
+            stem, _, extension = name.rpartition(".")
+            versioned = f"{stem}.{hashlib.sha256(content).hexdigest()[:10]}.{extension}"
+            self.assets[versioned] = (content, content_type)
+            self.asset_urls[name] = f"{PREFIX}/assets/{versioned}"
 
     # -- middleware -------------------------------------------------------------------------
 
@@ -152,7 +160,8 @@ class Console:
                 "other_lang_name": translate(other, "console.language_name"),
                 "user": user,
                 "prefix": PREFIX,
-                "css_url": f"{PREFIX}/assets/{self.css_name}",
+                "css_url": self.asset_urls["console.css"],
+                "icon_url": self.asset_urls["favicon.svg"],
                 **context,
             },
             status=status,
@@ -272,9 +281,11 @@ class Console:
         )
 
     async def asset(self, request: web.Request) -> web.StreamResponse:
-        if request.match_info["name"] != self.css_name:
+        asset = self.assets.get(request.match_info["name"])
+        if asset is None:
             raise web.HTTPNotFound()
-        response = web.Response(body=self.css, content_type="text/css", charset="utf-8")
+        content, content_type = asset
+        response = web.Response(body=content, content_type=content_type, charset="utf-8")
         response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         return response
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,7 +59,7 @@ class ConsoleWorld:
         return match.group(1)
 
 
-def site_root(database: Database, settings: Settings, clock: Clock, tmp_path: Path) -> web.Application:
+def site_root(database: Database, settings: Settings, clock: Callable[[], datetime], tmp_path: Path) -> web.Application:
     """The root ``surveybot run`` serves: the web chat at /s and the console at /admin."""
     root = web.Application()
     service = SurveyService(database=database, settings=settings, clock=clock, surveys=SurveyCache())
