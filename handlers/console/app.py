@@ -44,7 +44,7 @@ SESSION_COOKIE = "surveybot_console"
 #: The cookie remembering the language picked with ``?lang=``.
 LANGUAGE_COOKIE = "surveybot_console_lang"
 #: The files of ``static/`` and their content types.
-ASSETS = {"console.css": "text/css", "favicon.svg": "image/svg+xml"}
+ASSETS = {"styles.css": "text/css", "favicon.svg": "image/svg+xml"}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -73,7 +73,7 @@ class Console:
         self.access = access
         self.coordination = coordination
         self.secure_cookies = secure_cookies
-        #: The stylesheet and the icon by versioned name (``console.1a2b3c4d5e.css``): a new content is a new URL.
+        #: The stylesheet and the icon by versioned name (``styles.1a2b3c4d5e.css``): a new content is a new URL.
         self.assets: dict[str, tuple[bytes, str]] = {}
         self.asset_urls: dict[str, str] = {}
         for name, content_type in ASSETS.items():
@@ -160,7 +160,7 @@ class Console:
                 "other_lang_name": translate(other, "console.language_name"),
                 "user": user,
                 "prefix": PREFIX,
-                "css_url": self.asset_urls["console.css"],
+                "css_url": self.asset_urls["styles.css"],
                 "icon_url": self.asset_urls["favicon.svg"],
                 **context,
             },
