@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -180,3 +181,11 @@ async def test_server_logs__hold_no_sign_in_token_or_session_id(console: Console
     messages = [record.getMessage() for record in caplog.records]
     assert any("/admin/login/<token>" in message for message in messages)  # the access log ran
     assert not any(token in message or session_id in message for message in messages)
+
+
+async def test_two_sign_ins_racing_with_one_link__open_one_session(console: ConsoleWorld) -> None:
+    token = await console.login_token()
+    results = await asyncio.gather(*(console.access.sign_in(token=token) for _ in range(4)))
+    assert sum(result is not None for result in results) == 1
+    async with console.database.read() as session:
+        assert len(list(await session.scalars(select(ConsoleSession)))) == 1
