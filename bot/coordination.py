@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import inspect
+
 from bot.core.campaigns import (
     CampaignChoice,
     CampaignOverview,
@@ -74,13 +76,23 @@ class ExportUnavailableError(Exception):
 
 
 def campaign_summary(campaign: Campaign) -> CampaignSummary:
-    """The plain data of a stored campaign, its deadline in the campaign's time zone."""
+    """The plain data of a stored campaign, its deadline in the campaign's time zone.
+
+    The survey's id and question count are filled in when its survey version is loaded.
+    """
+    survey, questions = "", 0
+    if "survey_version" not in inspect(campaign).unloaded:
+        definition = campaign.survey_version.definition
+        survey = campaign.survey_version.survey_id
+        questions = sum(len(section.get("questions", ())) for section in definition.get("sections", ()))
     return CampaignSummary(
         id=campaign.id,
         title=campaign.title,
         timezone=campaign.timezone,
         deadline=campaign.deadline.astimezone(ZoneInfo(campaign.timezone)),
         is_open=campaign.status is CampaignStatus.OPEN,
+        survey=survey,
+        questions=questions,
     )
 
 
@@ -95,7 +107,13 @@ def campaign_overview(progress: CampaignProgress) -> CampaignOverview:
 
 
 def unit_status(progress: UnitProgress) -> UnitStatus:
-    return UnitStatus(name=progress.name, state=UnitState(progress.status.value), unreachable=progress.unreachable)
+    return UnitStatus(
+        name=progress.name,
+        state=UnitState(progress.status.value),
+        unreachable=progress.unreachable,
+        answered=progress.answered,
+        last_activity=progress.last_activity_at,
+    )
 
 
 class CoordinatorService:

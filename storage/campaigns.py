@@ -146,6 +146,7 @@ async def list_campaigns(
         .outerjoin(Response, Response.unit_id == Unit.id)
         .group_by(Campaign.id)
         .order_by(Campaign.id)
+        .options(selectinload(Campaign.survey_version))
     )
     if status is not None:
         statement = statement.where(Campaign.status == status)

@@ -410,6 +410,44 @@ class Coordinator(Base):
     added_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
+class ConsoleLoginLink(Base):
+    """A one-time sign-in link to the coordinator console; only the token's sha256 is stored.
+
+    The account is named by channel and id (not a ``coordinators`` row): coordinators
+    of ``SURVEYBOT_ADMIN_IDS`` have no row. Whether it is still a coordinator is
+    checked when the link is used and on every request of the session it opens.
+    """
+
+    __tablename__ = "console_login_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH), unique=True)
+    channel: Mapped[str] = mapped_column(String(CHANNEL_LENGTH))
+    external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    expires_at: Mapped[datetime]
+    #: Set by the one sign-in it allows.
+    used_at: Mapped[datetime | None]
+
+
+class ConsoleSession(Base):
+    """A coordinator's signed-in browser: the cookie holds the id, only its sha256 is stored."""
+
+    __tablename__ = "console_sessions"
+    __table_args__ = (Index("ix_console_sessions_account", "channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH), unique=True)
+    channel: Mapped[str] = mapped_column(String(CHANNEL_LENGTH))
+    external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH))
+    #: The token every form of this session carries (random, per session).
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utc_now)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
 class OutboxKind(StrEnum):
     """What an outbox batch sends."""
 

@@ -6,10 +6,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Respondent, RespondentUnit, Response, ResponseStatus, Unit
+from storage.models import Answer, Respondent, RespondentUnit, Response, ResponseStatus, Unit
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +24,8 @@ class UnitProgress:
     respondents: int
     #: Display names (or ids) of the unit's respondents that messages cannot reach.
     unreachable: tuple[str, ...] = field(default_factory=tuple)
+    #: How many questions have an answer stored.
+    answered: int = 0
 
 
 async def list_unit_progress(*, session: AsyncSession, campaign_id: int) -> list[UnitProgress]:
@@ -37,6 +39,7 @@ async def list_unit_progress(*, session: AsyncSession, campaign_id: int) -> list
             Response.revision,
             Response.last_activity_at,
             Response.submitted_at,
+            select(func.count(Answer.id)).where(Answer.response_id == Response.id).scalar_subquery(),
         )
         .join(Response, Response.unit_id == Unit.id)
         .where(Unit.campaign_id == campaign_id)
@@ -63,11 +66,12 @@ async def list_unit_progress(*, session: AsyncSession, campaign_id: int) -> list
             last_activity_at=last_activity_at,
             submitted_at=submitted_at,
             respondents=len(people[unit_id]),
+            answered=int(answered),
             unreachable=tuple(
                 respondent.display_name or respondent.external_id
                 for respondent in people[unit_id]
                 if respondent.unreachable
             ),
         )
-        for unit_id, name, position, status, revision, last_activity_at, submitted_at in units
+        for unit_id, name, position, status, revision, last_activity_at, submitted_at, answered in units
     ]

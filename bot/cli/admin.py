@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.cli import CommandError
@@ -121,6 +123,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     _add_account_options(remove)
     remove.set_defaults(handler=handle_remove)
+    login_link = actions.add_parser(
+        "login-link",
+        help="print a one-time sign-in link to the coordinator console",
+        description=(
+            "Print a one-time link {SURVEYBOT_PUBLIC_URL}/admin/login/TOKEN that signs the coordinator's browser "
+            "into the console (surveybot run serves it). It works once and expires after --ttl."
+        ),
+    )
+    _add_account_options(login_link)
+    login_link.add_argument(
+        "--ttl", default="15m", metavar="DURATION", help="how long the link works: 90s, 15m, 2h, 1d (default 15m, at most 1d)"
+    )
+    login_link.set_defaults(handler=handle_login_link)
 
 
 def handle_add(args: argparse.Namespace) -> int:
@@ -181,6 +196,51 @@ def handle_remove(args: argparse.Namespace) -> int:
         if in_settings:
             raise CommandError(f"{account} is a coordinator through SURVEYBOT_ADMIN_IDS; remove it from that setting")
         raise CommandError(f"{account} is not a coordinator")
+
+    print(run_with_database(operation))
+    return 0
+
+
+#: ``--ttl`` units.
+TTL_UNITS: dict[str, str] = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_ttl(value: str) -> timedelta:
+    """``15m`` and the like; :class:`CommandError` (usage) when it is not a duration of at most a day."""
+    from bot.console_access import MAX_LINK_TTL
+
+    match = re.fullmatch(r"\s*(\d{1,6})\s*([smhd])\s*", value.lower())
+    ttl = timedelta(**{TTL_UNITS[match.group(2)]: int(match.group(1))}) if match else None
+    if ttl is None or not timedelta(0) < ttl <= MAX_LINK_TTL:
+        raise CommandError(
+            f"--ttl {value!r}: write a duration of at most a day, a number and a unit (s, m, h, d), such as 15m or 2h",
+            exit_code=2,
+        )
+    return ttl
+
+
+def handle_login_link(args: argparse.Namespace) -> int:
+    account = _account(args)
+    ttl = parse_ttl(args.ttl)
+
+    async def operation(database: Database, settings: Settings) -> str:
+        from bot.cli.run import DEFAULT_LISTEN
+        from bot.console_access import ConsoleAccess, NotCoordinatorAccountError, login_url
+
+        access = ConsoleAccess(database=database, settings=settings)
+        try:
+            token = await access.issue_login_link(channel=account.channel, external_id=account.external_id, ttl=ttl)
+        except NotCoordinatorAccountError:
+            raise CommandError(
+                f"{account} is not a coordinator; make it one first with "
+                f"surveybot admin add --channel {account.channel} --id {account.external_id}"
+            ) from None
+        if settings.public_url is None:
+            logger.warning(
+                "SURVEYBOT_PUBLIC_URL is not set: the link names this machine (%s); set it to the address browsers use",
+                DEFAULT_LISTEN,
+            )
+        return login_url(settings.public_url or f"http://{DEFAULT_LISTEN}", token)
 
     print(run_with_database(operation))
     return 0

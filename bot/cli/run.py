@@ -119,6 +119,7 @@ async def _serve(
     from bot.reminder_worker import ReminderWorker
     from bot.service import SurveyService
     from bot.survey_cache import SurveyCache
+    from handlers.console.app import mount as mount_console
     from handlers.telegram.application import (
         TelegramTokenRefusedError,
         TelegramUnreachableError,
@@ -196,6 +197,7 @@ async def _serve(
             root = root if root is not None else web.Application()
             if web_chat is not None:
                 mount(root, make_web_app(service=service, upload_dir=settings.data_dir / "tmp"))
+                mount_console(root, console_app(settings, database))
             host, port = web_chat if web_chat is not None else (webhook[1], webhook[2])  # type: ignore[index]
             runner = web.AppRunner(root, access_log_class=RedactingAccessLogger)
             await runner.setup()
@@ -209,7 +211,7 @@ async def _serve(
                 ) from None
             if web_chat is not None:
                 logger.info(
-                    "serving the web chat on %s:%d; links are %s/s/<token>",
+                    "serving the web chat on %s:%d; links are %s/s/<token>; the coordinator console is at /admin/",
                     host, port, settings.public_url or f"http://{host}:{port}",
                 )
         # Reminders and broadcasts: the schedule and one paced outbox sender per channel.
@@ -257,3 +259,16 @@ async def _serve(
                 await application.stop()
             await application.shutdown()
         await database.dispose()
+
+
+def console_app(settings: Any, database: Any) -> Any:
+    """The coordinator console over the process's database (``/admin``; see ``docs/console.md``)."""
+    from bot.console_access import ConsoleAccess
+    from bot.coordination import CoordinatorService
+    from handlers.console.app import make_console_app
+
+    return make_console_app(
+        access=ConsoleAccess(database=database, settings=settings),
+        coordination=CoordinatorService(database=database, settings=settings),
+        secure_cookies=(settings.public_url or "").lower().startswith("https://"),
+    )

@@ -32,6 +32,10 @@ class CampaignSummary:
     deadline: datetime
     #: Not closed by the coordinator (its deadline may still have passed).
     is_open: bool
+    #: The survey's id (empty when the caller did not load the survey).
+    survey: str = ""
+    #: How many questions the survey has, in all its sections (0 when not loaded).
+    questions: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,10 @@ class UnitStatus:
     state: UnitState
     #: Display names (or ids) of the unit's respondents that messages cannot reach.
     unreachable: tuple[str, ...] = ()
+    #: How many questions have an answer stored.
+    answered: int = 0
+    #: Aware UTC; None before the first answer.
+    last_activity: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,13 @@ import re
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
-#: ``/s/<token>`` and ``/s/<token>/...``: the segment after ``/s/`` is a credential (assets excepted).
-TOKEN_PATH = re.compile(r"^(/s/)(?!assets/)[^/?#]+")
+#: ``/s/<token>`` and ``/s/<token>/...``: the segment after ``/s/`` is a credential (assets excepted);
+#: so is the one after ``/admin/login/`` (the coordinator console's one-time sign-in links).
+TOKEN_PATH = re.compile(r"^(/s/(?!assets/)|/admin/login/)[^/?#]+")
 
 
 def redact(path: str) -> str:
-    """``path`` with a link's token replaced by ``<token>``."""
+    """``path`` with a link's or a console sign-in link's token replaced by ``<token>``."""
     return TOKEN_PATH.sub(r"\1<token>", path)
 
 

@@ -1,0 +1,1 @@
+"""The coordinator console: the coordinator's web front, served under ``/admin`` (see ``docs/console.md``)."""
