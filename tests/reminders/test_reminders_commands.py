@@ -262,6 +262,7 @@ async def test_remind_handled_again_after_its_preview_failed__previews_the_same_
     await coordinator.send_command("/remind")
     assert "抱歉" in await text_of(coordinator)  # the preview was lost; the inbox keeps the update
     assert harness.intake is not None
+    await harness.intake.inbox.drain(5.0)  # the failed handling is released (the apology may come first)
     harness.clock.now += timedelta(minutes=1)  # past the retry delay
     assert await harness.intake.inbox.recover() == 1
     *_, preview = await replies(coordinator, at_least=2)  # after the apology
