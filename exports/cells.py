@@ -83,10 +83,7 @@ HEADER_CAP: Final = 24
 
 def clean_text(text: str) -> str:
     """``text`` without XML-illegal characters, line breaks as ``\n``, cut to Excel's cell limit."""
-    if _ILLEGAL.search(text) is not None:
-        text = _ILLEGAL.sub("", text)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = xml_text(text)
     if len(text) > MAX_CELL_CHARACTERS:
         text = text[:MAX_CELL_CHARACTERS]
     return text

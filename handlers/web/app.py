@@ -36,6 +36,7 @@ from aiohttp import BodyPartReader, web
 
 from bot.core.actions import Action, Upload
 from bot.core.catalog import BOT_LANGUAGES, bot_language, translate
+from bot.core.file_content import HEAD_BYTES
 from bot.core.outcome import InvitationProblem, InvitationRefused
 from bot.service import LinkResult, LinkStatus, SurveyService
 from handlers.web import actions
@@ -254,8 +255,8 @@ class WebChat:
                             size += len(chunk)
                             if size > limit:
                                 return self.too_large(request, limit)
-                            if len(head) < 16:
-                                head += chunk[:16]
+                            if len(head) < HEAD_BYTES:
+                                head += chunk[: HEAD_BYTES - len(head)]
                             stream.write(chunk)
                 elif part.name in ("key", "position", "language", "form", "csrf"):
                     fields[part.name] = (await part.read(decode=True))[:200].decode("utf-8", "replace")

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-#: Leading bytes → (MIME type, extension). The engine checks the type against the question's ``accept``.
-SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
-    (b"%PDF-", "application/pdf", ".pdf"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
-    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
-    (b"GIF87a", "image/gif", ".gif"),
-    (b"GIF89a", "image/gif", ".gif"),
+from bot.core.file_content import fits_extension
+
+#: What the web chat takes, as (extension, MIME type), tried in this order.
+ACCEPTED: tuple[tuple[str, str], ...] = (
+    ("pdf", "application/pdf"),
+    ("png", "image/png"),
+    ("jpg", "image/jpeg"),
+    ("gif", "image/gif"),
+    ("webp", "image/webp"),
 )
 
 
 def sniff(head: bytes) -> tuple[str, str] | None:
-    """The (MIME type, extension) the content starts like, or None for anything else (an executable, an empty file)."""
-    for magic, mime, extension in SIGNATURES:
-        if head.startswith(magic):
-            return mime, extension
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp", ".webp"
+    """The (MIME type, extension) the content starts like, or None for anything else (an executable, an empty file).
+
+    The signatures are the engine's (:mod:`bot.core.file_content`), so every channel judges bytes alike.
+    """
+    for extension, mime in ACCEPTED:
+        if head and fits_extension(extension, head):
+            return mime, f".{extension}"
     return None
 
 
