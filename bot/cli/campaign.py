@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import sys
 import unicodedata
 from collections.abc import Sequence
@@ -22,6 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.cli import CommandError, row_id
 from bot.cli.database import run_with_database
+from bot.core import durations
+from bot.core.durations import MAX_DURATION, DurationProblem, DurationRejection, format_duration
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,57 +37,38 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_REMIND = "3d,1d,2h"
-_DURATION_PART = re.compile(r"(\d+)([wdhms])")
-_UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
-_UNIT_NAMES = (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
-#: The longest duration an option takes: far beyond any campaign, well within what dates can hold.
-MAX_DURATION = timedelta(days=10 * 366)
 
 
 # -- parsing of option values (shared with ``surveybot invite``) -----------------------
 
 
+def duration_error(option: str, rejection: DurationRejection) -> CommandError:
+    """The one-line error of an option whose duration (or schedule) was refused."""
+    text = rejection.text
+    if rejection.problem is DurationProblem.TOO_LONG:
+        return CommandError(f"{option} {text!r}: at most {MAX_DURATION.days}d (ten years)", exit_code=2)
+    if rejection.problem is DurationProblem.REPEATED:
+        return CommandError(f"{option} {text!r}: a reminder time is given twice", exit_code=2)
+    return CommandError(
+        f"{option} {text!r}: expected a duration such as 3d, 2h, 90m or 1d12h (w weeks, d days, h hours, m minutes, s seconds)",
+        exit_code=2,
+    )
+
+
 def parse_duration(text: str, *, option: str) -> timedelta:
     """``3d``, ``2h``, ``90m``, ``1d12h``, ``2w`` → a positive timedelta; else exit 2."""
-    compact = text.strip().lower().replace(" ", "")
-    position = 0
-    seconds = 0
-    for match in _DURATION_PART.finditer(compact):
-        if match.start() != position:
-            break
-        seconds += int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-        position = match.end()
-    if not compact or position != len(compact) or seconds <= 0:
-        raise CommandError(
-            f"{option} {text!r}: expected a duration such as 3d, 2h, 90m or 1d12h "
-            "(w weeks, d days, h hours, m minutes, s seconds)",
-            exit_code=2,
-        )
-    if seconds > MAX_DURATION.total_seconds():
-        raise CommandError(f"{option} {text!r}: at most {MAX_DURATION.days}d (ten years)", exit_code=2)
-    return timedelta(seconds=seconds)
+    parsed = durations.parse_duration(text)
+    if isinstance(parsed, DurationRejection):
+        raise duration_error(option, parsed)
+    return parsed
 
 
 def parse_reminders(text: str) -> list[int]:
     """``3d,1d,2h`` → offsets in seconds before the deadline; ``none`` → no reminders."""
-    if text.strip().lower() in {"none", "no", "off", ""}:
-        return []
-    offsets = [
-        int(parse_duration(part, option="--remind").total_seconds()) for part in text.split(",")
-    ]
-    if len(set(offsets)) != len(offsets):
-        raise CommandError(f"--remind {text!r}: a reminder time is given twice", exit_code=2)
-    return sorted(offsets, reverse=True)
-
-
-def format_duration(seconds: int) -> str:
-    """The inverse of :func:`parse_duration` for whole units: 86400 → ``1d``."""
-    parts: list[str] = []
-    for name, size in _UNIT_NAMES:
-        if seconds >= size:
-            count, seconds = divmod(seconds, size)
-            parts.append(f"{count}{name}")
-    return "".join(parts) or "0s"
+    parsed = durations.parse_reminder_offsets(text)
+    if isinstance(parsed, DurationRejection):
+        raise duration_error("--remind", parsed)
+    return parsed
 
 
 def parse_zone(name: str) -> ZoneInfo:
@@ -110,8 +92,7 @@ def parse_deadline(text: str) -> datetime:
         ) from None
     if deadline.tzinfo is None or deadline.utcoffset() is None:
         raise CommandError(
-            f"--deadline {text!r} has no time zone; add the UTC offset, "
-            "e.g. 2026-12-15T17:00+08:00",
+            f"--deadline {text!r} has no time zone; add the UTC offset, e.g. 2026-12-15T17:00+08:00",
             exit_code=2,
         )
     return deadline
@@ -202,8 +183,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create.add_argument(
         "--timezone",
         metavar="ZONE",
-        help="time zone the deadline and reminders are shown in (default SURVEYBOT_TIMEZONE, "
-        "Asia/Shanghai)",
+        help="time zone the deadline and reminders are shown in (default SURVEYBOT_TIMEZONE, Asia/Shanghai)",
     )
     create.set_defaults(handler=handle_create)
 
@@ -219,9 +199,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="reopen a closed campaign, or one unit's submitted response for editing",
     )
     reopen.add_argument("campaign_id", type=row_id, metavar="ID")
-    reopen.add_argument(
-        "--unit", metavar="NAME", help="reopen only this unit's submitted response"
-    )
+    reopen.add_argument("--unit", metavar="NAME", help="reopen only this unit's submitted response")
     reopen.set_defaults(handler=handle_reopen)
 
 
@@ -287,9 +265,7 @@ def handle_create(args: argparse.Namespace) -> int:
         contacts = sum(1 for line in roster if line.email is not None)
         reminder_text = ", ".join(format_duration(offset) for offset in reminders) or "none"
         linked = (
-            [f"previous period: campaign {previous.id} {previous.title!r}; units matched by name"]
-            if previous is not None
-            else []
+            [f"previous period: campaign {previous.id} {previous.title!r}; units matched by name"] if previous is not None else []
         )
         return [
             *linked,
@@ -364,9 +340,7 @@ def handle_close(args: argparse.Namespace) -> int:
         from storage.campaigns import close_campaign, get_campaign
 
         async with database.transaction() as session:
-            campaign = await get_campaign(
-                session=session, campaign_id=args.campaign_id, for_update=True
-            )
+            campaign = await get_campaign(session=session, campaign_id=args.campaign_id, for_update=True)
             changed = await close_campaign(session=session, campaign=campaign)
         if changed:
             return f"campaign {campaign.id} closed; no more answers are taken"
@@ -384,26 +358,20 @@ def handle_reopen(args: argparse.Namespace) -> int:
         from storage.rosters import get_unit
 
         async with database.transaction() as session:
-            campaign = await get_campaign(
-                session=session, campaign_id=args.campaign_id, for_update=True
-            )
+            campaign = await get_campaign(session=session, campaign_id=args.campaign_id, for_update=True)
             if args.unit is None:
                 if await reopen_campaign(session=session, campaign=campaign):
                     return f"campaign {campaign.id} reopened; answers are taken again"
                 return f"campaign {campaign.id} is open already"
             if campaign.status is not CampaignStatus.OPEN:
                 raise CommandError(
-                    f"campaign {campaign.id} is closed; reopen it first with "
-                    f"`surveybot campaign reopen {campaign.id}`"
+                    f"campaign {campaign.id} is closed; reopen it first with `surveybot campaign reopen {campaign.id}`"
                 )
             unit = await get_unit(session=session, campaign=campaign, name=args.unit)
             response = await get_unit_response(session=session, unit=unit, for_update=True)
             if await reopen_response(session=session, response=response):
                 return f"unit {unit.name!r} of campaign {campaign.id}: response reopened for editing"
-            return (
-                f"unit {unit.name!r} of campaign {campaign.id} has not submitted; "
-                "its response is editable already"
-            )
+            return f"unit {unit.name!r} of campaign {campaign.id} has not submitted; its response is editable already"
 
     print(run_with_database(operation))
     return 0
