@@ -1,10 +1,12 @@
-"""``surveybot campaign``: create, list, close and reopen campaigns.
+"""``surveybot campaign``: create, list, close and reopen campaigns, move a deadline.
 
 ``campaign create`` loads the survey file (storing a new survey version when
 its content is new), creates the campaign and optionally its roster from a
 units file, and prints the campaign's id as its last line. ``--previous ID``
 links it to last period's campaign: the questions that do not carry over are
 listed on stderr, one line each, and nothing is created when none does.
+Creating, closing, reopening and moving a deadline go through
+:class:`bot.campaign_setup.CampaignSetup`, as the console's forms do.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 import sys
 import unicodedata
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,13 +27,11 @@ from bot.core import durations
 from bot.core.durations import MAX_DURATION, DurationProblem, DurationRejection, format_duration
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot.core.previous import SurveyComparison
+    from bot.campaign_setup import CreatedCampaign, DeadlineMove, SetupRejection
     from bot.core.survey import Survey
     from bot.settings import Settings
     from storage.database import Database
-    from storage.models import Campaign
     from storage.rosters import RosterLine
 
 logger = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ def read_roster(path: str) -> list[RosterLine]:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "campaign",
-        help="create, list, close and reopen campaigns",
+        help="create, list, close, reopen campaigns and move their deadlines",
         description="A campaign sends one survey to a roster of units, due at a deadline.",
     )
     actions = parser.add_subparsers(dest="campaign_command", metavar="ACTION", required=True)
@@ -202,6 +202,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     reopen.add_argument("--unit", metavar="NAME", help="reopen only this unit's submitted response")
     reopen.set_defaults(handler=handle_reopen)
 
+    deadline = actions.add_parser(
+        "deadline",
+        help="move a campaign's deadline; reminders not yet sent move with it",
+        description="Move the deadline. Reminders whose time has not come move with it; "
+        "those sent (or passed) are not sent again.",
+    )
+    deadline.add_argument("campaign_id", type=row_id, metavar="ID")
+    deadline.add_argument("deadline", metavar="WHEN", help="the new deadline with its UTC offset, e.g. 2026-12-20T17:00+08:00")
+    deadline.set_defaults(handler=handle_deadline)
+
 
 def _load_survey(path: str) -> Survey:
     from bot.cli.survey import print_warnings
@@ -228,85 +238,47 @@ def handle_create(args: argparse.Namespace) -> int:
     parse_zone(zone_name)
     survey = _load_survey(args.survey)
     roster = read_roster(args.units_file) if args.units_file else []
-    units = [line.name for line in roster]
 
-    mismatches: list[str] = []
+    async def operation(database: Database, settings: Settings) -> CreatedCampaign | SetupRejection:
+        from bot.campaign_setup import CampaignPlan, CampaignSetup
 
-    async def operation(database: Database, settings: Settings) -> list[str]:
-        from storage.campaigns import create_campaign
-        from storage.contacts import add_email_contact
-        from storage.errors import InvalidValueError
-        from storage.rosters import add_units
-        from storage.surveys import store_survey
-
-        async with database.transaction() as session:
-            previous = None
-            if args.previous is not None:
-                previous, comparison = await _previous_campaign(session, args.previous, survey)
-                mismatches.extend(comparison.mismatches)
-            version = await store_survey(session=session, survey=survey)
-            try:
-                campaign = await create_campaign(
-                    session=session,
-                    survey_version=version,
-                    title=args.title,
-                    deadline=deadline,
-                    timezone=zone_name,
-                    reminder_offsets=reminders,
-                    previous_campaign=previous,
-                )
-            except InvalidValueError as error:
-                raise CommandError(str(error)) from None
-            if units:
-                added = await add_units(session=session, campaign=campaign, names=units)
-                for unit, line in zip(added, roster, strict=True):
-                    if line.email is not None:
-                        await add_email_contact(session=session, unit=unit, address=line.email)
-        contacts = sum(1 for line in roster if line.email is not None)
-        reminder_text = ", ".join(format_duration(offset) for offset in reminders) or "none"
-        linked = (
-            [f"previous period: campaign {previous.id} {previous.title!r}; units matched by name"] if previous is not None else []
+        plan = CampaignPlan(
+            survey=survey,
+            title=args.title,
+            deadline=deadline,
+            timezone=zone_name,
+            reminder_offsets=tuple(reminders),
+            roster=tuple(roster),
+            previous_campaign_id=args.previous,
         )
-        return [
-            *linked,
-            f"survey {version.survey_id} version {version.version} "
-            f"(stored version #{version.id}, content {version.content_hash[:12]})",
-            f"campaign {campaign.title!r}: deadline {format_deadline(campaign.deadline, zone_name)}, "
-            f"reminders {reminder_text} before",
-            f"roster: {len(units)} unit(s)"
-            + (f" from {args.units_file}" if args.units_file else "; add them with surveybot invite")
-            + (f", {contacts} with a contact e-mail" if contacts else ""),
-            str(campaign.id),
-        ]
+        return await CampaignSetup(database=database).create(plan=plan, now=datetime.now(UTC))
 
-    lines = run_with_database(operation, settings=settings)
-    for mismatch in mismatches:
+    from bot.campaign_setup import SetupField, SetupRejection
+
+    created = run_with_database(operation, settings=settings)
+    if isinstance(created, SetupRejection):
+        if created.field is SetupField.PREVIOUS:
+            raise CommandError(f"--previous {args.previous}: {created.message}")
+        raise CommandError(created.message)
+    for mismatch in created.mismatches:
         print(f"surveybot campaign: --previous {args.previous}: {mismatch}", file=sys.stderr)
-    for line in lines:
-        print(line)
+    if created.previous_campaign_id is not None:
+        print(f"previous period: campaign {created.previous_campaign_id} {created.previous_title!r}; units matched by name")
+    reminder_text = ", ".join(format_duration(offset) for offset in created.reminder_offsets) or "none"
+    print(
+        f"survey {created.survey_id} version {created.survey_version} "
+        f"(stored version #{created.stored_version}, content {created.content_hash[:12]})"
+    )
+    print(
+        f"campaign {created.title!r}: deadline {format_deadline(created.deadline, zone_name)}, reminders {reminder_text} before"
+    )
+    print(
+        f"roster: {created.units} unit(s)"
+        + (f" from {args.units_file}" if args.units_file else "; add them with surveybot invite")
+        + (f", {created.contacts} with a contact e-mail" if created.contacts else "")
+    )
+    print(created.campaign_id)
     return 0
-
-
-async def _previous_campaign(session: AsyncSession, campaign_id: int, survey: Survey) -> tuple[Campaign, SurveyComparison]:
-    """Last period's campaign and how ``survey`` matches its survey; refused when no question carries over."""
-    from bot.core.previous import compare_surveys
-    from bot.survey_cache import SurveyCache
-    from storage.campaigns import get_campaign
-    from storage.errors import CampaignNotFoundError
-
-    try:
-        previous = await get_campaign(session=session, campaign_id=campaign_id)
-    except CampaignNotFoundError as error:
-        raise CommandError(f"--previous {campaign_id}: {error}") from None
-    earlier = SurveyCache().compiled(version=previous.survey_version)
-    comparison = compare_surveys(survey, earlier)
-    if not comparison.matched:
-        raise CommandError(
-            f"--previous {campaign_id}: no question of this survey is asked with the same id and type in "
-            f"campaign {campaign_id} ({earlier.id} version {earlier.version}), so nothing carries over; "
-            "check that you named last period's campaign of the same survey, or leave out --previous"
-        )
-    return previous, comparison
 
 
 def handle_list(args: argparse.Namespace) -> int:
@@ -336,17 +308,43 @@ def handle_list(args: argparse.Namespace) -> int:
 
 
 def handle_close(args: argparse.Namespace) -> int:
-    async def operation(database: Database, settings: Settings) -> str:
-        from storage.campaigns import close_campaign, get_campaign
+    async def operation(database: Database, settings: Settings) -> bool:
+        from bot.campaign_setup import CampaignSetup
 
-        async with database.transaction() as session:
-            campaign = await get_campaign(session=session, campaign_id=args.campaign_id, for_update=True)
-            changed = await close_campaign(session=session, campaign=campaign)
-        if changed:
-            return f"campaign {campaign.id} closed; no more answers are taken"
-        return f"campaign {campaign.id} was already closed"
+        return await CampaignSetup(database=database).close(campaign_id=args.campaign_id, now=datetime.now(UTC))
 
-    print(run_with_database(operation))
+    if run_with_database(operation):
+        print(f"campaign {args.campaign_id} closed; no more answers are taken")
+    else:
+        print(f"campaign {args.campaign_id} was already closed")
+    return 0
+
+
+def handle_deadline(args: argparse.Namespace) -> int:
+    deadline = parse_deadline(args.deadline)
+
+    async def operation(database: Database, settings: Settings) -> DeadlineMove | SetupRejection:
+        from bot.campaign_setup import CampaignSetup
+
+        return await CampaignSetup(database=database).move_deadline(
+            campaign_id=args.campaign_id, deadline=deadline, now=datetime.now(UTC)
+        )
+
+    from bot.campaign_setup import SetupRejection
+
+    moved = run_with_database(operation)
+    if isinstance(moved, SetupRejection):
+        raise CommandError(f"--deadline {args.deadline}: {moved.message}")
+    print(
+        f"campaign {moved.campaign_id}: deadline moved from {format_deadline(moved.old_deadline, moved.timezone)} "
+        f"to {format_deadline(moved.new_deadline, moved.timezone)}"
+    )
+    if moved.upcoming:
+        zone = parse_zone(moved.timezone)
+        times = ", ".join(f"{slot.send_at.astimezone(zone):%Y-%m-%d %H:%M}" for slot in moved.upcoming)
+        print(f"reminders to come: {times} ({moved.timezone})")
+    else:
+        print("no reminders to come")
     return 0
 
 
