@@ -3,7 +3,7 @@
 Also reads a roster's text (a units file, or the console's pasted roster;
 :func:`parse_roster`): UTF-8 text (with or without a BOM) or CSV, one unit
 per line in its first column, optionally the unit's contact e-mail in the
-second (``NAME<TAB>EMAIL``, ``NAME,EMAIL`` or ``NAME EMAIL``; a second column
+second (``NAME<TAB>EMAIL``, ``NAME,EMAIL`` or ``NAME EMAIL``, mixed as pasted; a second column
 without ``@`` is a note and ignored, one with ``@`` must be a valid address);
 blank lines and lines starting with ``#`` are ignored.
 """
@@ -140,12 +140,13 @@ class RosterText:
 
 
 def _columns(line: str, delimiter: str) -> list[str]:
-    """The line's columns; a line without the delimiter may end in an address after a space (``NAME EMAIL``)."""
+    """The line's columns; a line without the delimiter may still end in an address (``NAME,EMAIL``, ``NAME EMAIL``)."""
     columns = next(csv.reader([line], delimiter=delimiter), [])
     if len(columns) == 1:
-        name, _, last = columns[0].strip().rpartition(" ")
-        if name.strip() and "@" in last:
-            return [name, last]
+        for separator in (",", "，", " "):
+            name, found, last = columns[0].strip().rpartition(separator)
+            if found and name.strip() and "@" in last:
+                return [name, last]
     return columns
 
 

@@ -27,7 +27,6 @@ from bot.core import durations
 from bot.core.durations import MAX_DURATION, DurationProblem, DurationRejection, format_duration
 
 if TYPE_CHECKING:
-
     from bot.campaign_setup import CreatedCampaign, DeadlineMove, SetupRejection
     from bot.core.survey import Survey
     from bot.settings import Settings

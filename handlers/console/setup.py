@@ -143,7 +143,12 @@ class ShippedSurvey:
 
 
 async def read_multipart(request: web.Request) -> ReceivedForm | None:
-    """The form's fields and file, read with size limits; None when the body is no multipart form."""
+    """The form's fields and file, read with size limits; None when the body is no form."""
+    if request.content_type == "application/x-www-form-urlencoded":  # a form without a file chosen, sent by a script
+        if (request.content_length or 0) > FIELDS_MAX_BYTES:
+            return ReceivedForm(fields={}, fields_too_large=True)
+        posted = await request.post()
+        return ReceivedForm(fields={name: value for name, value in posted.items() if isinstance(value, str)})
     try:
         reader = await request.multipart()
     except (AssertionError, ValueError, KeyError):
