@@ -6,7 +6,8 @@ Routes (relative to ``/admin``), added to the console app by :func:`register`:
   and zone, roster, reminder schedule, previous period).
 - ``POST /campaigns/new`` (multipart): validates everything, shows every
   problem beside its field with what was typed kept, or creates the campaign
-  and goes to its page.
+  and goes to its page. A form shown again with its problems is a 200 page
+  (browsers report a 4xx page in their console as an error).
 - ``POST /campaigns/{id}/close``, ``POST /campaigns/{id}/reopen``.
 - ``GET /campaigns/{id}/deadline``, ``POST /campaigns/{id}/deadline``.
 
@@ -272,7 +273,7 @@ class CampaignSetupPages:
         now = self.now
         return [(zone, f"{zone} ({utc_offset(now.astimezone(ZoneInfo(zone)))})") for zone in self.zones]
 
-    async def render_form(self, request: web.Request, user: ConsoleUser, form: SetupForm, *, status: int = 200) -> web.Response:
+    async def render_form(self, request: web.Request, user: ConsoleUser, form: SetupForm) -> web.Response:
         previous = await self.console.coordination.campaigns(user=user.account)
         return self.console.render(
             request,
@@ -283,7 +284,6 @@ class CampaignSetupPages:
             zones=self.zone_options(),
             previous_campaigns=[(overview.campaign.id, overview.campaign.title) for overview in previous],
             upload_max_mb=UPLOAD_MAX_BYTES // 1024 // 1024,
-            status=status,
         )
 
     def roster_message(self, request: web.Request, problem: RosterProblem) -> str:
@@ -352,7 +352,7 @@ class CampaignSetupPages:
         )
         if received.fields_too_large:
             form.error("roster", self.t(request, "fields_too_large", kb=FIELDS_MAX_BYTES // 1024))
-            return await self.render_form(request, user, form, status=400)
+            return await self.render_form(request, user, form)
         survey = self.chosen_survey(request, user, form, received)
         if not form.title.strip():
             form.error("title", self.t(request, "problem_title_empty"))
@@ -377,7 +377,7 @@ class CampaignSetupPages:
             else:
                 previous_id = int(form.previous)
         if form.errors or survey is None or deadline is None or isinstance(offsets, DurationRejection):
-            return await self.render_form(request, user, form, status=400)
+            return await self.render_form(request, user, form)
         plan = CampaignPlan(
             survey=survey.survey,
             title=form.title,
@@ -391,7 +391,7 @@ class CampaignSetupPages:
         if isinstance(created, SetupRejection):
             name = {SetupField.TIMEZONE: "deadline"}.get(created.field, created.field.value)
             form.error(name, self.rejection_message(request, created))
-            return await self.render_form(request, user, form, status=400)
+            return await self.render_form(request, user, form)
         logger.info(
             "console: %s account %s created campaign %s with %d unit(s)",
             user.channel,
@@ -508,7 +508,6 @@ class CampaignSetupPages:
             deadline_value=typed if typed is not None else campaign.deadline.strftime("%Y-%m-%dT%H:%M"),
             offset=utc_offset(campaign.deadline),
             error=error,
-            status=200 if error is None else 400,
         )
 
     async def move_deadline(self, request: web.Request) -> web.StreamResponse:
