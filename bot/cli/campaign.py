@@ -349,17 +349,18 @@ def handle_deadline(args: argparse.Namespace) -> int:
 
 def handle_reopen(args: argparse.Namespace) -> int:
     async def operation(database: Database, settings: Settings) -> str:
-        from storage.campaigns import get_campaign, reopen_campaign
+        from bot.campaign_setup import CampaignSetup
+        from storage.campaigns import get_campaign
         from storage.models import CampaignStatus
         from storage.responses import get_unit_response, reopen_response
         from storage.rosters import get_unit
 
+        if args.unit is None:
+            if await CampaignSetup(database=database).reopen(campaign_id=args.campaign_id):
+                return f"campaign {args.campaign_id} reopened; answers are taken again"
+            return f"campaign {args.campaign_id} is open already"
         async with database.transaction() as session:
             campaign = await get_campaign(session=session, campaign_id=args.campaign_id, for_update=True)
-            if args.unit is None:
-                if await reopen_campaign(session=session, campaign=campaign):
-                    return f"campaign {campaign.id} reopened; answers are taken again"
-                return f"campaign {campaign.id} is open already"
             if campaign.status is not CampaignStatus.OPEN:
                 raise CommandError(
                     f"campaign {campaign.id} is closed; reopen it first with `surveybot campaign reopen {campaign.id}`"
