@@ -37,7 +37,7 @@ import jinja2
 from aiohttp import BodyPartReader, web
 from jinja2.runtime import Context
 
-from bot.campaign_setup import CampaignPlan, CampaignSetup, SetupField, SetupRejection
+from bot.campaign_setup import CampaignPlan, CampaignSetup, SetupField, SetupRejection, check_deadline, check_title
 from bot.console_access import ConsoleUser
 from bot.coordination import NotCoordinatorError
 from bot.core.campaigns import CampaignSummary
@@ -354,8 +354,9 @@ class CampaignSetupPages:
             form.error("roster", self.t(request, "fields_too_large", kb=FIELDS_MAX_BYTES // 1024))
             return await self.render_form(request, user, form)
         survey = self.chosen_survey(request, user, form, received)
-        if not form.title.strip():
-            form.error("title", self.t(request, "problem_title_empty"))
+        title = check_title(form.title)
+        if isinstance(title, SetupRejection):
+            form.error("title", self.rejection_message(request, title))
         deadline = None
         if form.timezone not in self.zones:
             form.error("deadline", self.t(request, "problem_zone_unknown"))
@@ -363,6 +364,8 @@ class CampaignSetupPages:
             deadline = self.parse_local_deadline(form.deadline, form.timezone)
             if deadline is None:
                 form.error("deadline", self.t(request, "deadline_malformed"))
+            elif (past := check_deadline(deadline, now=self.now)) is not None:
+                form.error("deadline", self.rejection_message(request, past))
         offsets = parse_reminder_offsets(form.remind)
         if isinstance(offsets, DurationRejection):
             form.error("remind", self.t(request, f"remind_{offsets.problem.value}", text=offsets.text))

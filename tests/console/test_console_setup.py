@@ -210,13 +210,16 @@ async def test_create__bad_roster_lines_are_named_and_nothing_is_created(console
 
 async def test_create__bad_title_deadline_and_reminders_are_shown_beside_their_fields(console: ConsoleWorld) -> None:
     csrf = await console.sign_in()
-    response = await post_create(console, create_form(csrf, title="  ", deadline="2026-11-20T17:00", remind="3x"), lang="en")
+    response = await post_create(
+        console, create_form(csrf, title="  ", deadline="2026-11-20T17:00", remind="3x", roster="甲\n甲"), lang="en"
+    )
     text = page_text(await response.text())
     assert response.status == 200
-    assert "Enter a title." in text
+    assert "Enter a title." in text  # every problem at once
+    assert "The deadline is in the past" in text
     assert "“3x” is not a time before the deadline" in text
-    past = await post_create(console, create_form(csrf, deadline="2026-11-20T17:00"), lang="en")
-    assert "The deadline is in the past" in page_text(await past.text())
+    assert "Line 2: unit “甲” is already on line 1" in text
+    assert len(await campaigns(console)) == 1
 
 
 async def test_create__a_program_or_a_huge_file_is_refused_by_content_and_size(console: ConsoleWorld) -> None:
@@ -364,6 +367,11 @@ async def test_setup_actions__refuse_without_a_valid_csrf_token_and_change_nothi
                 f"/admin/campaigns/{console.campaign_id}/{action}", data={"csrf": token, **data}, allow_redirects=False
             )
             assert response.status == 403, action
+    for body, content_type in ((b"x", "text/plain"), (b"--x\r\n", "multipart/form-data")):  # no form at all
+        odd = await console.client.post(
+            "/admin/campaigns/new", data=body, headers={"Content-Type": content_type}, allow_redirects=False
+        )
+        assert odd.status == 403, content_type
     async with console.database.read() as session:
         assert await session.scalar(select(func.count(Campaign.id))) == 1
     (campaign,) = await campaigns(console)
