@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -40,6 +41,38 @@ class RosterLine:
 
     name: str
     email: str | None = None
+
+
+class RosterProblem(StrEnum):
+    """What is wrong with one line of a roster's text."""
+
+    UNREADABLE = "unreadable"  # the CSV reader refuses it (an unclosed quote)
+    EMPTY_NAME = "empty_name"
+    NAME_TOO_LONG = "name_too_long"
+    DUPLICATE = "duplicate"  # the same unit on an earlier line
+    BAD_EMAIL = "bad_email"  # a second column with @ that is no address
+
+
+@dataclass(frozen=True, slots=True)
+class RosterLineError:
+    """One bad line of a roster's text: where, what (``problem``, for a translated message) and the English ``message``."""
+
+    line: int
+    problem: RosterProblem
+    message: str
+    name: str = ""
+    email: str = ""
+    other_line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RosterText:
+    """A roster's text read: the good lines in order, and every bad line."""
+
+    lines: tuple[RosterLine, ...]
+    errors: tuple[RosterLineError, ...]
+    #: The line number of each of ``lines``.
+    line_numbers: tuple[int, ...] = ()
 
 
 class RosterFileError(StorageError):
@@ -113,38 +146,76 @@ def read_roster_file(path: str | Path) -> list[RosterLine]:
         ) from None
     if "\x00" in text:
         raise RosterFileError(f"{source}: is a binary file; give a text or CSV file")
+    parsed = parse_roster_text(text)
+    if parsed.errors:
+        first = parsed.errors[0]
+        raise RosterFileError(f"{source}: line {first.line}: {first.message}")
+    if not parsed.lines:
+        raise RosterFileError(f"{source}: lists no units (one unit name per line)")
+    return list(parsed.lines)
+
+
+def parse_roster_text(text: str) -> RosterText:
+    """The units of a roster's text (a units file's content, or a roster pasted into a form).
+
+    One unit per line in the first column (tab-separated when the text has a
+    tab, else CSV), optionally its contact e-mail in the second; blank lines
+    and ``#`` comments are skipped. Every bad line is reported (see
+    :class:`RosterLineError`), not only the first; the good lines are kept.
+    """
     delimiter = "\t" if "\t" in text else ","
     lines: list[RosterLine] = []
-    first_line: dict[str, int] = {}
+    errors: list[RosterLineError] = []
+    first_line: dict[str, int] = {}  # also the line number of each good line
     for line_number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         try:
             columns = next(csv.reader([line], delimiter=delimiter), [])
         except csv.Error as error:
-            raise RosterFileError(f"{source}: line {line_number}: {error}") from None
+            errors.append(RosterLineError(line=line_number, problem=RosterProblem.UNREADABLE, message=str(error)))
+            continue
         name = normalize_unit_name(columns[0]) if columns else ""
         if not name:
-            raise RosterFileError(f"{source}: line {line_number}: the first column is empty")
+            errors.append(
+                RosterLineError(line=line_number, problem=RosterProblem.EMPTY_NAME, message="the first column is empty")
+            )
+            continue
         if len(name) > UNIT_NAME_MAX_LENGTH:
-            raise RosterFileError(
-                f"{source}: line {line_number}: unit name longer than {UNIT_NAME_MAX_LENGTH} characters"
+            errors.append(
+                RosterLineError(
+                    line=line_number,
+                    problem=RosterProblem.NAME_TOO_LONG,
+                    message=f"unit name longer than {UNIT_NAME_MAX_LENGTH} characters",
+                    name=name[:40],
+                )
             )
+            continue
         if name in first_line:
-            raise RosterFileError(
-                f"{source}: line {line_number}: unit {name!r} is already on line {first_line[name]}"
+            errors.append(
+                RosterLineError(
+                    line=line_number,
+                    problem=RosterProblem.DUPLICATE,
+                    message=f"unit {name!r} is already on line {first_line[name]}",
+                    name=name,
+                    other_line=first_line[name],
+                )
             )
+            continue
         email: str | None = None
         if len(columns) > 1 and "@" in columns[1]:  # other second columns are notes, as before
             try:
                 email = check_email_address(columns[1])
             except InvalidValueError as error:
-                raise RosterFileError(f"{source}: line {line_number}: {error}") from None
+                errors.append(
+                    RosterLineError(
+                        line=line_number, problem=RosterProblem.BAD_EMAIL, message=str(error), name=name, email=columns[1].strip()
+                    )
+                )
+                continue
         first_line[name] = line_number
         lines.append(RosterLine(name=name, email=email))
-    if not lines:
-        raise RosterFileError(f"{source}: lists no units (one unit name per line)")
-    return lines
+    return RosterText(lines=tuple(lines), errors=tuple(errors), line_numbers=tuple(first_line[line.name] for line in lines))
 
 
 async def _lock_campaign(session: AsyncSession, campaign: Campaign) -> None:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from bot.cli import CommandError, row_id
 from bot.cli.campaign import parse_duration, read_roster
 from bot.cli.database import run_with_database
+from bot.invitation_links import link_columns, telegram_link, web_link
 from storage.errors import InvalidValueError
 from storage.rosters import check_email_address
 
@@ -41,27 +42,7 @@ logger = logging.getLogger(__name__)
 
 MAX_PER_UNIT = 50
 
-
-def telegram_link(username: str | None, token: str) -> str:
-    """The deep link that starts the bot with ``token``, or the token when no bot is named."""
-    if not username:
-        return token
-    return f"https://t.me/{username.strip().lstrip('@')}?start={token}"
-
-
-def web_link(public_url: str, token: str) -> str:
-    """A unit's personal web chat link: ``{public_url}/s/{token}``."""
-    return f"{public_url.rstrip('/')}/s/{token}"
-
-
-def link_columns(*, public_url: str | None, bot_username: str | None, token: str) -> list[str]:
-    """The LINK column (and the Telegram column when both channels are known)."""
-    if public_url:
-        columns = [web_link(public_url, token)]
-        if bot_username:
-            columns.append(telegram_link(bot_username, token))
-        return columns
-    return [telegram_link(bot_username, token)]
+__all__ = ["link_columns", "register", "telegram_link", "web_link"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
