@@ -6,14 +6,21 @@ import html as html_lib
 import json
 import re
 import xml.etree.ElementTree as ElementTree
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
+from bot.console_access import ConsoleAccess
+from bot.settings import Settings
 from handlers.console.qr_codes import qr_code
 from storage.models import Invitation, Unit
-from tests.console.conftest import ConsoleWorld
-from tests.web.conftest import UNITS
+from tests.console.conftest import ADMIN_ID, ConsoleWorld, site_root
+from tests.storage.conftest import Backend, backend  # noqa: F401  (fixture)
+from tests.web.conftest import UNITS, Clock, make_campaign
 
 LINK = re.compile(r'<a class="link-url" href="([^"]+)">')
 QR = re.compile(r'<img class="qr" src="([^"]+)" alt="([^"]+)"')
@@ -340,3 +347,53 @@ async def test_pages__english_csp_no_inline_script_or_style_and_a_link_from_the_
     script = re.findall(r'<script src="([^"]+)"', english)[0]
     response = await console.client.get(script)
     assert response.status == 200 and "navigator.clipboard.writeText" in await response.text()
+
+
+@pytest.fixture
+async def console_with_telegram(backend: Backend, tmp_path: Path) -> AsyncIterator[ConsoleWorld]:  # noqa: F811
+    """The console of a process with a public URL and a Telegram bot."""
+    database = backend.open()
+    clock = Clock(datetime(2026, 12, 1, 2, 0, tzinfo=UTC))
+    campaign_id, tokens = await make_campaign(database, clock, deadline=datetime(2026, 12, 15, 9, 0, tzinfo=UTC))
+    settings = Settings(
+        database_url=backend.url_with_schema,
+        data_dir=tmp_path / "data",
+        admin_ids=frozenset({ADMIN_ID}),
+        public_url="https://survey.example.org/",
+        telegram_bot_username="@nantong_report_bot",
+    )
+    server = TestServer(site_root(database, settings, clock, tmp_path))
+    client = TestClient(server)
+    await client.start_server()
+    try:
+        yield ConsoleWorld(
+            database=database,
+            access=ConsoleAccess(database=database, settings=settings, clock=clock),
+            clock=clock,
+            client=client,
+            campaign_id=campaign_id,
+            tokens=tokens,
+        )
+    finally:
+        await client.close()
+        await backend.dispose_all()
+
+
+async def test_with_a_public_url_and_a_telegram_bot__both_links_and_both_qr_codes(console_with_telegram: ConsoleWorld) -> None:
+    console = console_with_telegram
+    html = await issue_all(console, await console.sign_in())
+    assert "SURVEYBOT_PUBLIC_URL" not in html
+    row = unit_row(html, UNITS[0])
+    web, telegram = LINK.findall(row)
+    token = web.removeprefix("https://survey.example.org/s/")
+    assert len(token) == 22 and telegram == f"https://t.me/nantong_report_bot?start={token}"
+    (web_qr, web_alt), (telegram_qr, telegram_alt) = QR.findall(row)
+    assert html_lib.unescape(telegram_alt) == f"{UNITS[0]}的Telegram 链接二维码"
+    for qr_url, link in ((web_qr, web), (telegram_qr, html_lib.unescape(telegram))):
+        svg = await (await console.client.get(html_lib.unescape(qr_url))).read()
+        assert matrix_of_svg(svg) == [list(row) for row in qr_code(link).matrix_iter(border=4)]
+    # "Copy all" gives the web link: what opens inside WeChat.
+    text = await (await console.client.get(f"{page_url(console)}/links.txt")).text()
+    assert text.splitlines()[0] == f"{UNITS[0]}：{web}"
+    # The token opens the unit in the web chat of this server too.
+    assert await opened_unit(console, web) == UNITS[0]
