@@ -8,7 +8,7 @@ a fourth column holds the Telegram deep link when the bot's username is
 known), else the Telegram deep link ``https://t.me/<bot>?start=<token>`` when
 ``SURVEYBOT_TELEGRAM_BOT_USERNAME`` is set, else the token again. One unit's
 token works in both channels: the web link does not use the invitation up. Tokens are stored only as hashes: this output is
-the only place they appear, so hand it on securely.
+the only place they appear (the console shows only the links it issued itself), so hand it on securely.
 
 A units file may give each unit's contact e-mail in a second column
 (``NAME<TAB>EMAIL``), or ``--email ADDRESS`` gives it for the one ``--unit``:

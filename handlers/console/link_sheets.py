@@ -43,7 +43,8 @@ class LinkSheets:
         self._sheets: OrderedDict[int, dict[int, dict[int, ShownLink]]] = OrderedDict()
 
     def keep(self, *, session: int, campaign_id: int, links: Iterable[IssuedLink], now: datetime) -> None:
-        """Remember links just issued by ``session`` for ``campaign_id``."""
+        """Remember links just issued by ``session`` for ``campaign_id`` (and forget every expired one)."""
+        self._forget_expired(now)
         campaigns = self._sheets.setdefault(session, {})
         self._sheets.move_to_end(session)
         sheet = campaigns.setdefault(campaign_id, {})
@@ -66,3 +67,13 @@ class LinkSheets:
 
     def forget(self, *, session: int) -> None:
         self._sheets.pop(session, None)
+
+    def _forget_expired(self, now: datetime) -> None:
+        for session, campaigns in list(self._sheets.items()):
+            for campaign_id, sheet in list(campaigns.items()):
+                for invitation_id in [key for key, shown in sheet.items() if now - shown.issued_at > self.lifetime]:
+                    del sheet[invitation_id]
+                if not sheet:
+                    del campaigns[campaign_id]
+            if not campaigns:
+                del self._sheets[session]

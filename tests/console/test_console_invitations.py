@@ -397,3 +397,22 @@ async def test_with_a_public_url_and_a_telegram_bot__both_links_and_both_qr_code
     assert text.splitlines()[0] == f"{UNITS[0]}：{web}"
     # The token opens the unit in the web chat of this server too.
     assert await opened_unit(console, web) == UNITS[0]
+
+
+async def test_a_unit_or_qr_of_another_campaign__cannot_be_reached_through_this_one(console: ConsoleWorld) -> None:
+    other_id, other_tokens = await make_campaign(
+        console.database, console.clock, deadline=datetime(2026, 12, 20, 9, 0, tzinfo=UTC)
+    )
+    csrf = await console.sign_in()
+    async with console.database.read() as session:
+        other_unit = await session.scalar(select(Unit.id).where(Unit.campaign_id == other_id, Unit.name == UNITS[0]))
+    for action in ("revoke", "reissue"):
+        response = await console.client.post(f"{page_url(console)}/units/{other_unit}/{action}", data={"csrf": csrf})
+        assert response.status == 404, action
+    assert (await console.client.get(f"/s/{other_tokens[UNITS[0]]}")).status == 200
+    # A QR code issued for the other campaign is not served under this one's address.
+    response = await console.client.post(f"/admin/campaigns/{other_id}/invitations/issue", data={"csrf": csrf})
+    qr_url = html_lib.unescape(QR.findall(unit_row(await response.text(), UNITS[0]))[0][0])
+    assert (await console.client.get(qr_url)).status == 200
+    crafted = qr_url.replace(f"/campaigns/{other_id}/", f"/campaigns/{console.campaign_id}/")
+    assert (await console.client.get(crafted)).status == 404
