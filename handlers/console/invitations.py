@@ -54,8 +54,6 @@ ASSETS = {"invitations.css": "text/css", "invitations.js": "text/javascript"}
 #: The two links of a token, in the order pages show them.
 LINK_KINDS = ("web", "telegram")
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
 
 @dataclass(frozen=True, slots=True)
 class LinkView:
@@ -300,9 +298,6 @@ class InvitationPages:
 
     # -- actions ----------------------------------------------------------------------------
 
-    async def signed_in_form(self, request: web.Request) -> tuple[ConsoleUser | None, web.StreamResponse | None]:
-        return await self.console.signed_in_form(request)
-
     def redirect(self, campaign_id: int, **query: object) -> web.Response:
         params = "&".join(f"{key}={value}" for key, value in query.items())
         return web.Response(status=303, headers={"Location": f"{self.page_url(campaign_id)}?{params}"})
@@ -315,7 +310,7 @@ class InvitationPages:
         self, request: web.Request, action: Callable[[ConsoleUser, int], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         """Check the session and CSRF token, then run ``action``; a missing campaign or unit is a 404 page."""
-        user, refusal = await self.signed_in_form(request)
+        user, refusal = await self.console.signed_in_form(request)
         if refusal is not None:
             return refusal
         assert user is not None
