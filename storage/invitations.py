@@ -225,3 +225,20 @@ async def revoke_invitations(
         await unbind_unit(session=session, unit=unit, respondent_ids=joined)
     logger.info("unit %s: revoked %d invitation(s)", unit.id, len(revoked))
     return revoked
+
+
+async def list_campaign_invitations(*, session: AsyncSession, campaign_id: int) -> list[Invitation]:
+    """Every invitation to a unit of the campaign, oldest first (the console's invitations page)."""
+    return list(
+        await session.scalars(
+            select(Invitation)
+            .join(Unit, Unit.id == Invitation.unit_id)
+            .where(Unit.campaign_id == campaign_id)
+            .order_by(Invitation.id)
+        )
+    )
+
+
+async def find_campaign_unit(*, session: AsyncSession, campaign_id: int, unit_id: int) -> Unit | None:
+    """The unit ``unit_id`` if it is on the campaign's roster (an id of another campaign's unit is None)."""
+    return await session.scalar(select(Unit).where(Unit.id == unit_id, Unit.campaign_id == campaign_id))

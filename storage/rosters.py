@@ -137,6 +137,8 @@ class RosterText:
 
     lines: tuple[RosterLine, ...]
     problems: tuple[RosterProblem, ...] = ()
+    #: The line number of each of ``lines``, in the same order (for messages about a good line, such as "already listed").
+    line_numbers: tuple[int, ...] = ()
 
 
 def _columns(line: str, delimiter: str) -> list[str]:
@@ -162,6 +164,7 @@ def parse_roster(text: str) -> RosterText:
     delimiter = "\t" if "\t" in text else ","
     lines: list[RosterLine] = []
     problems: list[RosterProblem] = []
+    line_numbers: list[int] = []
     first_line: dict[str, int] = {}
     for line_number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
@@ -190,9 +193,10 @@ def parse_roster(text: str) -> RosterText:
                 problems.append(RosterProblem(line_number, RosterProblemKind.BAD_EMAIL, columns[1].strip()))
                 continue
         lines.append(RosterLine(name=name, email=email))
+        line_numbers.append(line_number)
     if not lines and not problems:
         problems.append(RosterProblem(0, RosterProblemKind.NO_UNITS))
-    return RosterText(lines=tuple(lines), problems=tuple(problems))
+    return RosterText(lines=tuple(lines), problems=tuple(problems), line_numbers=tuple(line_numbers))
 
 
 def read_roster_file(path: str | Path) -> list[RosterLine]:

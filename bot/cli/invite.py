@@ -8,7 +8,7 @@ a fourth column holds the Telegram deep link when the bot's username is
 known), else the Telegram deep link ``https://t.me/<bot>?start=<token>`` when
 ``SURVEYBOT_TELEGRAM_BOT_USERNAME`` is set, else the token again. One unit's
 token works in both channels: the web link does not use the invitation up. Tokens are stored only as hashes: this output is
-the only place they appear, so hand it on securely.
+the only place they appear (the console shows only the links it issued itself), so hand it on securely.
 
 A units file may give each unit's contact e-mail in a second column
 (``NAME<TAB>EMAIL``), or ``--email ADDRESS`` gives it for the one ``--unit``:
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from bot.cli import CommandError, row_id
 from bot.cli.campaign import parse_duration, read_roster
 from bot.cli.database import run_with_database
+from bot.invitation_links import link_columns, telegram_link, web_link
 from storage.errors import InvalidValueError
 from storage.rosters import check_email_address
 
@@ -41,27 +42,7 @@ logger = logging.getLogger(__name__)
 
 MAX_PER_UNIT = 50
 
-
-def telegram_link(username: str | None, token: str) -> str:
-    """The deep link that starts the bot with ``token``, or the token when no bot is named."""
-    if not username:
-        return token
-    return f"https://t.me/{username.strip().lstrip('@')}?start={token}"
-
-
-def web_link(public_url: str, token: str) -> str:
-    """A unit's personal web chat link: ``{public_url}/s/{token}``."""
-    return f"{public_url.rstrip('/')}/s/{token}"
-
-
-def link_columns(*, public_url: str | None, bot_username: str | None, token: str) -> list[str]:
-    """The LINK column (and the Telegram column when both channels are known)."""
-    if public_url:
-        columns = [web_link(public_url, token)]
-        if bot_username:
-            columns.append(telegram_link(bot_username, token))
-        return columns
-    return [telegram_link(bot_username, token)]
+__all__ = ["link_columns", "register", "telegram_link", "web_link"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -76,9 +57,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--campaign", type=row_id, metavar="ID", help="the campaign's id")
     names = parser.add_mutually_exclusive_group()
-    names.add_argument(
-        "--unit", action="append", metavar="NAME", help="a unit to invite (repeatable)"
-    )
+    names.add_argument("--unit", action="append", metavar="NAME", help="a unit to invite (repeatable)")
     names.add_argument(
         "--units-file",
         metavar="FILE",
@@ -90,9 +69,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="ADDRESS",
         help="the contact e-mail of the one --unit: reminders and broadcasts reach it by e-mail",
     )
-    parser.add_argument(
-        "--expires", metavar="DURATION", help="the invitations expire after e.g. 7d, 48h"
-    )
+    parser.add_argument("--expires", metavar="DURATION", help="the invitations expire after e.g. 7d, 48h")
     parser.add_argument(
         "--per-unit",
         type=int,
@@ -155,8 +132,7 @@ def handle_create(args: argparse.Namespace) -> int:
             campaign = await get_campaign(session=session, campaign_id=args.campaign, for_update=True)
             if campaign.status is not CampaignStatus.OPEN:
                 raise CommandError(
-                    f"campaign {campaign.id} is closed; reopen it first with "
-                    f"`surveybot campaign reopen {campaign.id}`"
+                    f"campaign {campaign.id} is closed; reopen it first with `surveybot campaign reopen {campaign.id}`"
                 )
             try:
                 units, added = await ensure_units(session=session, campaign=campaign, names=names)
@@ -168,12 +144,8 @@ def handle_create(args: argparse.Namespace) -> int:
                     if bound:
                         logger.info("campaign %s: unit %s has a contact e-mail", args.campaign, unit.id)
                 for _ in range(args.per_unit):
-                    _, token = await create_invitation(
-                        session=session, unit=unit, expires_at=expires_at, now=now
-                    )
-                    links = link_columns(
-                        public_url=settings.public_url, bot_username=settings.telegram_bot_username, token=token
-                    )
+                    _, token = await create_invitation(session=session, unit=unit, expires_at=expires_at, now=now)
+                    links = link_columns(public_url=settings.public_url, bot_username=settings.telegram_bot_username, token=token)
                     lines.append("\t".join([unit.name, token, *links]))
         if added:
             logger.info("campaign %s: %d unit(s) added to the roster", args.campaign, len(added))
@@ -193,14 +165,9 @@ def handle_revoke(args: argparse.Namespace) -> int:
         lines: list[str] = []
         async with database.transaction() as session:
             campaign = await get_campaign(session=session, campaign_id=args.campaign)
-            units = [
-                await get_unit(session=session, campaign=campaign, name=name)
-                for name in check_unit_names(args.unit)
-            ]
+            units = [await get_unit(session=session, campaign=campaign, name=name) for name in check_unit_names(args.unit)]
             for unit in units:
-                revoked = await revoke_invitations(
-                    session=session, unit=unit, include_used=args.disconnect
-                )
+                revoked = await revoke_invitations(session=session, unit=unit, include_used=args.disconnect)
                 used = sum(1 for invitation in revoked if invitation.used_by_respondent_id)
                 detail = f" ({used} used: those accounts lost the unit)" if args.disconnect else ""
                 lines.append(f"{unit.name}\trevoked {len(revoked)} invitation(s){detail}")

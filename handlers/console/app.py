@@ -32,6 +32,7 @@ from bot.console_access import CONSOLE_PREFIX, ConsoleAccess, ConsoleUser
 from bot.coordination import CoordinatorService, NotCoordinatorError
 from bot.core.campaigns import StatusReport
 from bot.core.catalog import BOT_LANGUAGES, bot_language, translate
+from handlers.console.invitations import register as register_invitations
 from handlers.console.presenting import campaign_row, deadline_text, local_time, unit_row
 from storage.errors import CampaignNotFoundError
 
@@ -312,6 +313,7 @@ def make_console_app(*, access: ConsoleAccess, coordination: CoordinatorService,
     from handlers.console import setup  # after this module: it builds on Console
 
     setup.register(app, console)
+    register_invitations(app, console)
     return app
 
 
