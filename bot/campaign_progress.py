@@ -178,7 +178,6 @@ class UnitDetail:
     unit_id: int
     name: str
     state: UnitState
-    revision: int
     last_activity: datetime | None
     submitted_at: datetime | None
     #: The respondent's review of the answers, in the language asked for.
@@ -278,7 +277,6 @@ class ProgressService:
             unit_id=unit_id,
             name=unit_name,
             state=UnitState(response.status.value),
-            revision=response.revision,
             last_activity=response.last_activity_at,
             submitted_at=response.submitted_at,
             review=review,

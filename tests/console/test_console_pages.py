@@ -57,7 +57,7 @@ async def test_campaign_page__lists_units_with_answered_counts_and_last_activity
         f"{UNITS[1]} | 填写中 | 1/{questions} | 2026-12-01 10:00 | 网页 | 0 | ",  # the clock's 02:00 UTC, in Shanghai
         f"{UNITS[2]} | 未开始 | 0/{questions} | 无 | 无 | 0 | ",
     ]
-    assert "<strong class=\"late\">已逾期</strong>" not in html
+    assert '<strong class="late">已逾期</strong>' not in html
 
 
 async def test_campaign_page__marks_units_overdue_after_the_deadline(console: ConsoleWorld) -> None:
@@ -74,7 +74,7 @@ async def test_pages__speak_english_when_asked_and_remember_it(console: ConsoleW
     assert '<html lang="en">' in html and "<h1>Campaigns</h1>" in html
     assert "2026-12-15 17:00 (UTC+08:00, Asia/Shanghai)" in html
     html = await (await console.client.get(f"/admin/campaigns/{console.campaign_id}")).text()
-    assert "not started" in html and "last_activity&amp;dir=asc\">Last activity</a></th>" in html
+    assert "not started" in html and 'last_activity&amp;dir=asc">Last activity</a></th>' in html
 
 
 async def test_a_crafted_campaign_id__shows_nothing(console: ConsoleWorld) -> None:

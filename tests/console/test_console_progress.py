@@ -249,7 +249,7 @@ async def test_unit_page__answers_in_review_order_history_with_channel_and_files
     page = await console.client.get(unit_link(html, "崇川区"))
     assert page.status == 200
     html = await page.text()
-    assert "<h1>崇川区</h1>" in html
+    assert "<h1>崇川区</h1>" in html and "<dt>提交次数</dt><dd>1</dd>" in html
     answers = table_rows(html, "基本信息")
     assert answers[:3] == [["1", "填报单位", "崇川区科学技术协会"], ["2", "成员单位数（个）", "12"], ["3", "经费（万元）", "3.5"]]
     assert table_rows(html, "具体情况")[0][1:] == ["方案由谁印发", "党委、其他（名称）：人大常委会"]
