@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import NotFoundError
 from storage.models import AnswerHistory, Attachment, Respondent, Response, ResponseStatus, Unit
-from storage.rows import is_row_id
+from storage.rows import is_integer_id
 
 
 class UnitNotInCampaignError(NotFoundError):
@@ -51,7 +51,7 @@ class UnitResponse:
 
 async def get_unit_response_in_campaign(*, session: AsyncSession, campaign_id: int, unit_id: int) -> UnitResponse:
     """The unit of ``campaign_id`` with that id and its response, or :class:`UnitNotInCampaignError`."""
-    if not (is_row_id(campaign_id) and is_row_id(unit_id)):
+    if not (is_integer_id(campaign_id) and is_integer_id(unit_id)):
         raise UnitNotInCampaignError(campaign_id, unit_id)
     row = (
         await session.execute(
@@ -101,7 +101,7 @@ async def list_unit_files(*, session: AsyncSession, response_id: int) -> list[At
 
 async def get_unit_file(*, session: AsyncSession, campaign_id: int, unit_id: int, attachment_id: int) -> Attachment:
     """The file ``attachment_id`` if it was uploaded for that unit of that campaign; else :class:`UnitNotInCampaignError`."""
-    if not (is_row_id(campaign_id) and is_row_id(unit_id) and is_row_id(attachment_id)):
+    if not (is_integer_id(campaign_id) and is_integer_id(unit_id) and is_integer_id(attachment_id)):
         raise UnitNotInCampaignError(campaign_id, unit_id, attachment_id)
     attachment = await session.scalar(
         select(Attachment)

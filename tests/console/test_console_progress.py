@@ -371,6 +371,8 @@ async def test_crafted_ids__never_open_another_campaigns_unit_or_file(
         f"/admin/campaigns/{survey.campaign_id}/units/{ours}/files/999999999",
         f"/admin/campaigns/{survey.campaign_id}/units/999999999999999999",
         "/admin/campaigns/999999/progress",
+        "/admin/campaigns/999999999999999999/progress",  # beyond PostgreSQL's INTEGER
+        f"/admin/campaigns/{survey.campaign_id}/units/{ours}/files/999999999999999999",
         "/admin/campaigns/999999/download/workbook",
         f"/admin/campaigns/{survey.campaign_id}/download/..%2F..%2Fetc",
         f"/admin/campaigns/{survey.campaign_id}/units/{ours}/files/{file_id}%2F..",
