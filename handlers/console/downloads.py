@@ -106,10 +106,14 @@ class Downloads:
             )
             security_headers(response)
             await response.prepare(request)
-            with path.open("rb") as handle:
-                while chunk := await asyncio.to_thread(handle.read, CHUNK_SIZE):
-                    await response.write(chunk)
-            await response.write_eof()
+            try:
+                with path.open("rb") as handle:
+                    while chunk := await asyncio.to_thread(handle.read, CHUNK_SIZE):
+                        await response.write(chunk)
+                await response.write_eof()
+            except ConnectionResetError:  # the browser went away; the folder goes all the same
+                logger.info("console: the download of the %s of campaign %s was cut off", kind.value, request.match_info["id"])
+                return response
             logger.info(
                 "console: sent the %s of campaign %s (%d bytes)", kind.value, request.match_info["id"], path.stat().st_size
             )

@@ -27,13 +27,12 @@ from bot.campaign_progress import ProgressService, ProgressTable, UnitNotInCampa
 from bot.console_access import CONSOLE_PREFIX, ConsoleUser
 from bot.coordination import NotCoordinatorError
 from bot.core.catalog import translate
-from handlers.console.presenting import deadline_text
+from handlers.console.presenting import deadline_text, local_time
 from handlers.console.progress_view import (
     TableQuery,
     channel_names,
     file_size,
     filter_options,
-    local_time,
     progress_row,
     sort_headers,
     summaries_view,

@@ -7,10 +7,8 @@ Plain values for the templates (``progress_table.html``, ``campaign.html``,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from bot.campaign_progress import (
     CampaignSummaries,
@@ -25,6 +23,7 @@ from bot.core.catalog import bot_language, catalog, translate
 from bot.core.definition import QuestionType
 from bot.core.statistics import ChoiceTally
 from bot.core.survey import Survey
+from handlers.console.presenting import local_time
 
 #: Height of one bar's row in a chart's SVG user units; the chart is 100 units wide for the bars.
 CHART_ROW = 24
@@ -133,10 +132,6 @@ class SummariesView:
     choices: tuple[ChoiceSummary, ...]
     numbers: tuple[NumberSummary, ...]
     texts: tuple[TextSummary, ...]
-
-
-def local_time(moment: datetime | None, zone: str) -> str | None:
-    return None if moment is None else moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
 
 def channel_names(language: str, channels: tuple[str, ...]) -> str:
