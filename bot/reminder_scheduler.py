@@ -6,7 +6,10 @@ one, so that after downtime only that one is sent) and, unless it is quiet
 hours, creates the batch ``reminder@<send time>`` with one message per
 respondent of the units that have not submitted. The batch key is unique per
 campaign, so any number of ticks, in any number of processes, create it once.
-It takes a ``clock``; tests call ``tick()`` after moving it.
+It takes a ``clock``; tests call ``tick()`` after moving it. The slots follow
+the campaign's current deadline; offsets a deadline move marked spent
+(:func:`bot.campaign_setup.move_deadline`) are left out, so a moved deadline
+moves the future reminders and never sends one again.
 """
 
 from __future__ import annotations
@@ -73,9 +76,11 @@ class ReminderScheduler:
         return created
 
     def slots(self, campaign: Campaign) -> list[ReminderSlot]:
+        """The campaign's schedule for its current deadline, without the offsets a deadline move spent."""
+        spent = set(campaign.spent_reminder_offsets or ())
         return reminder_slots(
             deadline=campaign.deadline,
-            offsets=campaign.reminder_offsets or (),
+            offsets=[offset for offset in campaign.reminder_offsets or () if offset not in spent],
             zone=ZoneInfo(campaign.timezone),
             quiet=self.quiet,
         )

@@ -121,9 +121,7 @@ def reminder_slots(
     return [by_time[moment] for moment in sorted(by_time)]
 
 
-def due_slot(
-    slots: Sequence[ReminderSlot], *, now: datetime, deadline: datetime, not_before: datetime
-) -> ReminderSlot | None:
+def due_slot(slots: Sequence[ReminderSlot], *, now: datetime, deadline: datetime, not_before: datetime) -> ReminderSlot | None:
     """The latest slot whose time has come (``not_before < send_at <= now < deadline``)."""
     if now >= deadline:
         return None
@@ -135,3 +133,32 @@ def may_send_now(now: datetime, *, zone: ZoneInfo, quiet: QuietHours = QUIET_HOU
     """Whether a scheduled reminder may go out at ``now`` (not inside quiet hours)."""
     return not quiet.contains(now, zone)
 
+
+def spent_by_deadline_move(
+    *,
+    offsets: Iterable[int],
+    spent: Iterable[int],
+    old_deadline: datetime,
+    new_deadline: datetime,
+    created_at: datetime,
+    now: datetime,
+    zone: ZoneInfo,
+    quiet: QuietHours = QUIET_HOURS,
+) -> list[int]:
+    """The offsets never to send again once the deadline moves from ``old_deadline`` to ``new_deadline`` at ``now``.
+
+    Spent are: those spent before; those whose time had come under the old
+    deadline (sent, or passed over after downtime), counted from the campaign's
+    creation like :func:`due_slot`; and those whose time under the new deadline
+    is already past (as at creation, a past reminder is not sent late). The
+    rest move with the deadline.
+    """
+    result = set(spent)
+    for offset in offsets:
+        (old,) = reminder_slots(deadline=old_deadline, offsets=[offset], zone=zone, quiet=quiet) or (None,)
+        (new,) = reminder_slots(deadline=new_deadline, offsets=[offset], zone=zone, quiet=quiet) or (None,)
+        if old is not None and created_at < old.send_at <= now and old.send_at < old_deadline:
+            result.add(offset)
+        if new is not None and new.send_at <= now:
+            result.add(offset)
+    return sorted(result, reverse=True)

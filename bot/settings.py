@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
     timezone: str = "Asia/Shanghai"
+    #: The shipped survey files the console offers when a campaign is created (``*.yaml``, ``*.xlsx``...).
+    surveys_dir: Path = Path("surveys")
     #: The web chat's public base URL (``https://survey.example.org``): a unit's link is ``{public_url}/s/{token}``.
     public_url: str | None = None
     #: The SMTP server e-mail reminders go through; unset: no e-mail channel.

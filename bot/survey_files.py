@@ -75,10 +75,23 @@ def load_survey_file(path: str | Path) -> SurveyFile:
         raise fail("is a directory; name a .yaml or .xlsx file") from None
     except OSError as error:
         raise fail(f"cannot be read ({error.strerror})") from None
+    return load_survey_data(data, source=source)
+
+
+def load_survey_data(data: bytes, *, source: str) -> SurveyFile:
+    """Validate and compile a survey file's bytes; ``source`` is its name (suffix and messages).
+
+    The console's upload goes through here with the uploaded file's name, so
+    its messages are exactly those ``surveybot validate NAME`` prints.
+    """
+
+    def fail(message: str) -> DefinitionError:
+        return DefinitionError(source, [Problem("", message)])
+
     found = format_of(data)
-    named = SUFFIXES.get(Path(path).suffix.lower())
+    named = SUFFIXES.get(Path(source).suffix.lower())
     if named is not None and named is not found:
-        raise fail(_lying_suffix(named, found, Path(path).suffix))
+        raise fail(_lying_suffix(named, found, Path(source).suffix))
     if found is SurveyFormat.YAML:
         return SurveyFile(survey=parse_survey(data, source=source), format=found)
     if len(data) > MAX_WORKBOOK_BYTES:

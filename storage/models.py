@@ -150,6 +150,8 @@ class Campaign(Base):
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     #: Seconds before the deadline at which reminders go out, largest first.
     reminder_offsets: Mapped[list[int]] = mapped_column(JSON, default=list)
+    #: Offsets whose reminder is spent (sent, or passed) by a deadline move; never sent again (None: none).
+    spent_reminder_offsets: Mapped[list[int] | None] = mapped_column(JSON)
     status: Mapped[CampaignStatus] = mapped_column(
         _enum_column(CampaignStatus, "campaign_status"), default=CampaignStatus.OPEN
     )

@@ -1,10 +1,11 @@
 """Rosters: the units of a campaign, in the coordinator's order, each owing one response.
 
-Also reads a units file: UTF-8 text (with or without a BOM) or CSV, one unit
+Also reads a roster's text (a units file, or the console's pasted roster;
+:func:`parse_roster`): UTF-8 text (with or without a BOM) or CSV, one unit
 per line in its first column, optionally the unit's contact e-mail in the
-second (``NAME<TAB>EMAIL``; a second column without ``@`` is a note and
-ignored, one with ``@`` must be a valid address); blank lines and lines starting with ``#`` are
-ignored.
+second (``NAME<TAB>EMAIL``, ``NAME,EMAIL`` or ``NAME EMAIL``, mixed as pasted; a second column
+without ``@`` is a note and ignored, one with ``@`` must be a valid address);
+blank lines and lines starting with ``#`` are ignored.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -31,7 +33,9 @@ UNITS_FILE_MAX_BYTES = 5 * 1024 * 1024
 #: The longest address stored (a respondent's external id; real addresses are far shorter).
 EMAIL_MAX_LENGTH = EXTERNAL_ID_LENGTH
 #: One address, ``local@domain.tld``: no spaces, no second @, a dotted domain.
-_EMAIL = re.compile(r"[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff-]*[A-Za-z0-9\u0080-\uffff])?(?:\.[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff-]*[A-Za-z0-9\u0080-\uffff])?)+")
+_EMAIL = re.compile(
+    r"[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff-]*[A-Za-z0-9\u0080-\uffff])?(?:\.[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff-]*[A-Za-z0-9\u0080-\uffff])?)+"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +64,7 @@ def check_unit_names(names: Iterable[str]) -> list[str]:
         if not name:
             raise InvalidValueError("a unit name is empty")
         if len(name) > UNIT_NAME_MAX_LENGTH:
-            raise InvalidValueError(
-                f"unit name {name[:40]!r}... is longer than {UNIT_NAME_MAX_LENGTH} characters"
-            )
+            raise InvalidValueError(f"unit name {name[:40]!r}... is longer than {UNIT_NAME_MAX_LENGTH} characters")
         if name in seen:
             raise InvalidValueError(f"unit {name!r} is listed twice")
         seen.add(name)
@@ -87,12 +89,118 @@ def read_units_file(path: str | Path) -> list[str]:
     return [line.name for line in read_roster_file(path)]
 
 
+class RosterProblemKind(StrEnum):
+    """What is wrong with a roster line (or with the whole roster)."""
+
+    NOT_CSV = "not_csv"
+    EMPTY_NAME = "empty_name"
+    NAME_TOO_LONG = "name_too_long"
+    DUPLICATE = "duplicate"
+    BAD_EMAIL = "bad_email"
+    NO_UNITS = "no_units"
+
+
+@dataclass(frozen=True, slots=True)
+class RosterProblem:
+    """One refused line of a roster: where (``line``, 1-based; 0 for the whole roster), what, and the text at fault."""
+
+    line: int
+    kind: RosterProblemKind
+    #: The unit named twice, the address refused, or the CSV reader's complaint.
+    text: str = ""
+    #: For a duplicate: the line that listed the unit first.
+    first_line: int = 0
+
+    def describe(self) -> str:
+        """The problem in English, as the CLI prints it after the file's name."""
+        where = f"line {self.line}: " if self.line else ""
+        match self.kind:
+            case RosterProblemKind.NOT_CSV:
+                return f"{where}{self.text}"
+            case RosterProblemKind.EMPTY_NAME:
+                return f"{where}the first column is empty"
+            case RosterProblemKind.NAME_TOO_LONG:
+                return f"{where}unit name longer than {UNIT_NAME_MAX_LENGTH} characters"
+            case RosterProblemKind.DUPLICATE:
+                return f"{where}unit {self.text!r} is already on line {self.first_line}"
+            case RosterProblemKind.BAD_EMAIL:
+                if len(self.text) > EMAIL_MAX_LENGTH:
+                    return f"{where}e-mail address {self.text[:40]!r}... is longer than {EMAIL_MAX_LENGTH} characters"
+                return f"{where}{self.text!r} is not an e-mail address; write it as name@example.cn"
+            case RosterProblemKind.NO_UNITS:
+                return "lists no units (one unit name per line)"
+
+
+@dataclass(frozen=True, slots=True)
+class RosterText:
+    """A roster as read: its units in order, or (when any line is refused) every problem, line by line."""
+
+    lines: tuple[RosterLine, ...]
+    problems: tuple[RosterProblem, ...] = ()
+
+
+def _columns(line: str, delimiter: str) -> list[str]:
+    """The line's columns; a line without the delimiter may still end in an address (``NAME,EMAIL``, ``NAME EMAIL``)."""
+    columns = next(csv.reader([line], delimiter=delimiter), [])
+    if len(columns) == 1:
+        for separator in (",", "，", " "):
+            name, found, last = columns[0].strip().rpartition(separator)
+            if found and name.strip() and "@" in last:
+                return [name, last]
+    return columns
+
+
+def parse_roster(text: str) -> RosterText:
+    """The units of a roster's text, one a line, each with its contact e-mail if the line has one.
+
+    A line is ``NAME``, ``NAME<TAB>EMAIL``, ``NAME,EMAIL`` (CSV) or ``NAME EMAIL``;
+    a second column without ``@`` is a note and ignored. Blank lines and lines
+    starting with ``#`` are skipped. Every line is checked: a unit listed
+    twice, an empty or overlong name, or an address that is none is a
+    :class:`RosterProblem` naming its line.
+    """
+    delimiter = "\t" if "\t" in text else ","
+    lines: list[RosterLine] = []
+    problems: list[RosterProblem] = []
+    first_line: dict[str, int] = {}
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            columns = _columns(line, delimiter)
+        except csv.Error as error:
+            problems.append(RosterProblem(line_number, RosterProblemKind.NOT_CSV, str(error)))
+            continue
+        name = normalize_unit_name(columns[0]) if columns else ""
+        if not name:
+            problems.append(RosterProblem(line_number, RosterProblemKind.EMPTY_NAME))
+            continue
+        if len(name) > UNIT_NAME_MAX_LENGTH:
+            problems.append(RosterProblem(line_number, RosterProblemKind.NAME_TOO_LONG, name[:40]))
+            continue
+        if name in first_line:
+            problems.append(RosterProblem(line_number, RosterProblemKind.DUPLICATE, name, first_line=first_line[name]))
+            continue
+        first_line[name] = line_number
+        email: str | None = None
+        if len(columns) > 1 and "@" in columns[1]:  # other second columns are notes, as before
+            try:
+                email = check_email_address(columns[1])
+            except InvalidValueError:
+                problems.append(RosterProblem(line_number, RosterProblemKind.BAD_EMAIL, columns[1].strip()))
+                continue
+        lines.append(RosterLine(name=name, email=email))
+    if not lines and not problems:
+        problems.append(RosterProblem(0, RosterProblemKind.NO_UNITS))
+    return RosterText(lines=tuple(lines), problems=tuple(problems))
+
+
 def read_roster_file(path: str | Path) -> list[RosterLine]:
     """The units of a units file, in file order, each with its contact e-mail if the line has one.
 
     Raises :class:`RosterFileError` for a missing or unreadable file, a file
-    that is not UTF-8, a file without units, a unit listed twice, or a second
-    column that is not an e-mail address.
+    that is not UTF-8, a file without units, or the first refused line of
+    :func:`parse_roster`.
     """
     source = str(path)
     try:
@@ -108,43 +216,13 @@ def read_roster_file(path: str | Path) -> list[RosterLine]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise RosterFileError(
-            f"{source}: not UTF-8 text (byte {error.start}); save it as UTF-8"
-        ) from None
+        raise RosterFileError(f"{source}: not UTF-8 text (byte {error.start}); save it as UTF-8") from None
     if "\x00" in text:
         raise RosterFileError(f"{source}: is a binary file; give a text or CSV file")
-    delimiter = "\t" if "\t" in text else ","
-    lines: list[RosterLine] = []
-    first_line: dict[str, int] = {}
-    for line_number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        try:
-            columns = next(csv.reader([line], delimiter=delimiter), [])
-        except csv.Error as error:
-            raise RosterFileError(f"{source}: line {line_number}: {error}") from None
-        name = normalize_unit_name(columns[0]) if columns else ""
-        if not name:
-            raise RosterFileError(f"{source}: line {line_number}: the first column is empty")
-        if len(name) > UNIT_NAME_MAX_LENGTH:
-            raise RosterFileError(
-                f"{source}: line {line_number}: unit name longer than {UNIT_NAME_MAX_LENGTH} characters"
-            )
-        if name in first_line:
-            raise RosterFileError(
-                f"{source}: line {line_number}: unit {name!r} is already on line {first_line[name]}"
-            )
-        email: str | None = None
-        if len(columns) > 1 and "@" in columns[1]:  # other second columns are notes, as before
-            try:
-                email = check_email_address(columns[1])
-            except InvalidValueError as error:
-                raise RosterFileError(f"{source}: line {line_number}: {error}") from None
-        first_line[name] = line_number
-        lines.append(RosterLine(name=name, email=email))
-    if not lines:
-        raise RosterFileError(f"{source}: lists no units (one unit name per line)")
-    return lines
+    roster = parse_roster(text)
+    if roster.problems:
+        raise RosterFileError(f"{source}: {roster.problems[0].describe()}")
+    return list(roster.lines)
 
 
 async def _lock_campaign(session: AsyncSession, campaign: Campaign) -> None:
@@ -153,15 +231,11 @@ async def _lock_campaign(session: AsyncSession, campaign: Campaign) -> None:
 
 
 async def _next_position(session: AsyncSession, campaign: Campaign) -> int:
-    last = await session.scalar(
-        select(func.max(Unit.position)).where(Unit.campaign_id == campaign.id)
-    )
+    last = await session.scalar(select(func.max(Unit.position)).where(Unit.campaign_id == campaign.id))
     return (last or 0) + 1
 
 
-async def add_units(
-    *, session: AsyncSession, campaign: Campaign, names: Sequence[str]
-) -> list[Unit]:
+async def add_units(*, session: AsyncSession, campaign: Campaign, names: Sequence[str]) -> list[Unit]:
     """Append new units to the roster, each with its not-started response.
 
     Raises :class:`DuplicateUnitError` if a name is on the roster already and
@@ -169,18 +243,14 @@ async def add_units(
     """
     cleaned = check_unit_names(names)
     await _lock_campaign(session, campaign)
-    existing = await session.scalars(
-        select(Unit.name).where(Unit.campaign_id == campaign.id, Unit.name.in_(cleaned))
-    )
+    existing = await session.scalars(select(Unit.name).where(Unit.campaign_id == campaign.id, Unit.name.in_(cleaned)))
     taken = list(existing)
     if taken:
         raise DuplicateUnitError(campaign.id, sorted(taken, key=cleaned.index))
     return await _insert_units(session, campaign, cleaned)
 
 
-async def ensure_units(
-    *, session: AsyncSession, campaign: Campaign, names: Sequence[str]
-) -> tuple[list[Unit], list[str]]:
+async def ensure_units(*, session: AsyncSession, campaign: Campaign, names: Sequence[str]) -> tuple[list[Unit], list[str]]:
     """The units named, in the order given, adding those not on the roster yet.
 
     Returns the units and the names that were added.
@@ -189,9 +259,7 @@ async def ensure_units(
     await _lock_campaign(session, campaign)
     found = {
         unit.name: unit
-        for unit in await session.scalars(
-            select(Unit).where(Unit.campaign_id == campaign.id, Unit.name.in_(cleaned))
-        )
+        for unit in await session.scalars(select(Unit).where(Unit.campaign_id == campaign.id, Unit.name.in_(cleaned)))
     }
     missing = [name for name in cleaned if name not in found]
     for unit in await _insert_units(session, campaign, missing):
@@ -214,9 +282,7 @@ async def _insert_units(session: AsyncSession, campaign: Campaign, names: list[s
     return units
 
 
-async def get_unit(
-    *, session: AsyncSession, campaign: Campaign | int, name: str
-) -> Unit:
+async def get_unit(*, session: AsyncSession, campaign: Campaign | int, name: str) -> Unit:
     """The unit of that name on the campaign's roster, or :class:`UnitNotFoundError`."""
     campaign_id = campaign if isinstance(campaign, int) else campaign.id
     unit = await session.scalar(
@@ -234,9 +300,6 @@ async def list_units(*, session: AsyncSession, campaign: Campaign | int) -> list
     campaign_id = campaign if isinstance(campaign, int) else campaign.id
     return list(
         await session.scalars(
-            select(Unit)
-            .where(Unit.campaign_id == campaign_id)
-            .order_by(Unit.position)
-            .options(selectinload(Unit.response))
+            select(Unit).where(Unit.campaign_id == campaign_id).order_by(Unit.position).options(selectinload(Unit.response))
         )
     )

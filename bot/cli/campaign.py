@@ -1,92 +1,73 @@
-"""``surveybot campaign``: create, list, close and reopen campaigns.
+"""``surveybot campaign``: create, list, close and reopen campaigns, move a deadline.
 
 ``campaign create`` loads the survey file (storing a new survey version when
 its content is new), creates the campaign and optionally its roster from a
 units file, and prints the campaign's id as its last line. ``--previous ID``
 links it to last period's campaign: the questions that do not carry over are
 listed on stderr, one line each, and nothing is created when none does.
+Creating, closing, reopening and moving a deadline go through
+:class:`bot.campaign_setup.CampaignSetup`, as the console's forms do.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import re
 import sys
 import unicodedata
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.cli import CommandError, row_id
 from bot.cli.database import run_with_database
+from bot.core import durations
+from bot.core.durations import MAX_DURATION, DurationProblem, DurationRejection, format_duration
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from bot.core.previous import SurveyComparison
+    from bot.campaign_setup import CreatedCampaign, DeadlineMove, SetupRejection
     from bot.core.survey import Survey
     from bot.settings import Settings
     from storage.database import Database
-    from storage.models import Campaign
     from storage.rosters import RosterLine
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_REMIND = "3d,1d,2h"
-_DURATION_PART = re.compile(r"(\d+)([wdhms])")
-_UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
-_UNIT_NAMES = (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
-#: The longest duration an option takes: far beyond any campaign, well within what dates can hold.
-MAX_DURATION = timedelta(days=10 * 366)
 
 
 # -- parsing of option values (shared with ``surveybot invite``) -----------------------
 
 
+def duration_error(option: str, rejection: DurationRejection) -> CommandError:
+    """The one-line error of an option whose duration (or schedule) was refused."""
+    text = rejection.text
+    if rejection.problem is DurationProblem.TOO_LONG:
+        return CommandError(f"{option} {text!r}: at most {MAX_DURATION.days}d (ten years)", exit_code=2)
+    if rejection.problem is DurationProblem.REPEATED:
+        return CommandError(f"{option} {text!r}: a reminder time is given twice", exit_code=2)
+    return CommandError(
+        f"{option} {text!r}: expected a duration such as 3d, 2h, 90m or 1d12h (w weeks, d days, h hours, m minutes, s seconds)",
+        exit_code=2,
+    )
+
+
 def parse_duration(text: str, *, option: str) -> timedelta:
     """``3d``, ``2h``, ``90m``, ``1d12h``, ``2w`` → a positive timedelta; else exit 2."""
-    compact = text.strip().lower().replace(" ", "")
-    position = 0
-    seconds = 0
-    for match in _DURATION_PART.finditer(compact):
-        if match.start() != position:
-            break
-        seconds += int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-        position = match.end()
-    if not compact or position != len(compact) or seconds <= 0:
-        raise CommandError(
-            f"{option} {text!r}: expected a duration such as 3d, 2h, 90m or 1d12h "
-            "(w weeks, d days, h hours, m minutes, s seconds)",
-            exit_code=2,
-        )
-    if seconds > MAX_DURATION.total_seconds():
-        raise CommandError(f"{option} {text!r}: at most {MAX_DURATION.days}d (ten years)", exit_code=2)
-    return timedelta(seconds=seconds)
+    parsed = durations.parse_duration(text)
+    if isinstance(parsed, DurationRejection):
+        raise duration_error(option, parsed)
+    return parsed
 
 
 def parse_reminders(text: str) -> list[int]:
     """``3d,1d,2h`` → offsets in seconds before the deadline; ``none`` → no reminders."""
-    if text.strip().lower() in {"none", "no", "off", ""}:
-        return []
-    offsets = [
-        int(parse_duration(part, option="--remind").total_seconds()) for part in text.split(",")
-    ]
-    if len(set(offsets)) != len(offsets):
-        raise CommandError(f"--remind {text!r}: a reminder time is given twice", exit_code=2)
-    return sorted(offsets, reverse=True)
-
-
-def format_duration(seconds: int) -> str:
-    """The inverse of :func:`parse_duration` for whole units: 86400 → ``1d``."""
-    parts: list[str] = []
-    for name, size in _UNIT_NAMES:
-        if seconds >= size:
-            count, seconds = divmod(seconds, size)
-            parts.append(f"{count}{name}")
-    return "".join(parts) or "0s"
+    parsed = durations.parse_reminder_offsets(text)
+    if isinstance(parsed, DurationRejection):
+        raise duration_error("--remind", parsed)
+    return parsed
 
 
 def parse_zone(name: str) -> ZoneInfo:
@@ -110,8 +91,7 @@ def parse_deadline(text: str) -> datetime:
         ) from None
     if deadline.tzinfo is None or deadline.utcoffset() is None:
         raise CommandError(
-            f"--deadline {text!r} has no time zone; add the UTC offset, "
-            "e.g. 2026-12-15T17:00+08:00",
+            f"--deadline {text!r} has no time zone; add the UTC offset, e.g. 2026-12-15T17:00+08:00",
             exit_code=2,
         )
     return deadline
@@ -163,7 +143,7 @@ def read_roster(path: str) -> list[RosterLine]:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "campaign",
-        help="create, list, close and reopen campaigns",
+        help="create, list, close, reopen campaigns and move their deadlines",
         description="A campaign sends one survey to a roster of units, due at a deadline.",
     )
     actions = parser.add_subparsers(dest="campaign_command", metavar="ACTION", required=True)
@@ -202,8 +182,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create.add_argument(
         "--timezone",
         metavar="ZONE",
-        help="time zone the deadline and reminders are shown in (default SURVEYBOT_TIMEZONE, "
-        "Asia/Shanghai)",
+        help="time zone the deadline and reminders are shown in (default SURVEYBOT_TIMEZONE, Asia/Shanghai)",
     )
     create.set_defaults(handler=handle_create)
 
@@ -219,10 +198,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="reopen a closed campaign, or one unit's submitted response for editing",
     )
     reopen.add_argument("campaign_id", type=row_id, metavar="ID")
-    reopen.add_argument(
-        "--unit", metavar="NAME", help="reopen only this unit's submitted response"
-    )
+    reopen.add_argument("--unit", metavar="NAME", help="reopen only this unit's submitted response")
     reopen.set_defaults(handler=handle_reopen)
+
+    deadline = actions.add_parser(
+        "deadline",
+        help="move a campaign's deadline; reminders not yet sent move with it",
+        description="Move the deadline. Reminders whose time has not come move with it; "
+        "those sent (or passed) are not sent again.",
+    )
+    deadline.add_argument("campaign_id", type=row_id, metavar="ID")
+    deadline.add_argument("deadline", metavar="WHEN", help="the new deadline with its UTC offset, e.g. 2026-12-20T17:00+08:00")
+    deadline.set_defaults(handler=handle_deadline)
 
 
 def _load_survey(path: str) -> Survey:
@@ -250,87 +237,47 @@ def handle_create(args: argparse.Namespace) -> int:
     parse_zone(zone_name)
     survey = _load_survey(args.survey)
     roster = read_roster(args.units_file) if args.units_file else []
-    units = [line.name for line in roster]
 
-    mismatches: list[str] = []
+    async def operation(database: Database, settings: Settings) -> CreatedCampaign | SetupRejection:
+        from bot.campaign_setup import CampaignPlan, CampaignSetup
 
-    async def operation(database: Database, settings: Settings) -> list[str]:
-        from storage.campaigns import create_campaign
-        from storage.contacts import add_email_contact
-        from storage.errors import InvalidValueError
-        from storage.rosters import add_units
-        from storage.surveys import store_survey
-
-        async with database.transaction() as session:
-            previous = None
-            if args.previous is not None:
-                previous, comparison = await _previous_campaign(session, args.previous, survey)
-                mismatches.extend(comparison.mismatches)
-            version = await store_survey(session=session, survey=survey)
-            try:
-                campaign = await create_campaign(
-                    session=session,
-                    survey_version=version,
-                    title=args.title,
-                    deadline=deadline,
-                    timezone=zone_name,
-                    reminder_offsets=reminders,
-                    previous_campaign=previous,
-                )
-            except InvalidValueError as error:
-                raise CommandError(str(error)) from None
-            if units:
-                added = await add_units(session=session, campaign=campaign, names=units)
-                for unit, line in zip(added, roster, strict=True):
-                    if line.email is not None:
-                        await add_email_contact(session=session, unit=unit, address=line.email)
-        contacts = sum(1 for line in roster if line.email is not None)
-        reminder_text = ", ".join(format_duration(offset) for offset in reminders) or "none"
-        linked = (
-            [f"previous period: campaign {previous.id} {previous.title!r}; units matched by name"]
-            if previous is not None
-            else []
+        plan = CampaignPlan(
+            survey=survey,
+            title=args.title,
+            deadline=deadline,
+            timezone=zone_name,
+            reminder_offsets=tuple(reminders),
+            roster=tuple(roster),
+            previous_campaign_id=args.previous,
         )
-        return [
-            *linked,
-            f"survey {version.survey_id} version {version.version} "
-            f"(stored version #{version.id}, content {version.content_hash[:12]})",
-            f"campaign {campaign.title!r}: deadline {format_deadline(campaign.deadline, zone_name)}, "
-            f"reminders {reminder_text} before",
-            f"roster: {len(units)} unit(s)"
-            + (f" from {args.units_file}" if args.units_file else "; add them with surveybot invite")
-            + (f", {contacts} with a contact e-mail" if contacts else ""),
-            str(campaign.id),
-        ]
+        return await CampaignSetup(database=database).create(plan=plan, now=datetime.now(UTC))
 
-    lines = run_with_database(operation, settings=settings)
-    for mismatch in mismatches:
+    from bot.campaign_setup import SetupField, SetupRejection
+
+    created = run_with_database(operation, settings=settings)
+    if isinstance(created, SetupRejection):
+        if created.field is SetupField.PREVIOUS:
+            raise CommandError(f"--previous {args.previous}: {created.message}")
+        raise CommandError(created.message)
+    for mismatch in created.mismatches:
         print(f"surveybot campaign: --previous {args.previous}: {mismatch}", file=sys.stderr)
-    for line in lines:
-        print(line)
+    if created.previous_campaign_id is not None:
+        print(f"previous period: campaign {created.previous_campaign_id} {created.previous_title!r}; units matched by name")
+    reminder_text = ", ".join(format_duration(offset) for offset in created.reminder_offsets) or "none"
+    print(
+        f"survey {created.survey_id} version {created.survey_version} "
+        f"(stored version #{created.stored_version}, content {created.content_hash[:12]})"
+    )
+    print(
+        f"campaign {created.title!r}: deadline {format_deadline(created.deadline, zone_name)}, reminders {reminder_text} before"
+    )
+    print(
+        f"roster: {created.units} unit(s)"
+        + (f" from {args.units_file}" if args.units_file else "; add them with surveybot invite")
+        + (f", {created.contacts} with a contact e-mail" if created.contacts else "")
+    )
+    print(created.campaign_id)
     return 0
-
-
-async def _previous_campaign(session: AsyncSession, campaign_id: int, survey: Survey) -> tuple[Campaign, SurveyComparison]:
-    """Last period's campaign and how ``survey`` matches its survey; refused when no question carries over."""
-    from bot.core.previous import compare_surveys
-    from bot.survey_cache import SurveyCache
-    from storage.campaigns import get_campaign
-    from storage.errors import CampaignNotFoundError
-
-    try:
-        previous = await get_campaign(session=session, campaign_id=campaign_id)
-    except CampaignNotFoundError as error:
-        raise CommandError(f"--previous {campaign_id}: {error}") from None
-    earlier = SurveyCache().compiled(version=previous.survey_version)
-    comparison = compare_surveys(survey, earlier)
-    if not comparison.matched:
-        raise CommandError(
-            f"--previous {campaign_id}: no question of this survey is asked with the same id and type in "
-            f"campaign {campaign_id} ({earlier.id} version {earlier.version}), so nothing carries over; "
-            "check that you named last period's campaign of the same survey, or leave out --previous"
-        )
-    return previous, comparison
 
 
 def handle_list(args: argparse.Namespace) -> int:
@@ -360,50 +307,69 @@ def handle_list(args: argparse.Namespace) -> int:
 
 
 def handle_close(args: argparse.Namespace) -> int:
-    async def operation(database: Database, settings: Settings) -> str:
-        from storage.campaigns import close_campaign, get_campaign
+    async def operation(database: Database, settings: Settings) -> bool:
+        from bot.campaign_setup import CampaignSetup
 
-        async with database.transaction() as session:
-            campaign = await get_campaign(
-                session=session, campaign_id=args.campaign_id, for_update=True
-            )
-            changed = await close_campaign(session=session, campaign=campaign)
-        if changed:
-            return f"campaign {campaign.id} closed; no more answers are taken"
-        return f"campaign {campaign.id} was already closed"
+        return await CampaignSetup(database=database).close(campaign_id=args.campaign_id, now=datetime.now(UTC))
 
-    print(run_with_database(operation))
+    if run_with_database(operation):
+        print(f"campaign {args.campaign_id} closed; no more answers are taken")
+    else:
+        print(f"campaign {args.campaign_id} was already closed")
+    return 0
+
+
+def handle_deadline(args: argparse.Namespace) -> int:
+    deadline = parse_deadline(args.deadline)
+
+    async def operation(database: Database, settings: Settings) -> DeadlineMove | SetupRejection:
+        from bot.campaign_setup import CampaignSetup
+
+        return await CampaignSetup(database=database).move_deadline(
+            campaign_id=args.campaign_id, deadline=deadline, now=datetime.now(UTC)
+        )
+
+    from bot.campaign_setup import SetupRejection
+
+    moved = run_with_database(operation)
+    if isinstance(moved, SetupRejection):
+        raise CommandError(f"--deadline {args.deadline}: {moved.message}")
+    print(
+        f"campaign {moved.campaign_id}: deadline moved from {format_deadline(moved.old_deadline, moved.timezone)} "
+        f"to {format_deadline(moved.new_deadline, moved.timezone)}"
+    )
+    if moved.upcoming:
+        zone = parse_zone(moved.timezone)
+        times = ", ".join(f"{slot.send_at.astimezone(zone):%Y-%m-%d %H:%M}" for slot in moved.upcoming)
+        print(f"reminders to come: {times} ({moved.timezone})")
+    else:
+        print("no reminders to come")
     return 0
 
 
 def handle_reopen(args: argparse.Namespace) -> int:
     async def operation(database: Database, settings: Settings) -> str:
-        from storage.campaigns import get_campaign, reopen_campaign
+        from bot.campaign_setup import CampaignSetup
+        from storage.campaigns import get_campaign
         from storage.models import CampaignStatus
         from storage.responses import get_unit_response, reopen_response
         from storage.rosters import get_unit
 
+        if args.unit is None:
+            if await CampaignSetup(database=database).reopen(campaign_id=args.campaign_id):
+                return f"campaign {args.campaign_id} reopened; answers are taken again"
+            return f"campaign {args.campaign_id} is open already"
         async with database.transaction() as session:
-            campaign = await get_campaign(
-                session=session, campaign_id=args.campaign_id, for_update=True
-            )
-            if args.unit is None:
-                if await reopen_campaign(session=session, campaign=campaign):
-                    return f"campaign {campaign.id} reopened; answers are taken again"
-                return f"campaign {campaign.id} is open already"
+            campaign = await get_campaign(session=session, campaign_id=args.campaign_id, for_update=True)
             if campaign.status is not CampaignStatus.OPEN:
                 raise CommandError(
-                    f"campaign {campaign.id} is closed; reopen it first with "
-                    f"`surveybot campaign reopen {campaign.id}`"
+                    f"campaign {campaign.id} is closed; reopen it first with `surveybot campaign reopen {campaign.id}`"
                 )
             unit = await get_unit(session=session, campaign=campaign, name=args.unit)
             response = await get_unit_response(session=session, unit=unit, for_update=True)
             if await reopen_response(session=session, response=response):
                 return f"unit {unit.name!r} of campaign {campaign.id}: response reopened for editing"
-            return (
-                f"unit {unit.name!r} of campaign {campaign.id} has not submitted; "
-                "its response is editable already"
-            )
+            return f"unit {unit.name!r} of campaign {campaign.id} has not submitted; its response is editable already"
 
     print(run_with_database(operation))
     return 0

@@ -288,6 +288,9 @@ def make_console_app(*, access: ConsoleAccess, coordination: CoordinatorService,
     app.router.add_get("/sessions", console.sessions)
     app.router.add_post(r"/sessions/{id:\d{1,18}}/revoke", console.revoke_session)
     app.router.add_get("/assets/{name}", console.asset)
+    from handlers.console import setup  # after this module: it builds on Console
+
+    setup.register(app, console)
     return app
 
 
