@@ -84,7 +84,12 @@ def campaign_summary(campaign: Campaign) -> CampaignSummary:
     if "survey_version" not in inspect(campaign).unloaded:
         definition = campaign.survey_version.definition
         survey = campaign.survey_version.survey_id
-        questions = sum(len(section.get("questions", ())) for section in definition.get("sections", ()))
+        questions = sum(  # what a unit can answer: a note is no question
+            1
+            for section in definition.get("sections", ())
+            for question in section.get("questions", ())
+            if question.get("type") != "note"
+        )
     return CampaignSummary(
         id=campaign.id,
         title=campaign.title,

@@ -4,7 +4,7 @@
 
 * appends its rows of the summary, report and progress sheets to spools
   (:mod:`exports.spool`) and measures their text for the column widths;
-* adds a submitted unit's answers to the statistics (:mod:`exports.stats`),
+* adds a submitted unit's answers to the statistics (:mod:`bot.core.statistics`),
   or appends a unit not submitted to the statistics sheet's list of them;
 * names its uploaded files for the zip bundle (:mod:`exports.bundle`).
 
@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.definition import QuestionType
+from bot.core.statistics import Statistics
 from bot.core.survey import CompiledQuestion, Survey
 from exports.bundle import BundlePlan
 from exports.cells import ColumnWidths
@@ -51,7 +52,6 @@ from exports.layout import (
     summary_columns,
 )
 from exports.spool import Spool
-from exports.stats import Statistics
 from storage.models import Campaign, ResponseStatus
 
 logger = logging.getLogger(__name__)

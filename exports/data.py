@@ -28,7 +28,7 @@ the outbox delivered to at least one of the unit's respondents
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -54,6 +54,7 @@ from storage.models import (
 )
 from storage.outbox import reminders_sent_by_unit
 from storage.periods import last_period_values_for
+from storage.responses import split_submitted_values
 
 logger = logging.getLogger(__name__)
 
@@ -133,19 +134,6 @@ async def load_campaign(
     campaign = await get_campaign(session=session, campaign_id=campaign_id)
     cache = surveys if surveys is not None else _UNWIRED_SURVEYS
     return campaign, cache.compiled(version=campaign.survey_version)
-
-
-def split_submitted_values(stored: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, str]]:
-    """The answers and "other" texts of a ``Response.submitted_values`` mapping."""
-    if not stored:
-        return {}, {}
-    answers = stored.get("answers")
-    if isinstance(answers, Mapping) and set(stored) <= {"answers", "others"}:
-        others = stored.get("others")
-        return dict(answers), {
-            str(key): str(text) for key, text in (others or {}).items() if text is not None
-        }
-    return dict(stored), {}
 
 
 def respondent_name(display_name: str | None, channel: str, external_id: str) -> str:

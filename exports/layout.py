@@ -37,6 +37,7 @@ from bot.core import answers as parsing
 from bot.core.catalog import translate
 from bot.core.definition import OTHER_VALUE, QuestionType
 from bot.core.previous import compare_surveys
+from bot.core.statistics import NUMBER_TYPES
 from bot.core.survey import ChoiceOption, CompiledQuestion, Survey
 from exports.cells import clean_text, display_width
 from exports.data import UnitRecord
@@ -44,12 +45,6 @@ from storage.models import ResponseStatus
 
 logger = logging.getLogger(__name__)
 
-#: Question types counted per option on the statistics sheet.
-CHOICE_STAT_TYPES: Final = frozenset(
-    {QuestionType.YES_NO, QuestionType.SELECT_ONE, QuestionType.SELECT_MULTIPLE}
-)
-#: Question types summed up on the statistics sheet.
-NUMBER_TYPES: Final = frozenset({QuestionType.INTEGER, QuestionType.DECIMAL})
 
 #: The widest a column of each kind of content grows (in characters).
 _ANSWER_CAPS: Final[dict[QuestionType, int]] = {

@@ -23,7 +23,7 @@ from storage.models import (
     SurveyVersion,
     Unit,
 )
-from storage.rows import aware_now, is_row_id, require_aware
+from storage.rows import aware_now, is_integer_id, require_aware
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ async def get_campaign(
     *, session: AsyncSession, campaign_id: int, for_update: bool = False
 ) -> Campaign:
     """The campaign (with its survey version loaded), or :class:`CampaignNotFoundError`."""
-    if not is_row_id(campaign_id):  # a typed number no row can have: no query, no driver overflow
+    if not is_integer_id(campaign_id):  # a typed number no row can have: no query, no driver overflow
         raise CampaignNotFoundError(campaign_id)
     statement = (
         select(Campaign)

@@ -26,6 +26,8 @@ class UnitProgress:
     unreachable: tuple[str, ...] = field(default_factory=tuple)
     #: How many questions have an answer stored.
     answered: int = 0
+    #: The channels of the unit's respondents (``telegram``, ``web``, ...), each once, in binding order.
+    channels: tuple[str, ...] = field(default_factory=tuple)
 
 
 async def list_unit_progress(*, session: AsyncSession, campaign_id: int) -> list[UnitProgress]:
@@ -72,6 +74,7 @@ async def list_unit_progress(*, session: AsyncSession, campaign_id: int) -> list
                 for respondent in people[unit_id]
                 if respondent.unreachable
             ),
+            channels=tuple(dict.fromkeys(respondent.channel for respondent in people[unit_id])),
         )
         for unit_id, name, position, status, revision, last_activity_at, submitted_at, answered in units
     ]

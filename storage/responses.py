@@ -358,3 +358,16 @@ async def answer_history(
     if question_id is not None:
         statement = statement.where(AnswerHistory.question_id == question_id)
     return list(await session.scalars(statement))
+
+
+def split_submitted_values(stored: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The answers and "other" texts of a ``Response.submitted_values`` mapping."""
+    if not stored:
+        return {}, {}
+    answers = stored.get("answers")
+    if isinstance(answers, Mapping) and set(stored) <= {"answers", "others"}:
+        others = stored.get("others")
+        return dict(answers), {
+            str(key): str(text) for key, text in (others or {}).items() if text is not None
+        }
+    return dict(stored), {}

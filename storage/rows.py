@@ -98,6 +98,15 @@ def is_row_id(value: int) -> bool:
     return 0 < value <= MAX_ROW_ID
 
 
+#: The largest id of a table keyed by a 32-bit ``INTEGER`` on PostgreSQL (campaigns, units, attachments).
+MAX_INTEGER_ID = 2**31 - 1
+
+
+def is_integer_id(value: int) -> bool:
+    """Whether ``value`` can be the id of a row of a table keyed by an ``INTEGER`` (asyncpg refuses a larger one)."""
+    return 0 < value <= MAX_INTEGER_ID
+
+
 def aware_now(now: datetime | None) -> datetime:
     """``now`` checked to be timezone-aware, or the current UTC time."""
     if now is None:

@@ -197,7 +197,7 @@ async def _serve(
             root = root if root is not None else web.Application()
             if web_chat is not None:
                 mount(root, make_web_app(service=service, upload_dir=settings.data_dir / "tmp"))
-                mount_console(root, console_app(settings, database))
+                mount_console(root, console_app(settings, database, surveys))
             host, port = web_chat if web_chat is not None else (webhook[1], webhook[2])  # type: ignore[index]
             runner = web.AppRunner(root, access_log_class=RedactingAccessLogger)
             await runner.setup()
@@ -261,14 +261,22 @@ async def _serve(
         await database.dispose()
 
 
-def console_app(settings: Any, database: Any) -> Any:
-    """The coordinator console over the process's database (``/admin``; see ``docs/console.md``)."""
+def console_app(settings: Any, database: Any, surveys: Any = None) -> Any:
+    """The coordinator console over the process's database (``/admin``; see ``docs/console.md``).
+
+    Its downloads are the files of Telegram's ``/export`` (the same exporter).
+    """
     from bot.console_access import ConsoleAccess
     from bot.coordination import CoordinatorService
+    from exports import CampaignFilesExporter
     from handlers.console.app import make_console_app
 
     return make_console_app(
         access=ConsoleAccess(database=database, settings=settings),
-        coordination=CoordinatorService(database=database, settings=settings),
+        coordination=CoordinatorService(
+            database=database,
+            settings=settings,
+            exporter=CampaignFilesExporter(database=database, data_dir=settings.data_dir, surveys=surveys),
+        ),
         secure_cookies=(settings.public_url or "").lower().startswith("https://"),
     )

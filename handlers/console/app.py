@@ -5,7 +5,8 @@ Routes (relative to the ``/admin`` prefix :func:`mount` uses):
 - ``GET /sign-in``: how to get a sign-in link (no session needed).
 - ``GET /login/{token}``: the confirm page of a one-time link; consumes nothing (link previews).
 - ``POST /login/{token}``: uses the link, opens a session, sets the cookie, goes to ``/admin/``.
-- ``GET /``: the campaigns; ``GET /campaigns/{id}``: a campaign's units.
+- ``GET /``: the campaigns; ``GET /campaigns/{id}`` and the unit pages: :mod:`handlers.console.progress`;
+  the downloads: :mod:`handlers.console.downloads`.
 - ``GET /sessions``: the account's signed-in browsers; ``POST /sessions/{id}/revoke``.
 - ``POST /sign-out``: revokes this browser's session.
 - ``GET /assets/{name}``: the stylesheet (its name carries a content hash).
@@ -28,13 +29,14 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from bot.campaign_progress import ProgressService
 from bot.console_access import CONSOLE_PREFIX, ConsoleAccess, ConsoleUser
 from bot.coordination import CoordinatorService, NotCoordinatorError
-from bot.core.campaigns import StatusReport
 from bot.core.catalog import BOT_LANGUAGES, bot_language, translate
+from handlers.console.downloads import register as register_downloads
 from handlers.console.invitations import register as register_invitations
-from handlers.console.presenting import campaign_row, deadline_text, local_time, unit_row
-from storage.errors import CampaignNotFoundError
+from handlers.console.presenting import campaign_row, local_time
+from handlers.console.progress import register as register_progress
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ SESSION_COOKIE = "surveybot_console"
 #: The cookie remembering the language picked with ``?lang=``.
 LANGUAGE_COOKIE = "surveybot_console_lang"
 #: The files of ``static/`` and their content types.
-ASSETS = {"styles.css": "text/css", "favicon.svg": "image/svg+xml"}
+ASSETS = {"styles.css": "text/css", "favicon.svg": "image/svg+xml", "progress.js": "text/javascript"}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -257,30 +259,6 @@ class Console:
         rows = [campaign_row(language, overview) for overview in overviews]
         return self.render(request, "campaigns.html", user=user, campaigns=rows)
 
-    async def campaign(self, request: web.Request) -> web.StreamResponse:
-        """``GET /campaigns/{id}``: the campaign's units: state, answered n/N, last activity, overdue."""
-        user = await self.user(request)
-        if user is None:
-            return self.to_sign_in()
-        language = self.language(request)
-        try:
-            report = await self.coordination.status(user=user.account, campaign_id=int(request.match_info["id"]))
-        except NotCoordinatorError:
-            return self.to_sign_in()
-        except CampaignNotFoundError:
-            return self.message(request, 404, "console.not_found", user=user)
-        assert isinstance(report, StatusReport)  # a campaign id was given
-        overview_campaign = report.campaign
-        return self.render(
-            request,
-            "campaign.html",
-            user=user,
-            campaign=overview_campaign,
-            deadline=deadline_text(language, overview_campaign),
-            overdue=report.overdue,
-            units=[unit_row(language, report, unit) for unit in report.units],
-        )
-
     async def asset(self, request: web.Request) -> web.StreamResponse:
         asset = self.assets.get(request.match_info["name"])
         if asset is None:
@@ -302,7 +280,8 @@ def make_console_app(*, access: ConsoleAccess, coordination: CoordinatorService,
         undefined=jinja2.StrictUndefined,
     )
     app.router.add_get("/", console.campaigns)
-    app.router.add_get(r"/campaigns/{id:\d{1,18}}", console.campaign)
+    register_progress(app, console=console, progress=ProgressService(coordination=coordination))
+    register_downloads(app, console=console, coordination=coordination, temporary_dir=coordination.settings.data_dir / "tmp")
     app.router.add_get("/sign-in", console.sign_in_page)
     app.router.add_get("/login/{token}", console.login_page)
     app.router.add_post("/login/{token}", console.login)

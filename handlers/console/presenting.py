@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.core.campaigns import CampaignOverview, CampaignSummary, StatusReport, UnitState, UnitStatus
+from bot.core.campaigns import CampaignOverview, CampaignSummary
 from bot.core.catalog import translate
 
 
@@ -28,16 +28,6 @@ class CampaignRow:
     state: str
     progress: str
     bar: tuple[BarSegment, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class UnitRow:
-    name: str
-    state: UnitState
-    status: str
-    answered: str
-    last_activity: str
-    overdue: bool
 
 
 def deadline_text(language: str, campaign: CampaignSummary) -> str:
@@ -92,15 +82,3 @@ def campaign_row(language: str, overview: CampaignOverview) -> CampaignRow:
 
 def local_time(moment: datetime | None, zone: str) -> str | None:
     return None if moment is None else moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
-
-
-def unit_row(language: str, report: StatusReport, unit: UnitStatus) -> UnitRow:
-    campaign = report.campaign
-    return UnitRow(
-        name=unit.name,
-        state=unit.state,
-        status=translate(language, f"console.status_{unit.state.value}"),
-        answered=translate(language, "console.answered", answered=unit.answered, questions=campaign.questions),
-        last_activity=local_time(unit.last_activity, campaign.timezone) or translate(language, "console.never"),
-        overdue=report.overdue and unit.state is not UnitState.SUBMITTED,
-    )

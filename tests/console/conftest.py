@@ -17,6 +17,7 @@ from bot.coordination import CoordinatorService
 from bot.service import SurveyService
 from bot.settings import Settings
 from bot.survey_cache import SurveyCache
+from exports import CampaignFilesExporter
 from handlers.console.app import make_console_app
 from handlers.console.app import mount as mount_console
 from handlers.web.access_log import RedactingAccessLogger
@@ -68,7 +69,12 @@ def site_root(database: Database, settings: Settings, clock: Callable[[], dateti
         root,
         make_console_app(
             access=ConsoleAccess(database=database, settings=settings, clock=clock),
-            coordination=CoordinatorService(database=database, settings=settings, clock=clock),
+            coordination=CoordinatorService(
+                database=database,
+                settings=settings,
+                clock=clock,
+                exporter=CampaignFilesExporter(database=database, data_dir=settings.data_dir),
+            ),
             secure_cookies=False,
         ),
     )

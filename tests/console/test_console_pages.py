@@ -52,12 +52,12 @@ async def test_campaign_page__lists_units_with_answered_counts_and_last_activity
     assert "<h1>南通中期评估</h1>" in html
     questions = rows(html)[0].split(" | ")[2].split("/")[1]
     assert int(questions) > 1
-    assert rows(html) == [
-        f"{UNITS[0]} | 未开始 | 0/{questions} | 无",
-        f"{UNITS[1]} | 填写中 | 1/{questions} | 2026-12-01 10:00",  # the clock's 02:00 UTC, in Shanghai
-        f"{UNITS[2]} | 未开始 | 0/{questions} | 无",
+    assert rows(html) == [  # unit | status | n/N | last activity | channel | reminders sent | unreachable
+        f"{UNITS[0]} | 未开始 | 0/{questions} | 无 | 无 | 0 | ",
+        f"{UNITS[1]} | 填写中 | 1/{questions} | 2026-12-01 10:00 | 网页 | 0 | ",  # the clock's 02:00 UTC, in Shanghai
+        f"{UNITS[2]} | 未开始 | 0/{questions} | 无 | 无 | 0 | ",
     ]
-    assert "已逾期" not in html
+    assert '<strong class="late">已逾期</strong>' not in html
 
 
 async def test_campaign_page__marks_units_overdue_after_the_deadline(console: ConsoleWorld) -> None:
@@ -74,7 +74,7 @@ async def test_pages__speak_english_when_asked_and_remember_it(console: ConsoleW
     assert '<html lang="en">' in html and "<h1>Campaigns</h1>" in html
     assert "2026-12-15 17:00 (UTC+08:00, Asia/Shanghai)" in html
     html = await (await console.client.get(f"/admin/campaigns/{console.campaign_id}")).text()
-    assert "not started" in html and "<th scope=\"col\">Last activity</th>" in html
+    assert "not started" in html and 'last_activity&amp;dir=asc">Last activity</a></th>' in html
 
 
 async def test_a_crafted_campaign_id__shows_nothing(console: ConsoleWorld) -> None:
@@ -109,7 +109,10 @@ async def test_pages__carry_a_strict_csp_and_no_inline_script_or_style(console: 
         csp = response.headers["Content-Security-Policy"]
         assert csp.startswith("default-src 'self';") and "unsafe-inline" not in csp
         assert response.headers["Cache-Control"] == "no-store"
-        assert "<script" not in html and "<style" not in html and " style=" not in html, path
+        assert "<style" not in html and " style=" not in html, path
+        # Scripts only from our own files, none inline.
+        assert re.findall(r"<script[^>]*>", html) == re.findall(r'<script src="/admin/assets/[\w.]+\.js" defer>', html), path
+        assert all(not inner.strip() for inner in re.findall(r"<script[^>]*>(.*?)</script>", html, re.S)), path
         assert 'name="viewport"' in html
         stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', html)
         assert stylesheet is not None

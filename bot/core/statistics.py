@@ -1,4 +1,8 @@
-"""Running totals for the statistics sheet, over the submitted units only.
+"""Running totals of a campaign's submitted answers: the workbook's 统计 sheet and the console's summaries.
+
+One computation for both (``exports.workbook`` writes it to the 统计 sheet,
+``bot.campaign_progress`` shows it on the console's campaign page), fed with
+what each submitted unit submitted last (:func:`storage.responses.split_submitted_values`).
 
 The totals are kept while the roster streams by, so their size is
 O(questions × options), never O(units): per choice question the count of
@@ -12,14 +16,20 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Final
 
 from bot.core import answers as parsing
 from bot.core.definition import QuestionType
 from bot.core.survey import CompiledQuestion, Survey
-from exports.layout import CHOICE_STAT_TYPES, NUMBER_TYPES
 
 logger = logging.getLogger(__name__)
+
+#: Question types counted per option on the statistics sheet.
+CHOICE_STAT_TYPES: Final = frozenset({QuestionType.YES_NO, QuestionType.SELECT_ONE, QuestionType.SELECT_MULTIPLE})
+#: Question types summed up on the statistics sheet.
+NUMBER_TYPES: Final = frozenset({QuestionType.INTEGER, QuestionType.DECIMAL})
+#: Question types whose answers the console's summaries list as they are.
+TEXT_TYPES: Final = frozenset({QuestionType.TEXT, QuestionType.LONG_TEXT})
 
 
 @dataclass(slots=True)
@@ -82,6 +92,24 @@ class NumberStats:
         if not self.count:
             return None
         return self.total / self.count
+
+
+@dataclass(slots=True)
+class TextAnswers:
+    """The submitted texts of one text question, with the unit of each (the console lists them; O(units))."""
+
+    question: CompiledQuestion
+    #: ``(unit name, text)`` in the order the units were added.
+    texts: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, unit: str, value: Any) -> None:
+        if isinstance(value, str) and value.strip():
+            self.texts.append((unit, value))
+
+
+def text_answers(survey: Survey) -> list[TextAnswers]:
+    """An empty :class:`TextAnswers` per text question of ``survey``, in survey order."""
+    return [TextAnswers(question) for question in survey.answerable_questions if question.type in TEXT_TYPES]
 
 
 class Statistics:
