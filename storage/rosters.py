@@ -1,10 +1,14 @@
 """Rosters: the units of a campaign, in the coordinator's order, each owing one response.
 
 Also reads a units file: UTF-8 text (with or without a BOM) or CSV, one unit
-per line in its first column, optionally the unit's contact e-mail in the
-second (``NAME<TAB>EMAIL``; a second column without ``@`` is a note and
-ignored, one with ``@`` must be a valid address); blank lines and lines starting with ``#`` are
-ignored.
+per line in its first column, optionally the unit's contact e-mail and its
+contact mobile number in the columns after it (``NAME<TAB>EMAIL``,
+``NAME<TAB>EMAIL<TAB>MOBILE``, ``NAME<TAB>MOBILE``, ``NAME<TAB><TAB>MOBILE``).
+A column with ``@`` must be a valid address; a column that looks like a
+phone number (digits, spaces, dashes, an optional +86, eleven digits
+starting with 1) must be a Chinese mobile number ``1[3-9]`` + 9 digits; any
+other column is a note and ignored. Blank lines and lines starting with
+``#`` are ignored.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ class RosterLine:
 
     name: str
     email: str | None = None
+    #: A Chinese mobile number, 11 digits (the WeCom group digest mentions it).
+    mobile: str | None = None
 
 
 class RosterFileError(StorageError):
@@ -80,6 +86,30 @@ def check_email_address(raw: str) -> str:
     if not _EMAIL.fullmatch(address):
         raise InvalidValueError(f"{raw.strip()!r} is not an e-mail address; write it as name@example.cn")
     return address
+
+
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+#: What a phone-number column looks like before it is checked: digits with spaces or dashes, maybe +86.
+_PHONE_LIKE = re.compile(r"(?:\+?86[\s-]*)?1[\d\s-]{10,14}")
+
+
+def looks_like_mobile(raw: str) -> bool:
+    """Whether a roster column is meant as a mobile number (to be checked by :func:`check_mobile_number`)."""
+    return bool(_PHONE_LIKE.fullmatch(raw.strip()))
+
+
+def check_mobile_number(raw: str) -> str:
+    """The number as stored (11 digits, no +86, spaces or dashes); :class:`InvalidValueError` saying what is wrong."""
+    digits = re.sub(r"[\s-]", "", raw.strip())
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if not _MOBILE.fullmatch(digits):
+        raise InvalidValueError(
+            f"{raw.strip()!r} is not a Chinese mobile number; write 11 digits starting with 13-19, e.g. 13812345678"
+        )
+    return digits
 
 
 def read_units_file(path: str | Path) -> list[str]:
@@ -135,13 +165,17 @@ def read_roster_file(path: str | Path) -> list[RosterLine]:
                 f"{source}: line {line_number}: unit {name!r} is already on line {first_line[name]}"
             )
         email: str | None = None
-        if len(columns) > 1 and "@" in columns[1]:  # other second columns are notes, as before
+        mobile: str | None = None
+        for column in columns[1:3]:  # other columns, and columns without @ or a phone number, are notes
             try:
-                email = check_email_address(columns[1])
+                if "@" in column and email is None:
+                    email = check_email_address(column)
+                elif looks_like_mobile(column) and mobile is None:
+                    mobile = check_mobile_number(column)
             except InvalidValueError as error:
                 raise RosterFileError(f"{source}: line {line_number}: {error}") from None
         first_line[name] = line_number
-        lines.append(RosterLine(name=name, email=email))
+        lines.append(RosterLine(name=name, email=email, mobile=mobile))
     if not lines:
         raise RosterFileError(f"{source}: lists no units (one unit name per line)")
     return lines
