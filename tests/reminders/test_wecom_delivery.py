@@ -199,6 +199,16 @@ async def test_access_token_refused__refreshed_and_the_reminder_sent_once(harnes
         assert [t for t in world.wecom.texts_to(userid) if t and "第二条通知" in t] == ["📢 南通中期评估\n\n第二条通知"]
 
 
+async def test_access_token__fetched_again_before_it_expires_without_a_refusal(harness: BotHarness, world: WeComWorld) -> None:
+    await bind_wecom(harness, "海门区", "zhangsan", "张三")
+    await wecom_sender(harness, world).drain(batch_id=await broadcast(harness, "第一条"))
+    harness.clock.now += timedelta(seconds=7200 - 200)  # the token has 200 s left: inside the 5-minute margin
+    await wecom_sender(harness, world).drain(batch_id=await broadcast(harness, "第二条"))
+    assert world.wecom.gettoken_calls == 2
+    assert world.wecom.errors == []  # never refused: refreshed ahead of expiry
+    assert len(world.wecom.messages_to("zhangsan")) == 2
+
+
 async def test_rate_limited__backs_off_and_the_message_still_arrives_once(harness: BotHarness, world: WeComWorld) -> None:
     await bind_wecom(harness, "海门区", "zhangsan", "张三")
     world.wecom.fail_next("message/send", 45009)
