@@ -4,6 +4,8 @@ What is asserted is what the coordinator sees in the terminal (never the
 robot's key) and what is stored.
 """
 
+# ruff: noqa: F811  (pytest fixtures imported from other test modules are parameters here)
+
 from __future__ import annotations
 
 import asyncio
@@ -14,14 +16,14 @@ from sqlalchemy import select
 
 from storage.database import Database
 from storage.models import Campaign, Unit
-from tests.storage.conftest import backend, survey_file  # noqa: F401  (fixtures)
+from tests.storage.conftest import Backend, backend, survey_file  # noqa: F401  (fixtures)
 from tests.storage.test_storage_cli import cli, create_campaign, run  # noqa: F401  (cli is a fixture)
 
 KEY = "693a91f6-7aaa-4bc4-97a0-0ec2sifa5aaa"
 WEBHOOK = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={KEY}"
 
 
-def stored(backend) -> tuple[dict[int, str | None], dict[str, str | None]]:  # type: ignore[no-untyped-def]
+def stored(backend: Backend) -> tuple[dict[int, str | None], dict[str, str | None]]:
     """Campaign id → its webhook; unit name → its mobile."""
 
     async def read() -> tuple[dict[int, str | None], dict[str, str | None]]:
@@ -39,9 +41,9 @@ def stored(backend) -> tuple[dict[int, str | None], dict[str, str | None]]:  # t
 
 def test_create__with_a_webhook_stores_it_and_never_prints_the_key(
     cli: Path,
-    backend,
+    backend: Backend,
     survey_file: Path,
-    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out, err = run(
         capsys,
@@ -76,11 +78,11 @@ def test_create__with_a_webhook_stores_it_and_never_prints_the_key(
 )
 def test_create__a_bad_webhook_is_one_line_exit_2_and_creates_nothing(
     cli: Path,
-    backend,
+    backend: Backend,
     survey_file: Path,
     capsys: pytest.CaptureFixture[str],
     url: str,
-    says: str,  # type: ignore[no-untyped-def]  # noqa: F811
+    says: str,
 ) -> None:
     code, out, err = run(
         capsys,
@@ -103,9 +105,9 @@ def test_create__a_bad_webhook_is_one_line_exit_2_and_creates_nothing(
 
 def test_set__changes_and_clears_the_webhook(
     cli: Path,
-    backend,
+    backend: Backend,
     survey_file: Path,
-    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     campaign_id = create_campaign(capsys, survey_file)
     code, out, err = run(capsys, "campaign", "set", str(campaign_id), "--wecom-group-webhook", WEBHOOK)
@@ -123,9 +125,9 @@ def test_set__changes_and_clears_the_webhook(
 
 def test_roster__mobile_numbers_with_or_without_an_email_are_stored_on_the_unit(
     cli: Path,
-    backend,
+    backend: Backend,
     survey_file: Path,
-    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     units = cli.parent / "units.txt"
     units.write_text(
@@ -148,9 +150,9 @@ def test_roster__mobile_numbers_with_or_without_an_email_are_stored_on_the_unit(
 
 def test_roster__a_malformed_mobile_names_the_line(
     cli: Path,
-    backend,
+    backend: Backend,
     survey_file: Path,
-    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     units = cli.parent / "units.txt"
     units.write_text("崇川区\t13812345678\n海门区\t12345678901\n", encoding="utf-8")
