@@ -30,7 +30,7 @@ from handlers.wecom.outbox_transport import REPLY_RESERVE, WeComTransport
 from handlers.wecom.pacing import MemberPacer
 from storage.audience import broadcast_audience
 from storage.models import DeliveryStatus, OutboxBatchStatus, OutboxKind, OutboxMessage, Respondent
-from storage.outbox import create_batch, enqueue_messages
+from storage.outbox import activate_batch, create_batch, enqueue_messages
 from storage.respondents import bind_respondent, get_or_create_respondent
 from storage.rosters import get_unit
 from tests.fakes.wecom import FakeWeCom
@@ -331,3 +331,38 @@ async def test_channels__each_respondent_gets_the_broadcast_on_its_own_channel(h
     assert [m.text for m in telegram_user.messages][-1] == "📢 南通中期评估\n\n明天开会"
     assert world.wecom.texts_to("zhangsan") == ["📢 南通中期评估\n\n明天开会"]
     assert world.wecom.messages_to("wangfang") == []
+
+
+async def test_coordinator_in_wecom__gets_the_summary_of_a_broadcast_with_the_unreachable_named(
+    harness: BotHarness, world: WeComWorld
+) -> None:
+    await bind_wecom(harness, "海门区", "zhangsan", "张三")
+    await bind_wecom(harness, "通州区", "wangwu", "王五")  # outside the app's visible range
+    async with database_of(harness).transaction() as session:
+        batch, _ = await create_batch(
+            session=session,
+            campaign_id=harness.campaign_id,
+            kind=OutboxKind.BROADCAST,
+            key=f"broadcast:{uuid.uuid4().hex}",
+            status=OutboxBatchStatus.DRAFT,
+            body="明天开会",
+            requested_channel=WECOM,
+            requested_by="coordinator",
+            language="zh",
+            now=harness.clock(),
+        )
+        audience = await broadcast_audience(session=session, campaign_id=harness.campaign_id, channels=CHANNELS)
+        await activate_batch(
+            session=session,
+            batch=batch,
+            respondent_ids=audience.respondent_ids,
+            now=harness.clock(),
+            status_chat_id="coordinator",
+            status_message_id="status-1",
+        )
+    await wecom_sender(harness, world).drain()
+
+    [summary] = world.wecom.texts_to("coordinator")
+    assert summary is not None
+    assert summary.startswith(f"#{harness.campaign_id} 南通中期评估 通知发送完毕：已发送 1，失败 0，无法送达 1")
+    assert "王五" in summary and "通州区" in summary

@@ -14,13 +14,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import ClientSession
+from sqlalchemy import select
 
 from bot.reminder_worker import ReminderWorker
 from handlers.wecom.api import WeComApi
 from handlers.wecom.group_digest import ROBOT_MARKDOWN_LIMIT_BYTES, ROBOT_PER_MINUTE, GroupDigest, compose_digest
 from storage.campaigns import get_campaign
-from storage.group_digests import PendingUnit
-from storage.models import OutboxBatchStatus, OutboxKind
+from storage.group_digests import PendingUnit, claim_new_digest
+from storage.models import OutboxBatchStatus, OutboxKind, WeComGroupDigest
 from storage.outbox import create_batch
 from storage.rosters import get_unit
 from tests.fakes.wecom import FakeWeCom
@@ -187,3 +188,21 @@ def test_compose__markdown_in_names_is_neutralised() -> None:
         total=1,
     )
     assert "<@all>" not in text.markdown and "[点我]" not in text.markdown
+
+
+async def test_digest__left_posting_by_a_dead_process_is_failed_not_posted_twice(harness: BotHarness, world: DigestWorld) -> None:
+    await set_up_group(harness, world, mobiles={})
+    harness.clock.now = SLOT_3D + timedelta(minutes=1)
+    worker = ReminderWorker(database=database_of(harness), senders=[], clock=harness.clock)
+    [slot] = await worker.scheduler.tick()
+    async with database_of(harness).transaction() as session:  # a process claimed it, then died mid-post
+        assert await claim_new_digest(
+            session=session, campaign_id=harness.campaign_id, slot_key=slot.slot.key, claimer="dead", now=harness.clock()
+        )
+    assert await digest(harness, world, "alive").follow() == 0
+    harness.clock.now += timedelta(minutes=11)
+    assert await digest(harness, world, "alive").follow() == 0
+    assert world.wecom.robot_posts == []
+    async with database_of(harness).read() as session:
+        row = await session.scalar(select(WeComGroupDigest))
+    assert row is not None and row.status == "failed" and "delivery unknown" in (row.error or "")

@@ -171,3 +171,17 @@ def test_roster__a_malformed_mobile_names_the_line(
     )
     assert code == 1 and out == []
     assert len(err) == 1 and "line 2" in err[0] and "'12345678901' is not a Chinese mobile number" in err[0]
+
+
+def test_invite__a_units_file_with_mobiles_stores_them(
+    cli: Path,
+    backend: Backend,
+    survey_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    campaign_id = create_campaign(capsys, survey_file)
+    units = cli.parent / "units.txt"
+    units.write_text("崇川区\t13812345678\n海门区\n", encoding="utf-8")
+    code, out, err = run(capsys, "invite", "--campaign", str(campaign_id), "--units-file", str(units))
+    assert code == 0, err
+    assert stored(backend)[1] == {"崇川区": "13812345678", "海门区": None}
