@@ -158,28 +158,32 @@ class WeComTransport:
                 f"WeCom member limit (30 a minute, 1000 an hour): waiting {decision.wait_seconds:g} s",
             )
         self._in_flight[recipient] = in_flight + len(remaining)
+        unanswered = len(remaining)
         try:
-            return await self._deliver(recipient, remaining, key=key, done=done, total=len(parts))
+            first_id: str | None = None
+            for index, part in enumerate(remaining, start=done):
+                result = await self.api.send_text(recipient, part)
+                if not isinstance(result, wecom_api.Succeeded):
+                    if index > 0:
+                        self._remember(key, index)
+                    return _result_of(result, delivered=index, total=len(parts))
+                # Counted from now as sent (the window's clock starts at WeCom's answer), no longer in flight.
+                self.pacer.record_sent(recipient)
+                self._land(recipient, 1)
+                unanswered -= 1
+                first_id = first_id or (result.message_ids[0] if result.message_ids else "")
+            self._delivered_parts.pop(key, None)
+            return Sent(first_id or "")
         finally:
-            left = self._in_flight[recipient] - len(remaining)
-            if left:
-                self._in_flight[recipient] = left
-            else:
-                del self._in_flight[recipient]
+            self._land(recipient, unanswered)
 
-    async def _deliver(self, recipient: str, parts: list[str], *, key: tuple[str, str], done: int, total: int) -> SendResult:
-        """Send ``parts`` in order, counting each one WeCom accepted; the first failure ends it."""
-        first_id: str | None = None
-        for index, part in enumerate(parts, start=done):
-            result = await self.api.send_text(recipient, part)
-            if not isinstance(result, wecom_api.Succeeded):
-                if index > 0:
-                    self._remember(key, index)
-                return _result_of(result, delivered=index, total=total)
-            self.pacer.record_sent(recipient)
-            first_id = first_id or (result.message_ids[0] if result.message_ids else "")
-        self._delivered_parts.pop(key, None)
-        return Sent(first_id or "")
+    def _land(self, recipient: str, parts: int) -> None:
+        """``parts`` to ``recipient`` are no longer in flight (answered, or never to be sent)."""
+        left = self._in_flight.get(recipient, 0) - parts
+        if left > 0:
+            self._in_flight[recipient] = left
+        else:
+            self._in_flight.pop(recipient, None)
 
     def _remember(self, key: tuple[str, str], delivered: int) -> None:
         self._delivered_parts[key] = delivered
