@@ -77,6 +77,8 @@ class CampaignPlan:
     reminder_offsets: tuple[int, ...]
     roster: tuple[RosterLine, ...] = ()
     previous_campaign_id: int | None = None
+    #: A WeCom group robot's webhook (checked by the caller) that gets each reminder slot's digest.
+    wecom_group_webhook: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,8 @@ class CreatedCampaign:
     content_hash: str
     units: int
     contacts: int
+    #: Units given a contact mobile number (mentioned by the WeCom group digest).
+    mobiles: int = 0
     previous_campaign_id: int | None = None
     previous_title: str | None = None
     #: One line per question whose answer of last period does not carry over.
@@ -187,10 +191,12 @@ class CampaignSetup:
                 previous_campaign=previous,
                 now=now,
             )
+            campaign.wecom_group_webhook = plan.wecom_group_webhook
             contacts = 0
             if plan.roster:
                 added = await add_units(session=session, campaign=campaign, names=[line.name for line in plan.roster])
                 for unit, line in zip(added, plan.roster, strict=True):
+                    unit.contact_mobile = line.mobile
                     if line.email is not None:
                         await add_email_contact(session=session, unit=unit, address=line.email, now=now)
                         contacts += 1
@@ -206,6 +212,7 @@ class CampaignSetup:
                 content_hash=version.content_hash,
                 units=len(plan.roster),
                 contacts=contacts,
+                mobiles=sum(1 for line in plan.roster if line.mobile is not None),
                 previous_campaign_id=previous.id if previous is not None else None,
                 previous_title=previous.title if previous is not None else None,
                 mismatches=mismatches,

@@ -28,7 +28,10 @@ rows. Each round of :meth:`OutboxSender.drain`:
      with the provider's reason: the same request would fail the same way;
    * :class:`~bot.outbox_transport.Transient` (network, time-out, 5xx), or
      the transport raising: back to PENDING with a growing backoff, FAILED
-     with the reason after ``max_attempts``.
+     with the reason after ``max_attempts``;
+   * :class:`~bot.outbox_transport.Deferred` (nothing sent: the recipient's
+     own window is full, WeCom's 30 a minute per member): back to PENDING
+     until the window has room, no attempt counted, other rows unaffected.
 
 Stopping (:meth:`OutboxSender.request_stop`) claims nothing more, gives back
 claimed rows not yet sent and lets the sends in flight finish, so a restart
@@ -65,7 +68,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox_compose import Composed, OutboxComposer, Skip
 from bot.outbox_feedback import progress_text, summary_messages
-from bot.outbox_transport import RateLimited, Rejected, SendResult, Sent, Transient, Transport, Unreachable
+from bot.outbox_transport import Deferred, RateLimited, Rejected, SendResult, Sent, Transient, Transport, Unreachable
 from bot.pacing import Pacer
 from storage.database import Database
 from storage.errors import StorageError
@@ -134,6 +137,8 @@ class DrainStats:
     released: int = 0
     #: Rate-limit answers received (Telegram's 429).
     flood_waits: int = 0
+    #: Rows the transport held back for their recipient's own limit (WeCom's per-member count).
+    deferred: int = 0
     #: Seconds from the first to the last successful send.
     first_sent_at: float | None = None
     last_sent_at: float | None = None
@@ -199,6 +204,11 @@ class OutboxSender:
     def request_stop(self) -> None:
         """Claim nothing more; claimed rows not yet sent go back, sends in flight finish."""
         self._stop.set()
+
+    @property
+    def busy_minutes(self) -> frozenset[int]:
+        """Minutes of the hour this channel's scheduled reminders avoid (its transport's pacing)."""
+        return self.transport.pacing.busy_minutes
 
     async def has_work(self, *, batch_id: int | None = None) -> bool:
         """Whether a due message of this channel is waiting (a read; cheap enough to poll)."""
@@ -343,6 +353,9 @@ class OutboxSender:
                     await self._finish(item, stats, DeliveryStatus.FAILED, error=reason)
                 case Transient(reason=reason):
                     await self._transient(item, stats, reason)
+                case Deferred(retry_after=wait, reason=reason):
+                    stats.deferred += 1
+                    await self._retry(item, stats, delay=wait, error=reason, count=False)
                 case _:
                     assert_never(result)
             return

@@ -16,7 +16,13 @@ result             meaning                                                the ro
 :class:`Unreachable`  the account blocked us or is gone                   UNREACHABLE (+ respondent)
 :class:`Rejected`  this message can never be sent as it is                FAILED at once
 :class:`Transient` network, time-out, server error: may work later        PENDING with backoff
+:class:`Deferred`  not sent: this recipient must wait ``retry_after`` s   PENDING until then (no attempt counted)
 =================  =====================================================  ==========================
+
+:class:`Deferred` is for a channel whose limits are per recipient and
+counted by the transport itself (WeCom drops messages above 30 a minute per
+member *silently*): the transport refuses to send before the recipient's
+window has room, and the row waits without holding up other recipients.
 """
 
 from __future__ import annotations
@@ -66,7 +72,18 @@ class Transient:
     reason: str
 
 
-SendResult = Sent | RateLimited | Unreachable | Rejected | Transient
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """Nothing was sent: this recipient may get no message for ``retry_after`` seconds (the channel's own count).
+
+    Unlike :class:`RateLimited` it holds back only this row, not the channel.
+    """
+
+    retry_after: float
+    reason: str
+
+
+SendResult = Sent | RateLimited | Unreachable | Rejected | Transient | Deferred
 
 
 class Transport(Protocol):

@@ -29,6 +29,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 logger = logging.getLogger(__name__)
 
@@ -48,21 +49,43 @@ class PacingPolicy:
 
     Telegram's is 28 a second overall and 1.1 s between two messages to one
     chat. A channel with windowed per-recipient limits (WeCom: 30 a minute and
-    1,000 an hour per member) starts with ``per_recipient_interval=2.0`` (30 a
-    minute); an hourly cap becomes a field here and a check in :class:`Pacer`
-    when such a transport exists.
+    1,000 an hour per member) counts them in its transport, which answers
+    :class:`~bot.outbox_transport.Deferred` when a recipient's window is full.
     """
 
     #: Messages a second overall, evenly spaced.
     rate: float
     #: Seconds between two messages to one recipient.
     per_recipient_interval: float
+    #: Minutes of the hour (UTC) in which this channel's *scheduled* reminders
+    #: do not start: WeCom asks apps to avoid :00 and :30, when most apps push.
+    #: The scheduler holds this channel's rows of a reminder slot falling in
+    #: such a minute until the next free minute (:func:`after_busy_minutes`);
+    #: other channels' rows of the same slot go at once.
+    busy_minutes: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         if self.rate <= 0:
             raise ValueError(f"pacing rate {self.rate}: must be positive (messages a second)")
         if self.per_recipient_interval < 0:
             raise ValueError(f"per-recipient interval {self.per_recipient_interval}: must not be negative (seconds)")
+        if any(not 0 <= minute < 60 for minute in self.busy_minutes) or len(self.busy_minutes) >= 60:
+            raise ValueError(f"busy minutes {sorted(self.busy_minutes)}: need minutes 0-59, not all of them")
+
+
+def after_busy_minutes(when: datetime, busy: frozenset[int]) -> datetime:
+    """``when``, or the start of the next minute not in ``busy`` if ``when`` falls in one (minutes of UTC).
+
+    A reminder slot at 08:30:00 held for a channel that avoids :30 goes at
+    08:31:00. Later, never earlier: the slot's batch is created when it falls
+    due. (Minutes of the hour are the same in UTC and China Standard Time.)
+    """
+    if not busy or when.astimezone(UTC).minute not in busy:
+        return when
+    moment = when.replace(second=0, microsecond=0)
+    while moment.astimezone(UTC).minute in busy:
+        moment += timedelta(minutes=1)
+    return moment
 
 
 class Pacer:

@@ -10,18 +10,25 @@ It takes a ``clock``; tests call ``tick()`` after moving it. The slots follow
 the campaign's current deadline; offsets a deadline move marked spent
 (:func:`bot.campaign_setup.move_deadline`) are left out, so a moved deadline
 moves the future reminders and never sends one again.
+
+A channel may avoid some minutes of the hour (``busy_minutes``, from its
+transport's pacing: WeCom asks apps not to push at :00 and :30). Its rows of
+a batch created in such a minute are first due at the next free minute
+(08:30 → 08:31); the other channels' rows go at once, and the slot itself
+(its key, its time) is the same for all.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot.pacing import after_busy_minutes
 from bot.reminders import QUIET_HOURS, QuietHours, ReminderSlot, due_slot, may_send_now, reminder_slots
 from storage.audience import DEFAULT_OUTBOX_CHANNELS, reminder_audience
 from storage.database import Database
@@ -50,8 +57,11 @@ class ReminderScheduler:
         clock: Callable[[], datetime] = utc_now,
         quiet: QuietHours = QUIET_HOURS,
         outbox_channels: Collection[str] = DEFAULT_OUTBOX_CHANNELS,
+        busy_minutes: Mapping[str, frozenset[int]] | None = None,
     ) -> None:
         self.database = database
+        #: Per channel, the minutes of the hour its scheduled reminders do not start in (WeCom: :00 and :30).
+        self.busy_minutes = {channel: minutes for channel, minutes in (busy_minutes or {}).items() if minutes}
         #: Reminders go to the accounts of these channels (those with an outbox sender).
         self.outbox_channels = tuple(outbox_channels)
         self.clock = clock
@@ -110,7 +120,8 @@ class ReminderScheduler:
                 return None
             audience = await reminder_audience(session=session, campaign_id=campaign.id, channels=self.outbox_channels)
             count = await enqueue_messages(
-                session=session, batch=batch, respondent_ids=audience.respondent_ids, now=now
+                session=session, batch=batch, respondent_ids=audience.respondent_ids, now=now,
+                not_before={channel: after_busy_minutes(now, minutes) for channel, minutes in self.busy_minutes.items()},
             )
         logger.info(
             "campaign %s: reminder %s for %d respondent(s) of %d unit(s)",

@@ -6,6 +6,9 @@ channel, each with its transport), until stopped:
 * every ``tick_interval`` seconds the :class:`~bot.reminder_scheduler.ReminderScheduler`
   creates the reminder batches that fell due (after downtime: the latest due
   slot only, if the deadline has not passed);
+* after each tick, each *follower* runs (the WeCom group digest of each
+  reminder slot, :mod:`handlers.wecom.group_digest`), whether or not this
+  process created the slot's batch;
 * every ``prune_interval`` seconds the ids of updates handled more than
   :data:`PROCESSED_UPDATES_KEPT` ago are forgotten (a channel redelivers
   within hours; the table would otherwise grow by a row per message forever);
@@ -47,6 +50,10 @@ class OutboxDrain(Protocol):
 
     name: str
     channel: str
+    @property
+    def busy_minutes(self) -> frozenset[int]:
+        """Minutes of the hour the channel's scheduled reminders avoid (empty: none)."""
+        ...
 
     def request_stop(self) -> None: ...
 
@@ -57,6 +64,12 @@ class OutboxDrain(Protocol):
     async def drain(self) -> object: ...
 
     async def report(self) -> None: ...
+
+
+class SlotFollower(Protocol):
+    """Work that follows each reminder slot (the WeCom group digest): run after every schedule tick."""
+
+    async def follow(self) -> object: ...
 
 
 #: Seconds between two looks at the reminder schedules.
@@ -82,6 +95,7 @@ class ReminderWorker:
         *,
         database: Database,
         senders: Sequence[OutboxDrain],
+        followers: Sequence[SlotFollower] = (),
         clock: Callable[[], datetime] = utc_now,
         wakeup: asyncio.Event | None = None,
         tick_interval: float = TICK_INTERVAL,
@@ -95,8 +109,12 @@ class ReminderWorker:
         self.database = database
         self.clock = clock
         # Reminders go to the accounts of the channels this worker sends through.
-        self.scheduler = ReminderScheduler(database=database, clock=clock, outbox_channels=channels)
+        self.scheduler = ReminderScheduler(
+            database=database, clock=clock, outbox_channels=channels,
+            busy_minutes={sender.channel: sender.busy_minutes for sender in senders},
+        )
         self.senders = list(senders)
+        self.followers = list(followers)
         self.wakeup = wakeup or asyncio.Event()
         self.tick_interval = tick_interval
         self.poll_interval = poll_interval
@@ -175,6 +193,7 @@ class ReminderWorker:
                     if await self.scheduler.tick():
                         self._wake_senders()
                     next_tick = now + self.tick_interval
+                    await self._follow()
                 if now >= next_prune:
                     await self.prune()
                     next_prune = now + self.prune_interval
@@ -186,6 +205,15 @@ class ReminderWorker:
             if self._stopping:
                 break
             await self._sleep(delay)
+
+    async def _follow(self) -> None:
+        """Run each follower; one failing (a group robot down) neither stops the others nor the schedule."""
+        for follower in self.followers:
+            try:
+                await follower.follow()
+            except Exception as error:
+                logger.error("after the reminder schedule: %s failed: %s", type(follower).__name__, error)
+                logger.debug("slot follower failed", exc_info=True)
 
     async def _run_sender(self, sender: OutboxDrain, wakeup: asyncio.Event) -> None:
         next_recovery = 0.0

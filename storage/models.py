@@ -160,6 +160,9 @@ class Campaign(Base):
     #: The campaign of last period (``campaign create --previous``): each unit is offered
     #: its submitted answers of then, matched by unit name and question id.
     previous_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    #: The WeCom group robot's webhook URL (``campaign create/set --wecom-group-webhook``): each
+    #: reminder slot posts a digest of the units not yet submitted there. Holds the robot's key: never logged.
+    wecom_group_webhook: Mapped[str | None] = mapped_column(String(500))
 
     survey_version: Mapped[SurveyVersion] = relationship(back_populates="campaigns")
     units: Mapped[list[Unit]] = relationship(
@@ -182,6 +185,9 @@ class Unit(Base):
     #: Roster order, 1-based, as given by the coordinator.
     position: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    #: The unit's contact mobile number (a Chinese mobile, 11 digits), from the roster: the
+    #: WeCom group digest mentions it.
+    contact_mobile: Mapped[str | None] = mapped_column(String(20))
 
     campaign: Mapped[Campaign] = relationship(back_populates="units")
     response: Mapped[Response] = relationship(back_populates="unit", passive_deletes=True)
@@ -560,3 +566,27 @@ class OutboxMessage(Base):
     error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime | None]
+
+
+class WeComGroupDigest(Base):
+    """The WeCom group digest of one reminder slot of a campaign: claimed once, posted once.
+
+    ``status``: ``posting`` (claimed by ``claimed_by``), ``pending`` (to try
+    again at ``next_attempt_at``), ``posted``, ``failed`` (with ``error``).
+    """
+
+    __tablename__ = "wecom_group_digests"
+    __table_args__ = (UniqueConstraint("campaign_id", "slot_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    #: The reminder batch's key (``reminder@<send time>``).
+    slot_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    next_attempt_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    posted_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -28,7 +28,7 @@ is marked FAILED (:data:`INTERRUPTED_REASON`) rather than sent a second time.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -154,12 +154,28 @@ async def enqueue_messages(
     batch: OutboxBatch,
     respondent_ids: Sequence[int],
     now: datetime | None = None,
+    not_before: Mapping[str, datetime] | None = None,
 ) -> int:
-    """Add one PENDING message per respondent (each once) to an active batch; returns how many."""
+    """Add one PENDING message per respondent (each once) to an active batch; returns how many.
+
+    ``not_before`` (channel → time): the messages of a respondent of that
+    channel are first due then instead of now (a channel's scheduled
+    reminders held off its busy minutes).
+    """
     if batch.status is not OutboxBatchStatus.ACTIVE:
         raise ConflictError(f"outbox batch {batch.id} is {batch.status.value}, not active")
     moment = aware_now(now)
     unique = list(dict.fromkeys(respondent_ids))
+    first_due: dict[int, datetime] = {}
+    if unique and not_before:
+        channel_rows = await session.execute(
+            select(Respondent.id, Respondent.channel).where(Respondent.id.in_(unique))
+        )
+        first_due = {
+            respondent_id: max(moment, not_before[channel])
+            for respondent_id, channel in channel_rows
+            if channel in not_before
+        }
     if unique:
         await session.execute(
             insert(OutboxMessage),
@@ -169,7 +185,7 @@ async def enqueue_messages(
                     "respondent_id": respondent_id,
                     "status": DeliveryStatus.PENDING,
                     "attempts": 0,
-                    "next_attempt_at": moment,
+                    "next_attempt_at": first_due.get(respondent_id, moment),
                     "created_at": moment,
                 }
                 for respondent_id in unique

@@ -2,10 +2,14 @@
 
 Also reads a roster's text (a units file, or the console's pasted roster;
 :func:`parse_roster`): UTF-8 text (with or without a BOM) or CSV, one unit
-per line in its first column, optionally the unit's contact e-mail in the
-second (``NAME<TAB>EMAIL``, ``NAME,EMAIL`` or ``NAME EMAIL``, mixed as pasted; a second column
-without ``@`` is a note and ignored, one with ``@`` must be a valid address);
-blank lines and lines starting with ``#`` are ignored.
+per line in its first column, optionally the unit's contact e-mail and its
+contact mobile number in the columns after it (``NAME<TAB>EMAIL``,
+``NAME<TAB>EMAIL<TAB>MOBILE``, ``NAME<TAB>MOBILE``, ``NAME<TAB><TAB>MOBILE``,
+``NAME,EMAIL`` or ``NAME EMAIL``, mixed as pasted). A column with ``@`` must
+be a valid address; a column that looks like a phone number (digits, spaces,
+dashes, an optional +86, eleven digits starting with 1) must be a Chinese
+mobile number ``1[3-9]`` + 9 digits; any other column is a note and ignored.
+Blank lines and lines starting with ``#`` are ignored.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ class RosterLine:
 
     name: str
     email: str | None = None
+    #: A Chinese mobile number, 11 digits (the WeCom group digest mentions it).
+    mobile: str | None = None
 
 
 class RosterFileError(StorageError):
@@ -84,6 +90,30 @@ def check_email_address(raw: str) -> str:
     return address
 
 
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+#: What a phone-number column looks like before it is checked: digits with spaces or dashes, maybe +86.
+_PHONE_LIKE = re.compile(r"(?:\+?86[\s-]*)?1[\d\s-]{10,14}")
+
+
+def looks_like_mobile(raw: str) -> bool:
+    """Whether a roster column is meant as a mobile number (to be checked by :func:`check_mobile_number`)."""
+    return bool(_PHONE_LIKE.fullmatch(raw.strip()))
+
+
+def check_mobile_number(raw: str) -> str:
+    """The number as stored (11 digits, no +86, spaces or dashes); :class:`InvalidValueError` saying what is wrong."""
+    digits = re.sub(r"[\s-]", "", raw.strip())
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if not _MOBILE.fullmatch(digits):
+        raise InvalidValueError(
+            f"{raw.strip()!r} is not a Chinese mobile number; write 11 digits starting with 13-19, e.g. 13812345678"
+        )
+    return digits
+
+
 def read_units_file(path: str | Path) -> list[str]:
     """The unit names of a units file, in file order (see :func:`read_roster_file`)."""
     return [line.name for line in read_roster_file(path)]
@@ -97,6 +127,7 @@ class RosterProblemKind(StrEnum):
     NAME_TOO_LONG = "name_too_long"
     DUPLICATE = "duplicate"
     BAD_EMAIL = "bad_email"
+    BAD_MOBILE = "bad_mobile"
     NO_UNITS = "no_units"
 
 
@@ -127,6 +158,8 @@ class RosterProblem:
                 if len(self.text) > EMAIL_MAX_LENGTH:
                     return f"{where}e-mail address {self.text[:40]!r}... is longer than {EMAIL_MAX_LENGTH} characters"
                 return f"{where}{self.text!r} is not an e-mail address; write it as name@example.cn"
+            case RosterProblemKind.BAD_MOBILE:
+                return f"{where}{self.text!r} is not a Chinese mobile number; write 11 digits starting with 13-19, e.g. 13812345678"
             case RosterProblemKind.NO_UNITS:
                 return "lists no units (one unit name per line)"
 
@@ -186,13 +219,25 @@ def parse_roster(text: str) -> RosterText:
             continue
         first_line[name] = line_number
         email: str | None = None
-        if len(columns) > 1 and "@" in columns[1]:  # other second columns are notes, as before
-            try:
-                email = check_email_address(columns[1])
-            except InvalidValueError:
-                problems.append(RosterProblem(line_number, RosterProblemKind.BAD_EMAIL, columns[1].strip()))
-                continue
-        lines.append(RosterLine(name=name, email=email))
+        mobile: str | None = None
+        problem: RosterProblem | None = None
+        for column in columns[1:3]:  # other columns, and columns without @ or a phone number, are notes
+            if "@" in column and email is None:
+                try:
+                    email = check_email_address(column)
+                except InvalidValueError:
+                    problem = RosterProblem(line_number, RosterProblemKind.BAD_EMAIL, column.strip())
+                    break
+            elif looks_like_mobile(column) and mobile is None:
+                try:
+                    mobile = check_mobile_number(column)
+                except InvalidValueError:
+                    problem = RosterProblem(line_number, RosterProblemKind.BAD_MOBILE, column.strip())
+                    break
+        if problem is not None:
+            problems.append(problem)
+            continue
+        lines.append(RosterLine(name=name, email=email, mobile=mobile))
         line_numbers.append(line_number)
     if not lines and not problems:
         problems.append(RosterProblem(0, RosterProblemKind.NO_UNITS))

@@ -184,7 +184,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="ZONE",
         help="time zone the deadline and reminders are shown in (default SURVEYBOT_TIMEZONE, Asia/Shanghai)",
     )
+    create.add_argument(
+        "--wecom-group-webhook",
+        metavar="URL",
+        help="a WeCom group robot's webhook (https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...): "
+        "each reminder slot posts the units not yet submitted to that group",
+    )
     create.set_defaults(handler=handle_create)
+
+    setting = actions.add_parser(
+        "set",
+        help="change a campaign's settings: the WeCom group robot webhook",
+        description="Change a campaign's settings.",
+    )
+    setting.add_argument("campaign_id", type=row_id, metavar="ID")
+    setting.add_argument(
+        "--wecom-group-webhook",
+        required=True,
+        metavar="URL|none",
+        help="the WeCom group robot's webhook that gets the digest of each reminder slot; none removes it",
+    )
+    setting.set_defaults(handler=handle_set)
 
     listing = actions.add_parser("list", help="list campaigns with their progress")
     listing.set_defaults(handler=handle_list)
@@ -237,6 +257,7 @@ def handle_create(args: argparse.Namespace) -> int:
     parse_zone(zone_name)
     survey = _load_survey(args.survey)
     roster = read_roster(args.units_file) if args.units_file else []
+    webhook = group_webhook(args.wecom_group_webhook, settings) if args.wecom_group_webhook else None
 
     async def operation(database: Database, settings: Settings) -> CreatedCampaign | SetupRejection:
         from bot.campaign_setup import CampaignPlan, CampaignSetup
@@ -249,6 +270,7 @@ def handle_create(args: argparse.Namespace) -> int:
             reminder_offsets=tuple(reminders),
             roster=tuple(roster),
             previous_campaign_id=args.previous,
+            wecom_group_webhook=webhook,
         )
         return await CampaignSetup(database=database).create(plan=plan, now=datetime.now(UTC))
 
@@ -275,8 +297,48 @@ def handle_create(args: argparse.Namespace) -> int:
         f"roster: {created.units} unit(s)"
         + (f" from {args.units_file}" if args.units_file else "; add them with surveybot invite")
         + (f", {created.contacts} with a contact e-mail" if created.contacts else "")
+        + (f", {created.mobiles} with a mobile number" if created.mobiles else "")
     )
+    if webhook:
+        print(f"WeCom group digest: {webhook_text(webhook)}")
     print(created.campaign_id)
+    return 0
+
+
+def group_webhook(url: str, settings: Settings) -> str:
+    """A checked group robot webhook URL; a bad one is a one-line error (exit 2) that never shows the key."""
+    from handlers.wecom.robot_webhook import WebhookUrlError, check_webhook_url
+
+    try:
+        return check_webhook_url(url, api_url=getattr(settings, "wecom_api_url", None))
+    except WebhookUrlError as error:
+        raise CommandError(f"--wecom-group-webhook: {error}", exit_code=2) from None
+
+
+def webhook_text(url: str) -> str:
+    from handlers.wecom.robot_webhook import webhook_label
+
+    return webhook_label(url)
+
+
+def handle_set(args: argparse.Namespace) -> int:
+    from bot.cli.database import cli_settings
+
+    settings = cli_settings()
+    value = args.wecom_group_webhook.strip()
+    webhook = None if value.lower() in {"none", "off", ""} else group_webhook(value, settings)
+
+    async def operation(database: Database, settings: Settings) -> str:
+        from storage.campaigns import get_campaign
+
+        async with database.transaction() as session:
+            campaign = await get_campaign(session=session, campaign_id=args.campaign_id, for_update=True)
+            campaign.wecom_group_webhook = webhook
+        if webhook is None:
+            return f"campaign {campaign.id}: no WeCom group digest any more"
+        return f"campaign {campaign.id}: each reminder slot posts a digest to the WeCom group ({webhook_text(webhook)})"
+
+    print(run_with_database(operation, settings=settings))
     return 0
 
 

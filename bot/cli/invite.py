@@ -106,6 +106,7 @@ def handle_create(args: argparse.Namespace) -> int:
     roster = read_roster(args.units_file) if args.units_file else None
     names: list[str] = [line.name for line in roster] if roster is not None else list(args.unit)
     emails: list[str | None] = [line.email for line in roster] if roster is not None else [None] * len(names)
+    mobiles: list[str | None] = [line.mobile for line in roster] if roster is not None else [None] * len(names)
     if args.email is not None:
         if roster is not None or len(names) != 1:
             raise CommandError(
@@ -138,7 +139,9 @@ def handle_create(args: argparse.Namespace) -> int:
                 units, added = await ensure_units(session=session, campaign=campaign, names=names)
             except InvalidValueError as error:
                 raise CommandError(str(error)) from None
-            for unit, email in zip(units, emails, strict=True):
+            for unit, email, mobile in zip(units, emails, mobiles, strict=True):
+                if mobile is not None:
+                    unit.contact_mobile = mobile  # mentioned by the WeCom group digest
                 if email is not None:
                     _, bound = await add_email_contact(session=session, unit=unit, address=email, now=now)
                     if bound:

@@ -22,4 +22,10 @@ Built so far, with no dependency on the rest of the channel:
 - :mod:`handlers.wecom.message_split`: long texts as messages under 2048 bytes.
 - :mod:`handlers.wecom.pacing`: per-member pacing under WeCom's silent-drop
   limits, and scheduled times moved off :00 and :30.
+- :mod:`handlers.wecom.outbox_transport`: the outbox's WeCom transport
+  (reminders and broadcasts, counted per member with a reserve for replies),
+  with :mod:`handlers.wecom.outbox_rendering` for the texts.
+- :mod:`handlers.wecom.group_digest`: each reminder slot's digest to a
+  campaign's group robot, with :mod:`handlers.wecom.robot_webhook` for the
+  webhook URL.
 """

@@ -65,26 +65,38 @@ class MemberPacer:
         per_hour: int = PER_HOUR,
     ) -> None:
         if per_minute < 1 or per_hour < per_minute:
-            raise ValueError(
-                f"MemberPacer: need 1 <= per_minute <= per_hour, got per_minute={per_minute}, per_hour={per_hour}"
-            )
+            raise ValueError(f"MemberPacer: need 1 <= per_minute <= per_hour, got per_minute={per_minute}, per_hour={per_hour}")
         self._clock = clock
         self._per_minute = per_minute
         self._per_hour = per_hour
         self._sent: dict[str, deque[float]] = {}
 
-    def decide(self, member: str) -> PaceDecision:
-        """Send now, or wait this many seconds, so that neither window overflows."""
+    def decide(self, member: str, *, count: int = 1, reserve: int = 0) -> PaceDecision:
+        """Send ``count`` messages now, or wait this many seconds, so that neither window overflows.
+
+        ``reserve``: per-minute slots to leave free for others (the outbox
+        transport leaves :data:`~handlers.wecom.outbox_transport.REPLY_RESERVE`
+        to the replies to a member's own messages, which ask with none).
+        """
+        minute_limit = self._per_minute - reserve
+        if count < 1 or count > minute_limit:
+            raise ValueError(
+                f"MemberPacer.decide: {count} message(s) with {reserve} reserved cannot fit in "
+                f"{self._per_minute} a minute; send fewer parts at once"
+            )
         now = self._clock()
         sent = self._prune(member, now)
         if sent is None:
             return SEND_NOW
         waits = [0.0]
-        if len(sent) >= self._per_hour:
-            waits.append(sent[-self._per_hour] + _HOUR - now)
-        in_last_minute = _count_since(sent, now - _MINUTE)
-        if in_last_minute >= self._per_minute:
-            waits.append(sent[-self._per_minute] + _MINUTE - now)
+        # At most limit - count may remain in a window for count more to fit: the
+        # (limit - count + 1)-th most recent send must have left it.
+        hour_room = self._per_hour - count
+        if len(sent) > hour_room:
+            waits.append(sent[-(hour_room + 1)] + _HOUR - now)
+        minute_room = minute_limit - count
+        if _count_since(sent, now - _MINUTE) > minute_room:
+            waits.append(sent[-(minute_room + 1)] + _MINUTE - now)
         wait = max(waits)
         if wait <= 0:
             return SEND_NOW
