@@ -22,7 +22,7 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp_jinja2
 import jinja2
@@ -34,6 +34,9 @@ from bot.core.campaigns import StatusReport
 from bot.core.catalog import BOT_LANGUAGES, bot_language, translate
 from handlers.console.presenting import campaign_row, deadline_text, local_time, unit_row
 from storage.errors import CampaignNotFoundError
+
+if TYPE_CHECKING:
+    from handlers.console.outreach import OutreachSetup
 
 logger = logging.getLogger(__name__)
 
@@ -290,8 +293,17 @@ class Console:
         return response
 
 
-def make_console_app(*, access: ConsoleAccess, coordination: CoordinatorService, secure_cookies: bool) -> web.Application:
-    """The console as an aiohttp application; mount it under ``/admin`` with :func:`mount`."""
+def make_console_app(
+    *,
+    access: ConsoleAccess,
+    coordination: CoordinatorService,
+    secure_cookies: bool,
+    outreach: OutreachSetup | None = None,
+) -> web.Application:
+    """The console as an aiohttp application; mount it under ``/admin`` with :func:`mount`.
+
+    With ``outreach``, the reminder and notice pages too (:mod:`handlers.console.outreach`).
+    """
     console = Console(access=access, coordination=coordination, secure_cookies=secure_cookies)
     app = web.Application(middlewares=[console.guard], client_max_size=64 * 1024)
     aiohttp_jinja2.setup(
@@ -309,6 +321,10 @@ def make_console_app(*, access: ConsoleAccess, coordination: CoordinatorService,
     app.router.add_get("/sessions", console.sessions)
     app.router.add_post(r"/sessions/{id:\d{1,18}}/revoke", console.revoke_session)
     app.router.add_get("/assets/{name}", console.asset)
+    if outreach is not None:
+        from handlers.console.outreach import register as register_outreach
+
+        register_outreach(app, console, outreach)
     return app
 
 
