@@ -284,7 +284,13 @@ def console_app(settings: Any, database: Any, *, outreach: Any = None) -> Any:
 
 
 def console_outreach(
-    settings: Any, database: Any, *, surveys: Any, on_enqueued: Any, outbox_channels: tuple[str, ...]
+    settings: Any,
+    database: Any,
+    *,
+    surveys: Any,
+    on_enqueued: Any,
+    outbox_channels: tuple[str, ...],
+    clock: Any = None,
 ) -> Any:
     """The console's reminders and notices: the outreach service of the process's outbox channels,
     and each channel's message text for the previews."""
@@ -294,6 +300,7 @@ def console_outreach(
     from handlers.console.outreach import OutreachSetup, Previewer
     from handlers.email.rendering import render_email
     from handlers.telegram.outbox_rendering import render_outbox
+    from storage.types import utc_now
 
     public_url = settings.public_url or "http://127.0.0.1:8443"
 
@@ -305,10 +312,12 @@ def console_outreach(
         return render_outbox(content).text
 
     previewers: dict[str, Previewer] = {"telegram": telegram_text, "email": email_text}
+    clock = clock or utc_now
     return OutreachSetup(
         service=OutreachService(
             database=database,
-            coordination=CoordinatorService(database=database, settings=settings),
+            coordination=CoordinatorService(database=database, settings=settings, clock=clock),
+            clock=clock,
             on_enqueued=on_enqueued,
             outbox_channels=outbox_channels,
             composer=OutboxComposer(surveys=surveys),
