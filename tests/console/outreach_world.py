@@ -63,6 +63,8 @@ class OutreachWorld:
     smtp: LocalSmtpServer
     fake: FakeTelegram
     campaign_id: int
+    #: Runs the schedule and the senders (started unless the test starts it itself).
+    worker: ReminderWorker
 
     async def sign_in(self) -> str:
         """Sign the client in with a fresh link; the CSRF token of its session."""
@@ -158,13 +160,12 @@ def outreach_root(
 
 @asynccontextmanager
 async def outreach_world(
-    backend: Backend, tmp_path: Path, *, clock: Callable[[], datetime] | None = None, deadline: datetime | None = None
+    backend: Backend, tmp_path: Path, *, start_worker: bool = True
 ) -> AsyncIterator[tuple[OutreachWorld, TestServer]]:
     """The site, its worker and senders running; yields the world and the server (for a browser)."""
     database = backend.open()
-    test_clock = Clock(datetime(2026, 12, 1, 2, 0, tzinfo=UTC))
-    now = clock or test_clock
-    campaign_id, _ = await make_campaign(database, test_clock, deadline=deadline or datetime(2026, 12, 15, 9, 0, tzinfo=UTC))
+    now = Clock(datetime(2026, 12, 1, 2, 0, tzinfo=UTC))
+    campaign_id, _ = await make_campaign(database, now, deadline=datetime(2026, 12, 15, 9, 0, tzinfo=UTC))
     settings = Settings(
         database_url=backend.url_with_schema,
         data_dir=tmp_path / "data",
@@ -201,18 +202,20 @@ async def outreach_world(
         await server.start_server(access_log_class=RedactingAccessLogger)
         client = TestClient(server)
         await client.start_server()
-        worker.start()
+        if start_worker:
+            worker.start()
         access = ConsoleAccess(database=database, settings=settings, clock=now)
         try:
             yield (
                 OutreachWorld(
                     database=database,
                     access=access,
-                    clock=test_clock,
+                    clock=now,
                     client=client,
                     smtp=smtp,
                     fake=fake,
                     campaign_id=campaign_id,
+                    worker=worker,
                 ),
                 server,
             )
