@@ -64,6 +64,8 @@ MAX_BROADCAST_LENGTH = 3000
 FORM_ID = re.compile(r"[A-Za-z0-9_-]{16,64}\Z")
 #: The script refreshing the progress page (no inline script: CSP).
 SCRIPT = Path(__file__).with_name("static") / "outreach-progress.js"
+#: A unit id as the form sends it (any other value is ignored).
+UNIT_ID = re.compile(r"[0-9]{1,18}\Z")
 #: Channels with a name in the catalogs (any other shows its code).
 NAMED_CHANNELS = frozenset({"telegram", "email", "wecom", "web"})
 #: The notices a page may show after a redirect (``?notice=``).
@@ -173,7 +175,7 @@ class OutreachPages:
         language = self.console.language(request)
         campaign_id = int(request.match_info["id"])
         fields = await request.post()
-        picked = frozenset(int(value) for value in fields.getall("unit", []) if isinstance(value, str) and value.isdigit())
+        picked = frozenset(int(value) for value in fields.getall("unit", []) if isinstance(value, str) and UNIT_ID.match(value))
         body_field = fields.get("body")
         body = body_field.strip() if isinstance(body_field, str) else ""
         if not picked:

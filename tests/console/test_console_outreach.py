@@ -231,7 +231,9 @@ async def test_broadcast_without_text_or_units__the_form_again_with_the_reason_a
     url = f"/admin/campaigns/{world.campaign_id}/broadcast"
 
     no_text = await world.client.post(url, data={"csrf": csrf, "unit": str(ids["通州区"]), "body": "  "})
-    no_units = await world.client.post(url, data={"csrf": csrf, "body": "请于周五前寄出。"})
+    no_units = await world.client.post(
+        url, data=[("csrf", csrf), ("body", "请于周五前寄出。"), ("unit", "²"), ("unit", "9" * 40)]
+    )
     too_long = await world.client.post(url, data={"csrf": csrf, "unit": str(ids["通州区"]), "body": "长" * 3001})
 
     assert no_text.status == 400 and "请填写通知内容。" in await no_text.text()
