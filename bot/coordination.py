@@ -135,13 +135,16 @@ class CoordinatorService:
         self.clock = clock
         self.exporter = exporter
 
-    async def authorize(self, *, user: ChannelUser, command: str) -> None:
-        """Raise :class:`NotCoordinatorError` (and log it) unless ``user`` is a coordinator."""
+    async def is_coordinator(self, *, user: ChannelUser) -> bool:
+        """Whether ``user`` is a coordinator now (nothing logged: for what only a coordinator is shown, like /help's part)."""
         async with self.database.read() as session:
-            allowed = await is_coordinator(
+            return await is_coordinator(
                 session=session, telegram_ids=self.settings.admin_ids, channel=user.channel, external_id=user.external_id
             )
-        if not allowed:
+
+    async def authorize(self, *, user: ChannelUser, command: str) -> None:
+        """Raise :class:`NotCoordinatorError` (and log it) unless ``user`` is a coordinator."""
+        if not await self.is_coordinator(user=user):
             logger.warning(
                 "coordinator command %s refused for %s account %s (%s)",
                 command,

@@ -23,6 +23,7 @@ broadcast also carries the survey, deadline and progress of its units
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -53,6 +54,8 @@ logger = logging.getLogger(__name__)
 
 #: Channels whose messages carry each unit's personal web link.
 LINK_CHANNELS: frozenset[str] = frozenset({Channel.EMAIL.value})
+#: What stands for a personal link's token in a preview (each message gets its own when sent).
+PREVIEW_LINK_TOKEN = "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,34 +139,12 @@ class OutboxComposer:
         campaign = await session.get(Campaign, batch.campaign_id) if batch is not None else None
         if batch is None or respondent is None or campaign is None:
             return Skip(SKIP_GONE)
-        content: ReminderContent | BroadcastContent
-        links = respondent.channel in LINK_CHANNELS
-        if batch.kind is OutboxKind.BROADCAST:
-            context = None
-            if links:
-                units = await recipient_units(session=session, respondent_id=respondent.id, campaign_id=campaign.id)
-                if not units:
-                    return Skip(SKIP_UNBOUND)
-                context = await self._reminder(session, respondent, campaign, units, now=now, links=True)
-            content = BroadcastContent(
-                language=bot_language(respondent.language),
-                campaign_title=campaign.title,
-                body=batch.body or "",
-                context=context,
-            )
-        else:
-            read_only = read_only_reason(
-                is_open=campaign.status is CampaignStatus.OPEN, deadline=campaign.deadline, now=now
-            )
-            if read_only is not None:
-                return Skip(SKIP_READ_ONLY[read_only])
-            units = await recipient_units(session=session, respondent_id=respondent.id, campaign_id=campaign.id)
-            if not units:
-                return Skip(SKIP_UNBOUND)
-            pending = [unit for unit in units if unit.response.status is not ResponseStatus.SUBMITTED]
-            if not pending:
-                return Skip(SKIP_SUBMITTED)
-            content = await self._reminder(session, respondent, campaign, pending, now=now, links=links)
+        content = await self.content(
+            session=session, kind=batch.kind, body=batch.body, unit_ids=batch.unit_ids,
+            respondent=respondent, campaign=campaign, now=now,
+        )
+        if isinstance(content, Skip):
+            return content
         return Composed(
             message_id=message.id,
             respondent_id=respondent.id,
@@ -174,6 +155,58 @@ class OutboxComposer:
             content=content,
         )
 
+    async def content(
+        self,
+        *,
+        session: AsyncSession,
+        kind: OutboxKind,
+        body: str | None,
+        unit_ids: Collection[int] | None,
+        respondent: Respondent,
+        campaign: Campaign,
+        now: datetime,
+        issue_links: bool = True,
+    ) -> ReminderContent | BroadcastContent | Skip:
+        """What the respondent gets of a batch of ``kind`` (for ``unit_ids`` only, when given).
+
+        With ``issue_links=False`` (a preview) no invitation is issued: a link
+        channel's lines carry :data:`PREVIEW_LINK_TOKEN` instead.
+        """
+        links = respondent.channel in LINK_CHANNELS
+
+        async def units_concerned() -> list[RecipientUnit]:
+            units = await recipient_units(session=session, respondent_id=respondent.id, campaign_id=campaign.id)
+            if unit_ids is None:
+                return units
+            selected = set(unit_ids)
+            return [unit for unit in units if unit.unit_id in selected]
+
+        if kind is OutboxKind.BROADCAST:
+            context = None
+            if links:
+                units = await units_concerned()
+                if not units:
+                    return Skip(SKIP_UNBOUND)
+                context = await self._reminder(
+                    session, respondent, campaign, units, now=now, links=True, issue_links=issue_links
+                )
+            return BroadcastContent(
+                language=bot_language(respondent.language),
+                campaign_title=campaign.title,
+                body=body or "",
+                context=context,
+            )
+        read_only = read_only_reason(is_open=campaign.status is CampaignStatus.OPEN, deadline=campaign.deadline, now=now)
+        if read_only is not None:
+            return Skip(SKIP_READ_ONLY[read_only])
+        units = await units_concerned()
+        if not units:
+            return Skip(SKIP_UNBOUND)
+        pending = [unit for unit in units if unit.response.status is not ResponseStatus.SUBMITTED]
+        if not pending:
+            return Skip(SKIP_SUBMITTED)
+        return await self._reminder(session, respondent, campaign, pending, now=now, links=links, issue_links=issue_links)
+
     async def _reminder(
         self,
         session: AsyncSession,
@@ -183,6 +216,7 @@ class OutboxComposer:
         *,
         now: datetime,
         links: bool,
+        issue_links: bool = True,
     ) -> ReminderContent:
         survey = await self.surveys.survey(session=session, survey_version_id=campaign.survey_version_id)
         zone = ZoneInfo(campaign.timezone)
@@ -193,7 +227,8 @@ class OutboxComposer:
             if unit.response.status is ResponseStatus.SUBMITTED:
                 line = replace(line, submitted=True)
             if links:
-                line = replace(line, link_token=await issue_link_token(session=session, unit_id=unit.unit_id, now=now))
+                token = await issue_link_token(session=session, unit_id=unit.unit_id, now=now) if issue_links else PREVIEW_LINK_TOKEN
+                line = replace(line, link_token=token)
             lines.append(line)
         return ReminderContent(
             language=bot_language(survey.language_for(respondent.language)),

@@ -8,6 +8,12 @@ confirmed at most once (a second press, a redelivered update, or a second
 coordinator finds it handled) and expires after :data:`DRAFT_TTL`.
 ``surveybot remind`` skips the draft: :meth:`OutreachService.enqueue_reminder`.
 
+A draft may be for some units only (``unit_ids``, the console's selection):
+it keeps them, its confirmation looks for recipients among them only, and the
+composer speaks of them only. :meth:`OutreachService.inspect` shows a batch
+to the console: before confirmation who gets what (each recipient's message
+composed as it would be sent, links excepted), after it the delivery counts.
+
 Every Telegram entry point checks the account through
 :class:`~bot.coordination.CoordinatorService` on every call.
 """
@@ -28,17 +34,27 @@ from bot.coordination import CoordinatorService, campaign_summary
 from bot.core.campaigns import CampaignChoice, CampaignSummary
 from bot.core.inbound_text import clean_fields, clean_text
 from bot.core.read_only import ReadOnlyReason, read_only_reason
+from bot.outbox_compose import BroadcastContent, OutboxComposer, ReminderContent, Skip
 from bot.reminders import QUIET_HOURS
 from bot.service import ChannelUser
-from storage.audience import DEFAULT_OUTBOX_CHANNELS, Audience, broadcast_audience, reminder_audience
+from storage.audience import (
+    DEFAULT_OUTBOX_CHANNELS,
+    Audience,
+    UnitAudience,
+    audience_of,
+    broadcast_audience,
+    reminder_audience,
+    unit_audiences,
+)
 from storage.campaigns import get_campaign
 from storage.database import Database
-from storage.models import Campaign, CampaignStatus, OutboxBatchStatus, OutboxKind
+from storage.models import Campaign, CampaignStatus, DeliveryStatus, OutboxBatchStatus, OutboxKind, Respondent, ResponseStatus
 from storage.outbox import (
     OutboxBatchNotFoundError,
     activate_batch,
     cancel_batch,
     create_batch,
+    delivery_counts,
     enqueue_messages,
     get_batch,
 )
@@ -74,6 +90,9 @@ class Preview:
 class Redelivered:
     """The command was handled before and its draft confirmed or cancelled since: show nothing."""
 
+    #: That draft (the console shows where it went).
+    batch_id: int | None = None
+
 
 class ConfirmOutcome(StrEnum):
     STARTED = "started"
@@ -107,6 +126,73 @@ class QueuedReminder:
     total: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class RecipientPreview:
+    """One account of a unit and the message it would get (``None``: it would get none, e.g. nothing left to remind)."""
+
+    respondent_id: int
+    channel: str
+    #: Messages could not reach the account before.
+    unreachable: bool
+    content: ReminderContent | BroadcastContent | None
+
+
+@dataclass(frozen=True, slots=True)
+class UnitPreview:
+    name: str
+    status: ResponseStatus
+    recipients: tuple[RecipientPreview, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchView:
+    """A coordinator's reminder or broadcast as the console shows it: a draft's preview, or its delivery."""
+
+    batch_id: int
+    kind: OutboxKind
+    status: OutboxBatchStatus
+    campaign: CampaignSummary
+    body: str | None
+    #: Picked units only (None: every unit of the campaign).
+    selected: tuple[int, ...] | None
+    #: A draft older than :data:`DRAFT_TTL`: its confirmation would be refused.
+    expired: bool
+    #: Why a reminder could not be sent now (closed, past the deadline), if so.
+    refusal: ReadOnlyReason | None
+    quiet_hours: bool
+    #: A draft's units with at least one account to message, roster order (empty once confirmed).
+    units: tuple[UnitPreview, ...]
+    #: A draft's units that nobody can be messaged for (to phone instead).
+    unreachable_units: tuple[str, ...]
+    #: The messages of a confirmed batch by status (every status present; all zero for a draft).
+    counts: dict[DeliveryStatus, int]
+    total: int
+
+    @property
+    def recipients(self) -> int:
+        return len({recipient.respondent_id for unit in self.units for recipient in unit.recipients})
+
+
+@dataclass(frozen=True, slots=True)
+class UnitChoice:
+    """A unit a coordinator may pick for a reminder or a notice."""
+
+    unit_id: int
+    name: str
+    status: ResponseStatus
+    #: The channels of its accounts that messages go through (empty: nobody to message).
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UnitChoices:
+    campaign: CampaignSummary
+    #: Every unit of the campaign, in roster order.
+    units: tuple[UnitChoice, ...]
+    #: Why reminders cannot be sent now (closed, past the deadline); None for broadcasts.
+    refusal: ReadOnlyReason | None
+
+
 def command_of(kind: OutboxKind) -> str:
     return "broadcast" if kind is OutboxKind.BROADCAST else "remind"
 
@@ -120,8 +206,11 @@ class OutreachService:
         clock: Callable[[], datetime] = utc_now,
         on_enqueued: Callable[[], None] | None = None,
         outbox_channels: Collection[str] = DEFAULT_OUTBOX_CHANNELS,
+        composer: OutboxComposer | None = None,
     ) -> None:
         self.database = database
+        #: Writes the previews' messages as the sender would (share the sender's to share its survey cache).
+        self.composer = composer if composer is not None else OutboxComposer()
         self.coordination = coordination
         self.clock = clock
         self.on_enqueued = on_enqueued
@@ -137,6 +226,7 @@ class OutreachService:
         language: str,
         body: str | None = None,
         update_id: str | None = None,
+        unit_ids: Collection[int] | None = None,
     ) -> Preview | CampaignChoice | Refused | Redelivered:
         """Check the account, pick the campaign and store a draft to confirm.
 
@@ -145,7 +235,8 @@ class OutreachService:
         a restart after a kill) finds its draft and previews it again, never
         a second draft; once that draft is confirmed or cancelled, it shows
         nothing. (The inbox already keeps a redelivered update from being
-        handled twice.)
+        handled twice.) ``unit_ids``: for these units of the campaign only
+        (the draft keeps them; its confirmation looks among them again).
 
         Raises :class:`~bot.coordination.NotCoordinatorError` and
         :class:`~storage.errors.CampaignNotFoundError`.
@@ -161,8 +252,9 @@ class OutreachService:
             refusal = read_only_reason(is_open=campaign.is_open, deadline=campaign.deadline, now=now)
             if refusal is not None:
                 return Refused(campaign=campaign, reason=refusal)
+        selected = None if unit_ids is None else sorted(set(unit_ids))
         async with self.database.transaction() as session:
-            audience = await self._audience(session, kind, campaign.id)
+            audience = await self._audience(session, kind, campaign.id, selected)
             batch_id: int | None = None
             if audience.respondent_ids:
                 key = f"{kind.value}:{user.channel}:{update_id}" if update_id else f"{kind.value}:{uuid.uuid4().hex}"
@@ -173,13 +265,14 @@ class OutreachService:
                     key=key[:100],
                     status=OutboxBatchStatus.DRAFT,
                     body=body,
+                    unit_ids=selected,
                     requested_channel=user.channel,
                     requested_by=user.external_id,
                     language=language,
                     now=now,
                 )
                 if not created and batch.status is not OutboxBatchStatus.DRAFT:
-                    return Redelivered()
+                    return Redelivered(batch_id=batch.id)
                 batch_id = batch.id
         return Preview(
             batch_id=batch_id,
@@ -219,7 +312,7 @@ class OutreachService:
                 if refusal is not None:
                     await cancel_batch(session=session, batch=batch, now=now)
                     return Confirmation(outcome=ConfirmOutcome.REFUSED, kind=kind, campaign=campaign, refusal=refusal)
-            audience = await self._audience(session, batch.kind, campaign.id)
+            audience = await self._audience(session, batch.kind, campaign.id, batch.unit_ids)
             total = await activate_batch(
                 session=session,
                 batch=batch,
@@ -287,15 +380,127 @@ class OutreachService:
             audience = await reminder_audience(session=session, campaign_id=campaign.id, channels=self.outbox_channels)
             return QueuedReminder(campaign=campaign_summary(campaign), audience=audience)
 
+    async def unit_choices(self, *, user: ChannelUser, kind: OutboxKind, campaign_id: int) -> UnitChoices:
+        """The campaign's units to pick from, each with the channels it can be messaged through.
+
+        Raises :class:`~bot.coordination.NotCoordinatorError` and :class:`~storage.errors.CampaignNotFoundError`.
+        """
+        await self.coordination.authorize(user=user, command=command_of(kind))
+        async with self.database.read() as session:
+            campaign = await get_campaign(session=session, campaign_id=campaign_id)
+            units = await unit_audiences(
+                session=session, campaign_id=campaign.id, channels=self.outbox_channels, pending_only=False
+            )
+            refusal = None if kind is OutboxKind.BROADCAST else self._refusal(campaign, self.clock())
+            return UnitChoices(
+                campaign=campaign_summary(campaign),
+                units=tuple(
+                    UnitChoice(
+                        unit_id=unit.unit_id,
+                        name=unit.name,
+                        status=unit.status,
+                        channels=tuple(dict.fromkeys(recipient.channel for recipient in unit.recipients)),
+                    )
+                    for unit in units
+                ),
+                refusal=refusal,
+            )
+
+    async def inspect(self, *, user: ChannelUser, batch_id: int) -> BatchView | None:
+        """A coordinator's reminder or broadcast: a draft with who gets what, or a confirmed one with its counts.
+
+        None when there is no such batch (or it is a scheduled reminder, which no coordinator asked for).
+        Raises :class:`~bot.coordination.NotCoordinatorError`.
+        """
+        await self.coordination.authorize(user=user, command="outreach")
+        now = self.clock()
+        async with self.database.read() as session:
+            try:
+                batch = await get_batch(session=session, batch_id=batch_id)
+            except OutboxBatchNotFoundError:
+                return None
+            if batch.kind is OutboxKind.REMINDER:
+                return None
+            stored = await get_campaign(session=session, campaign_id=batch.campaign_id)
+            draft = batch.status is OutboxBatchStatus.DRAFT
+            units: list[UnitPreview] = []
+            unreachable: tuple[str, ...] = ()
+            if draft:
+                concerned = await unit_audiences(
+                    session=session,
+                    campaign_id=stored.id,
+                    channels=self.outbox_channels,
+                    pending_only=batch.kind is not OutboxKind.BROADCAST,
+                    unit_ids=batch.unit_ids,
+                )
+                unreachable = audience_of(concerned).units_without_respondents
+                units = await self._unit_previews(session, concerned, batch.kind, batch.body, batch.unit_ids, stored, now)
+            return BatchView(
+                batch_id=batch.id,
+                kind=batch.kind,
+                status=batch.status,
+                campaign=campaign_summary(stored),
+                body=batch.body,
+                selected=None if batch.unit_ids is None else tuple(batch.unit_ids),
+                expired=draft and now - batch.created_at > DRAFT_TTL,
+                refusal=None if batch.kind is OutboxKind.BROADCAST else self._refusal(stored, now),
+                quiet_hours=QUIET_HOURS.contains(now, ZoneInfo(stored.timezone)),
+                units=tuple(units),
+                unreachable_units=unreachable,
+                counts=await delivery_counts(session=session, batch_id=batch.id),
+                total=batch.total,
+            )
+
     # -- helpers ------------------------------------------------------------------------------
+
+    async def _unit_previews(
+        self,
+        session: AsyncSession,
+        concerned: list[UnitAudience],
+        kind: OutboxKind,
+        body: str | None,
+        unit_ids: Collection[int] | None,
+        campaign: Campaign,
+        now: datetime,
+    ) -> list[UnitPreview]:
+        """Each unit with an account, and each account's message as the composer would write it now."""
+        contents: dict[int, ReminderContent | BroadcastContent | None] = {}
+        previews: list[UnitPreview] = []
+        for unit in concerned:
+            if not unit.recipients:
+                continue
+            recipients: list[RecipientPreview] = []
+            for recipient in unit.recipients:
+                if recipient.respondent_id not in contents:
+                    respondent = await session.get(Respondent, recipient.respondent_id)
+                    assert respondent is not None, "an account bound to a unit exists"
+                    content = await self.composer.content(
+                        session=session, kind=kind, body=body, unit_ids=unit_ids,
+                        respondent=respondent, campaign=campaign, now=now, issue_links=False,
+                    )
+                    contents[recipient.respondent_id] = None if isinstance(content, Skip) else content
+                recipients.append(
+                    RecipientPreview(
+                        respondent_id=recipient.respondent_id,
+                        channel=recipient.channel,
+                        unreachable=recipient.unreachable,
+                        content=contents[recipient.respondent_id],
+                    )
+                )
+            previews.append(UnitPreview(name=unit.name, status=unit.status, recipients=tuple(recipients)))
+        return previews
 
     def _refusal(self, campaign: Campaign, now: datetime) -> ReadOnlyReason | None:
         return read_only_reason(is_open=campaign.status is CampaignStatus.OPEN, deadline=campaign.deadline, now=now)
 
-    async def _audience(self, session: AsyncSession, kind: OutboxKind, campaign_id: int) -> Audience:
+    async def _audience(
+        self, session: AsyncSession, kind: OutboxKind, campaign_id: int, unit_ids: Collection[int] | None
+    ) -> Audience:
         if kind is OutboxKind.BROADCAST:
-            return await broadcast_audience(session=session, campaign_id=campaign_id, channels=self.outbox_channels)
-        return await reminder_audience(session=session, campaign_id=campaign_id, channels=self.outbox_channels)
+            return await broadcast_audience(
+                session=session, campaign_id=campaign_id, channels=self.outbox_channels, unit_ids=unit_ids
+            )
+        return await reminder_audience(session=session, campaign_id=campaign_id, channels=self.outbox_channels, unit_ids=unit_ids)
 
     def _notify(self) -> None:
         if self.on_enqueued is not None:

@@ -10,7 +10,7 @@ sends through would stay pending and hold its batch open).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -41,41 +41,96 @@ class RecipientUnit:
     response: Response
 
 
-async def _audience(
-    session: AsyncSession, *, campaign_id: int, channels: Collection[str], pending_only: bool
-) -> Audience:
-    unit_rows = await session.execute(
+@dataclass(frozen=True, slots=True)
+class UnitRecipient:
+    """One account a unit's reminder or notice would go to."""
+
+    respondent_id: int
+    channel: str
+    #: The language the account asked for.
+    language: str | None
+    #: Messages could not reach the account before (it is tried again all the same).
+    unreachable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UnitAudience:
+    """One unit concerned, in roster order, with the accounts bound to it (of the channels served)."""
+
+    unit_id: int
+    name: str
+    status: ResponseStatus
+    recipients: tuple[UnitRecipient, ...]
+
+
+async def unit_audiences(
+    *,
+    session: AsyncSession,
+    campaign_id: int,
+    channels: Collection[str],
+    pending_only: bool,
+    unit_ids: Collection[int] | None = None,
+) -> list[UnitAudience]:
+    """The units concerned (not submitted only, when ``pending_only``; among ``unit_ids`` when given)
+    and their accounts of ``channels``, in roster order."""
+    statement = (
         select(Unit.id, Unit.name, Response.status)
         .join(Response, Response.unit_id == Unit.id)
         .where(Unit.campaign_id == campaign_id)
         .order_by(Unit.position)
     )
+    if unit_ids is not None:
+        statement = statement.where(Unit.id.in_(list(unit_ids)))
     units = [
-        (unit_id, name)
-        for unit_id, name, status in unit_rows
+        (unit_id, name, status)
+        for unit_id, name, status in await session.execute(statement)
         if not pending_only or status is not ResponseStatus.SUBMITTED
     ]
-    wanted = {unit_id for unit_id, _ in units}
-    bound: defaultdict[int, list[int]] = defaultdict(list)
+    wanted = {unit_id for unit_id, _, _ in units}
+    bound: defaultdict[int, list[UnitRecipient]] = defaultdict(list)
     binding_rows = await session.execute(
-        select(RespondentUnit.unit_id, RespondentUnit.respondent_id)
+        select(RespondentUnit.unit_id, Respondent.id, Respondent.channel, Respondent.language, Respondent.unreachable)
         .join(Respondent, Respondent.id == RespondentUnit.respondent_id)
         .join(Unit, Unit.id == RespondentUnit.unit_id)
         .where(Unit.campaign_id == campaign_id, Respondent.channel.in_(list(channels)))
         .order_by(RespondentUnit.id)
     )
-    for unit_id, respondent_id in binding_rows:
+    for unit_id, respondent_id, channel, language, unreachable in binding_rows:
         if unit_id in wanted:
-            bound[unit_id].append(respondent_id)
+            bound[unit_id].append(
+                UnitRecipient(respondent_id=respondent_id, channel=channel, language=language, unreachable=bool(unreachable))
+            )
+    return [
+        UnitAudience(unit_id=unit_id, name=name, status=status, recipients=tuple(bound[unit_id]))
+        for unit_id, name, status in units
+    ]
+
+
+def audience_of(units: Sequence[UnitAudience]) -> Audience:
+    """The recipients of these units, each once, and the units nobody can be messaged for."""
     respondents: dict[int, None] = {}
-    for unit_id, _ in units:
-        for respondent_id in bound[unit_id]:
-            respondents.setdefault(respondent_id)
+    for unit in units:
+        for recipient in unit.recipients:
+            respondents.setdefault(recipient.respondent_id)
     return Audience(
-        units=tuple(name for unit_id, name in units if bound[unit_id]),
+        units=tuple(unit.name for unit in units if unit.recipients),
         respondent_ids=tuple(respondents),
-        units_without_respondents=tuple(name for unit_id, name in units if not bound[unit_id]),
+        units_without_respondents=tuple(unit.name for unit in units if not unit.recipients),
     )
+
+
+async def _audience(
+    session: AsyncSession,
+    *,
+    campaign_id: int,
+    channels: Collection[str],
+    pending_only: bool,
+    unit_ids: Collection[int] | None,
+) -> Audience:
+    units = await unit_audiences(
+        session=session, campaign_id=campaign_id, channels=channels, pending_only=pending_only, unit_ids=unit_ids
+    )
+    return audience_of(units)
 
 
 #: The channels an outbox sender serves unless told otherwise.
@@ -83,17 +138,26 @@ DEFAULT_OUTBOX_CHANNELS: tuple[str, ...] = (Channel.TELEGRAM.value,)
 
 
 async def reminder_audience(
-    *, session: AsyncSession, campaign_id: int, channels: Collection[str] = DEFAULT_OUTBOX_CHANNELS
+    *,
+    session: AsyncSession,
+    campaign_id: int,
+    channels: Collection[str] = DEFAULT_OUTBOX_CHANNELS,
+    unit_ids: Collection[int] | None = None,
 ) -> Audience:
-    """The respondents (accounts of ``channels``) of the campaign's units that have not submitted."""
-    return await _audience(session, campaign_id=campaign_id, channels=channels, pending_only=True)
+    """The respondents (accounts of ``channels``) of the campaign's units that have not submitted
+    (of ``unit_ids`` only, when given)."""
+    return await _audience(session, campaign_id=campaign_id, channels=channels, pending_only=True, unit_ids=unit_ids)
 
 
 async def broadcast_audience(
-    *, session: AsyncSession, campaign_id: int, channels: Collection[str] = DEFAULT_OUTBOX_CHANNELS
+    *,
+    session: AsyncSession,
+    campaign_id: int,
+    channels: Collection[str] = DEFAULT_OUTBOX_CHANNELS,
+    unit_ids: Collection[int] | None = None,
 ) -> Audience:
-    """Every respondent (account of ``channels``) bound to a unit of the campaign."""
-    return await _audience(session, campaign_id=campaign_id, channels=channels, pending_only=False)
+    """Every respondent (account of ``channels``) bound to a unit of the campaign (of ``unit_ids`` only, when given)."""
+    return await _audience(session, campaign_id=campaign_id, channels=channels, pending_only=False, unit_ids=unit_ids)
 
 
 async def recipient_units(

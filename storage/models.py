@@ -515,6 +515,8 @@ class OutboxBatch(Base):
     )
     #: The broadcast's text (None for reminders, which are written per recipient).
     body: Mapped[str | None] = mapped_column(Text)
+    #: The units it is for, when a coordinator picked some (None: every unit of the campaign).
+    unit_ids: Mapped[list[int] | None] = mapped_column(JSON)
     #: A scheduled reminder's send time (after quiet hours).
     slot_at: Mapped[datetime | None]
     #: The coordinator who asked for it (channel and external id), if any.

@@ -197,7 +197,15 @@ async def _serve(
             root = root if root is not None else web.Application()
             if web_chat is not None:
                 mount(root, make_web_app(service=service, upload_dir=settings.data_dir / "tmp"))
-                mount_console(root, console_app(settings, database, surveys))
+                mount_console(
+                    root,
+                    console_app(
+                        settings, database, surveys,
+                        outreach=console_outreach(
+                            settings, database, surveys=surveys, on_enqueued=outbox_wakeup.set, outbox_channels=outbox_channels
+                        ),
+                    ),
+                )
             host, port = web_chat if web_chat is not None else (webhook[1], webhook[2])  # type: ignore[index]
             runner = web.AppRunner(root, access_log_class=RedactingAccessLogger)
             await runner.setup()
@@ -261,7 +269,7 @@ async def _serve(
         await database.dispose()
 
 
-def console_app(settings: Any, database: Any, surveys: Any = None) -> Any:
+def console_app(settings: Any, database: Any, surveys: Any = None, *, outreach: Any = None) -> Any:
     """The coordinator console over the process's database (``/admin``; see ``docs/console.md``).
 
     Its downloads are the files of Telegram's ``/export`` (the same exporter).
@@ -279,4 +287,48 @@ def console_app(settings: Any, database: Any, surveys: Any = None) -> Any:
             exporter=CampaignFilesExporter(database=database, data_dir=settings.data_dir, surveys=surveys),
         ),
         secure_cookies=(settings.public_url or "").lower().startswith("https://"),
+        outreach=outreach,
+    )
+
+
+def console_outreach(
+    settings: Any,
+    database: Any,
+    *,
+    surveys: Any,
+    on_enqueued: Any,
+    outbox_channels: tuple[str, ...],
+    clock: Any = None,
+) -> Any:
+    """The console's reminders and notices: the outreach service of the process's outbox channels,
+    and each channel's message text for the previews."""
+    from bot.coordination import CoordinatorService
+    from bot.outbox_compose import BroadcastContent, OutboxComposer, ReminderContent
+    from bot.outreach import OutreachService
+    from handlers.console.outreach import OutreachSetup, Previewer
+    from handlers.email.rendering import render_email
+    from handlers.telegram.outbox_rendering import render_outbox
+    from storage.types import utc_now
+
+    public_url = settings.public_url or "http://127.0.0.1:8443"
+
+    def email_text(content: ReminderContent | BroadcastContent) -> str:
+        email = render_email(content, public_url=public_url)
+        return f"{email.subject}\n\n{email.body}"
+
+    def telegram_text(content: ReminderContent | BroadcastContent) -> str:
+        return render_outbox(content).text
+
+    previewers: dict[str, Previewer] = {"telegram": telegram_text, "email": email_text}
+    clock = clock or utc_now
+    return OutreachSetup(
+        service=OutreachService(
+            database=database,
+            coordination=CoordinatorService(database=database, settings=settings, clock=clock),
+            clock=clock,
+            on_enqueued=on_enqueued,
+            outbox_channels=outbox_channels,
+            composer=OutboxComposer(surveys=surveys),
+        ),
+        previewers=previewers,
     )

@@ -23,7 +23,7 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp_jinja2
 import jinja2
@@ -37,6 +37,9 @@ from handlers.console.downloads import register as register_downloads
 from handlers.console.invitations import register as register_invitations
 from handlers.console.presenting import campaign_row, local_time
 from handlers.console.progress import register as register_progress
+
+if TYPE_CHECKING:
+    from handlers.console.outreach import OutreachSetup
 
 logger = logging.getLogger(__name__)
 
@@ -269,8 +272,17 @@ class Console:
         return response
 
 
-def make_console_app(*, access: ConsoleAccess, coordination: CoordinatorService, secure_cookies: bool) -> web.Application:
-    """The console as an aiohttp application; mount it under ``/admin`` with :func:`mount`."""
+def make_console_app(
+    *,
+    access: ConsoleAccess,
+    coordination: CoordinatorService,
+    secure_cookies: bool,
+    outreach: OutreachSetup | None = None,
+) -> web.Application:
+    """The console as an aiohttp application; mount it under ``/admin`` with :func:`mount`.
+
+    With ``outreach``, the reminder and notice pages too (:mod:`handlers.console.outreach`).
+    """
     console = Console(access=access, coordination=coordination, secure_cookies=secure_cookies)
     app = web.Application(middlewares=[console.guard], client_max_size=64 * 1024)
     aiohttp_jinja2.setup(
@@ -293,6 +305,10 @@ def make_console_app(*, access: ConsoleAccess, coordination: CoordinatorService,
 
     setup.register(app, console)
     register_invitations(app, console)
+    if outreach is not None:
+        from handlers.console.outreach import register as register_outreach
+
+        register_outreach(app, console, outreach)
     return app
 
 

@@ -19,25 +19,31 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
-from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, Update
-from telegram.error import InvalidToken, NetworkError, TimedOut
+from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes
 
+from bot.console_access import ConsoleAccess
 from bot.coordination import CoordinatorService
 from bot.core.catalog import BOT_LANGUAGES, bot_language, translate
 from bot.outreach import OutreachService
 from bot.service import SurveyService
 from bot.settings import Settings
 from exports import CampaignFilesExporter
+from handlers.telegram.dashboard import COORDINATOR_COMMANDS, DashboardHandlers
 from handlers.telegram.delivery import deliver
 from handlers.telegram.http_client import AiohttpRequest
 from handlers.telegram.intake import current_handling
 from handlers.telegram.rendering import OutgoingMessage
 from handlers.telegram.routes import RESPONDENT_COMMANDS, register
 from storage.audience import DEFAULT_OUTBOX_CHANNELS
+from storage.coordinators import list_coordinators
+from storage.models import Channel
 
 logger = logging.getLogger(__name__)
 
+#: Where the Application keeps its :class:`CoordinatorService` (for the coordinators' command menus).
+COORDINATION_KEY = "surveybot.coordination"
 #: How many updates are handled at once (across different chats).
 MAX_CONCURRENT_UPDATES = 64
 
@@ -118,13 +124,20 @@ def build_application(
         on_enqueued=on_outbox_enqueued,
         outbox_channels=outbox_channels,
     )
+    dashboard = DashboardHandlers(
+        access=ConsoleAccess(database=service.database, settings=settings, clock=service.clock),
+        coordination=coordination,
+        public_url=settings.public_url,
+    )
     register(
         application,
         service=service,
         coordination=coordination,
         download_dir=settings.data_dir / "tmp",
         outreach=outreach,
+        dashboard=dashboard,
     )
+    application.bot_data[COORDINATION_KEY] = coordination
     application.add_error_handler(on_error)
     return application
 
@@ -134,12 +147,40 @@ async def _post_init(application: Application) -> None:
 
 
 async def set_command_menus(application: Application) -> None:
-    """The command menu in each bot language; English for every other language."""
+    """The command menu in each bot language; English for every other language.
+
+    A Telegram coordinator known at start-up (``SURVEYBOT_ADMIN_IDS`` or
+    ``surveybot admin add``) also gets the coordinator's commands in its chat's menu.
+    """
     scope = BotCommandScopeAllPrivateChats()
     for language in BOT_LANGUAGES:
         commands = [BotCommand(name, translate(language, f"tg.command_{name}")) for name in RESPONDENT_COMMANDS]
         default = language == "en"
         await application.bot.set_my_commands(commands, scope=scope, language_code=None if default else language)
+    coordination = application.bot_data.get(COORDINATION_KEY)
+    if not isinstance(coordination, CoordinatorService):
+        return
+    for chat_id in await coordinator_chats(coordination):
+        for language in BOT_LANGUAGES:
+            commands = [BotCommand(name, translate(language, f"console_outreach.tg_command_{name}")) for name in COORDINATOR_COMMANDS]
+            commands += [BotCommand(name, translate(language, f"tg.command_{name}")) for name in RESPONDENT_COMMANDS]
+            try:
+                await application.bot.set_my_commands(
+                    commands, scope=BotCommandScopeChat(chat_id), language_code=None if language == "en" else language
+                )
+            except (BadRequest, Forbidden) as error:  # a coordinator who never opened the bot's chat
+                logger.info("no coordinator command menu for chat %s: %s", chat_id, error)
+                break
+
+
+async def coordinator_chats(coordination: CoordinatorService) -> list[int]:
+    """The Telegram chats of the coordinators: ``SURVEYBOT_ADMIN_IDS`` and the stored Telegram ones."""
+    chats = set(coordination.settings.admin_ids)
+    async with coordination.database.read() as session:
+        for row in await list_coordinators(session=session):
+            if row.channel == Channel.TELEGRAM.value and row.external_id.lstrip("-").isdigit():
+                chats.add(int(row.external_id))
+    return sorted(chats)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

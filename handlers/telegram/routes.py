@@ -2,8 +2,8 @@
 
 Order matters: python-telegram-bot runs the first matching handler of a
 group. A guard in group -1 first stops button presses whose sender is not
-the private chat's owner (only a forged update does that). Commands come first (the coordinator's, including /remind and
-/broadcast, then the respondent's), then button presses (the coordinator's
+the private chat's owner (only a forged update does that). Commands come first (the coordinator's, including /remind,
+/broadcast and /dashboard, then the respondent's; /help adds the coordinator's commands for a coordinator), then button presses (the coordinator's
 campaign pickers and the reminder confirmations, each with its own data
 prefix, before the respondent's catch-all), then message kinds from the
 most specific (edited text, documents, photos, text) to the catch-all, which
@@ -31,6 +31,7 @@ from bot.coordination import CoordinatorService
 from bot.outreach import OutreachService
 from bot.service import SurveyService
 from handlers.telegram.coordinator import CALLBACK_PATTERN, CoordinatorHandlers
+from handlers.telegram.dashboard import DashboardHandlers
 from handlers.telegram.reminders import CALLBACK_PATTERN as REMINDER_CALLBACK_PATTERN
 from handlers.telegram.reminders import ReminderHandlers
 from handlers.telegram.respondent import RespondentHandlers
@@ -48,6 +49,7 @@ def register(
     coordination: CoordinatorService,
     download_dir: Path,
     outreach: OutreachService | None = None,
+    dashboard: DashboardHandlers | None = None,
 ) -> None:
     respondent = RespondentHandlers(service=service, download_dir=download_dir)
     coordinator = CoordinatorHandlers(coordination=coordination)
@@ -65,10 +67,11 @@ def register(
             CommandHandler("export", coordinator.export, filters=private),
             CommandHandler("remind", reminders.remind, filters=private),
             CommandHandler("broadcast", reminders.broadcast, filters=private),
+            *([CommandHandler("dashboard", dashboard.dashboard, filters=private)] if dashboard is not None else []),
             CallbackQueryHandler(coordinator.status_button, pattern=CALLBACK_PATTERN),
             CallbackQueryHandler(reminders.button, pattern=REMINDER_CALLBACK_PATTERN),
             CommandHandler("start", respondent.start, filters=private),
-            CommandHandler("help", respondent.help, filters=private),
+            CommandHandler("help", dashboard.help if dashboard is not None else respondent.help, filters=private),
             CommandHandler("resume", respondent.resume, filters=private),
             CommandHandler("back", respondent.back, filters=private),
             CommandHandler("review", respondent.review, filters=private),

@@ -237,7 +237,13 @@ async def until_handled(backend: Backend, fake: FakeTelegram, *, expected: int) 
         if not fake.pending_updates and await handled() >= expected:
             return
         await asyncio.sleep(0.1)
-    raise AssertionError(f"{await handled()} of {expected} updates handled; {len(fake.pending_updates)} pending")
+    async with database.read() as session:
+        rows = list(await session.scalars(select(InboundUpdate).where(InboundUpdate.handled_at.is_(None))))
+    left = [(row.dedup_key, row.attempts, row.failures, row.claimed_until, row.failed_at, row.last_error) for row in rows]
+    raise AssertionError(
+        f"{await handled()} of {expected} updates handled; {len(fake.pending_updates)} pending; "
+        f"left (key, attempts, failures, claimed until, failed at, last error): {left}"
+    )
 
 
 async def check_exactly_once(backend: Backend, users: list[FakeUser], sent: list[str], *, expected: int) -> None:
