@@ -303,9 +303,8 @@ class WeComApi:
 
     # ---- media
 
-    async def upload_media(
-        self, content: bytes, *, filename: str, media_type: str = "file", content_type: str = "application/octet-stream"
-    ) -> SendResult:
+    async def upload_media(self, content: bytes, *, filename: str, media_type: str = "file",
+                           content_type: str = "application/octet-stream") -> SendResult:
         """Upload ``content`` as temporary media (media/upload); ``Succeeded.media_id`` is its id."""
 
         form = _multipart_media(content, filename=filename, content_type=content_type)
@@ -376,7 +375,8 @@ class WeComApi:
         return Succeeded()
 
     async def _post_robot(self, webhook_url: str, body: JSON) -> SendResult:
-        answer = await self._request("POST", webhook_url, "webhook/send", json_body=body, max_bytes=MAX_JSON_ANSWER_BYTES)
+        answer = await self._request("POST", webhook_url, "webhook/send", json_body=body,
+                                     max_bytes=MAX_JSON_ANSWER_BYTES)
         if not isinstance(answer, _Answer):
             return answer
         payload = _parse_json(answer)
@@ -413,7 +413,8 @@ class WeComApi:
         form: _Multipart | None = None,
     ) -> JSON | Failure:
         """POST to ``/cgi-bin/{path}`` with the token; the JSON answer if errcode is 0, else the failure."""
-        answer = await self._call("POST", path, params=params, json_body=json_body, form=form, max_bytes=MAX_JSON_ANSWER_BYTES)
+        answer = await self._call("POST", path, params=params, json_body=json_body, form=form,
+                                  max_bytes=MAX_JSON_ANSWER_BYTES)
         if not isinstance(answer, _Answer):
             return answer
         payload = _parse_json(answer)
@@ -438,13 +439,8 @@ class WeComApi:
         url = f"{self._base_url}/cgi-bin/{path}"
         for attempt in (1, 2):
             answer = await self._request(
-                method,
-                url,
-                path,
-                params={**(params or {}), "access_token": token},
-                json_body=json_body,
-                form=form,
-                max_bytes=max_bytes,
+                method, url, path, params={**(params or {}), "access_token": token},
+                json_body=json_body, form=form, max_bytes=max_bytes,
             )
             if not isinstance(answer, _Answer):
                 return answer
@@ -472,9 +468,7 @@ class WeComApi:
 
     async def _fetch_token(self) -> str | Failure:
         answer = await self._request(
-            "GET",
-            f"{self._base_url}/cgi-bin/gettoken",
-            "gettoken",
+            "GET", f"{self._base_url}/cgi-bin/gettoken", "gettoken",
             params={"corpid": self._corp_id, "corpsecret": self._secret.get_secret_value()},
             max_bytes=MAX_JSON_ANSWER_BYTES,
         )
@@ -488,8 +482,7 @@ class WeComApi:
             if isinstance(classified, Rejected):
                 logger.error(
                     "WeCom gettoken refused (errcode %d: %s): check SURVEYBOT_WECOM_CORP_ID and SURVEYBOT_WECOM_SECRET",
-                    classified.errcode,
-                    classified.errmsg,
+                    classified.errcode, classified.errmsg,
                 )
             return classified
         value = classified.get("access_token")
@@ -518,11 +511,7 @@ class WeComApi:
         """One HTTP exchange; network trouble and 5xx become :class:`Transient`. ``label`` names it in logs."""
         try:
             async with self._session.request(
-                method,
-                url,
-                params=params,
-                json=json_body,
-                timeout=self._timeout,
+                method, url, params=params, json=json_body, timeout=self._timeout,
                 data=form.body if form is not None else None,
                 headers={"Content-Type": form.content_type} if form is not None else None,
             ) as response:

@@ -65,7 +65,9 @@ class MemberPacer:
         per_hour: int = PER_HOUR,
     ) -> None:
         if per_minute < 1 or per_hour < per_minute:
-            raise ValueError(f"MemberPacer: need 1 <= per_minute <= per_hour, got per_minute={per_minute}, per_hour={per_hour}")
+            raise ValueError(
+                f"MemberPacer: need 1 <= per_minute <= per_hour, got per_minute={per_minute}, per_hour={per_hour}"
+            )
         self._clock = clock
         self._per_minute = per_minute
         self._per_hour = per_hour
