@@ -16,6 +16,7 @@ DEFAULT_WECOM_API_URL = "https://qyapi.weixin.qq.com"
 WECOM_REQUIRED: tuple[str, ...] = ("wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token", "wecom_aes_key")
 
 
+
 class SettingsError(Exception):
     """A setting is missing or malformed; the message is one line naming it."""
 
@@ -65,6 +66,7 @@ class Settings(BaseSettings):
     #: Choice questions also go out as template cards (the numbered text always works too).
     wecom_cards: bool = False
 
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _parse_admin_ids(cls, value: object) -> object:
@@ -73,7 +75,9 @@ class Settings(BaseSettings):
             try:
                 return frozenset(int(part) for part in parts)
             except ValueError:
-                raise ValueError("must be Telegram user ids separated by commas, e.g. 12345,67890") from None
+                raise ValueError(
+                    "must be Telegram user ids separated by commas, e.g. 12345,67890"
+                ) from None
         return value
 
     @field_validator("timezone")
@@ -92,9 +96,7 @@ class Settings(BaseSettings):
             return None
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
-            raise ValueError(
-                f"{value!r} is not a URL; write the base the web chat is reached at, e.g. https://survey.example.org"
-            )
+            raise ValueError(f"{value!r} is not a URL; write the base the web chat is reached at, e.g. https://survey.example.org")
         return value
 
     @field_validator("smtp_host", "smtp_user", "smtp_from")

@@ -82,7 +82,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--campaign", type=row_id, metavar="ID", help="the campaign's id")
     names = parser.add_mutually_exclusive_group()
-    names.add_argument("--unit", action="append", metavar="NAME", help="a unit to invite (repeatable)")
+    names.add_argument(
+        "--unit", action="append", metavar="NAME", help="a unit to invite (repeatable)"
+    )
     names.add_argument(
         "--units-file",
         metavar="FILE",
@@ -99,7 +101,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="USERID",
         help="bind this WeCom member (UserID) to the one --unit directly, instead of printing a token",
     )
-    parser.add_argument("--expires", metavar="DURATION", help="the invitations expire after e.g. 7d, 48h")
+    parser.add_argument(
+        "--expires", metavar="DURATION", help="the invitations expire after e.g. 7d, 48h"
+    )
     parser.add_argument(
         "--per-unit",
         type=int,
@@ -164,7 +168,8 @@ def handle_create(args: argparse.Namespace) -> int:
             campaign = await get_campaign(session=session, campaign_id=args.campaign, for_update=True)
             if campaign.status is not CampaignStatus.OPEN:
                 raise CommandError(
-                    f"campaign {campaign.id} is closed; reopen it first with `surveybot campaign reopen {campaign.id}`"
+                    f"campaign {campaign.id} is closed; reopen it first with "
+                    f"`surveybot campaign reopen {campaign.id}`"
                 )
             try:
                 units, added = await ensure_units(session=session, campaign=campaign, names=names)
@@ -176,8 +181,12 @@ def handle_create(args: argparse.Namespace) -> int:
                     if bound:
                         logger.info("campaign %s: unit %s has a contact e-mail", args.campaign, unit.id)
                 for _ in range(args.per_unit):
-                    _, token = await create_invitation(session=session, unit=unit, expires_at=expires_at, now=now)
-                    links = link_columns(public_url=settings.public_url, bot_username=settings.telegram_bot_username, token=token)
+                    _, token = await create_invitation(
+                        session=session, unit=unit, expires_at=expires_at, now=now
+                    )
+                    links = link_columns(
+                        public_url=settings.public_url, bot_username=settings.telegram_bot_username, token=token
+                    )
                     lines.append("\t".join([unit.name, token, *links]))
         if added:
             logger.info("campaign %s: %d unit(s) added to the roster", args.campaign, len(added))
@@ -243,9 +252,14 @@ def handle_revoke(args: argparse.Namespace) -> int:
         lines: list[str] = []
         async with database.transaction() as session:
             campaign = await get_campaign(session=session, campaign_id=args.campaign)
-            units = [await get_unit(session=session, campaign=campaign, name=name) for name in check_unit_names(args.unit)]
+            units = [
+                await get_unit(session=session, campaign=campaign, name=name)
+                for name in check_unit_names(args.unit)
+            ]
             for unit in units:
-                revoked = await revoke_invitations(session=session, unit=unit, include_used=args.disconnect)
+                revoked = await revoke_invitations(
+                    session=session, unit=unit, include_used=args.disconnect
+                )
                 used = sum(1 for invitation in revoked if invitation.used_by_respondent_id)
                 detail = f" ({used} used: those accounts lost the unit)" if args.disconnect else ""
                 lines.append(f"{unit.name}\trevoked {len(revoked)} invitation(s){detail}")
