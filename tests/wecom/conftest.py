@@ -176,7 +176,7 @@ class WeComWorld:
         return [message for message in self.fake.messages_to(user) if message.msgtype == "template_card"]
 
 
-def wecom_settings(backend: Backend, fake: FakeWeCom, tmp_path: Path, *, aes_key: str, cards: bool) -> Settings:  # noqa: F811
+def wecom_settings(backend: Backend, fake: FakeWeCom, tmp_path: Path, *, aes_key: str, cards: bool) -> Settings:
     return Settings(
         database_url=backend.url_with_schema,
         data_dir=tmp_path / "data",
@@ -197,7 +197,7 @@ def cards() -> bool:
 
 
 @pytest.fixture
-async def world(backend: Backend, tmp_path: Path, cards: bool) -> AsyncIterator[WeComWorld]:  # noqa: F811
+async def world(backend: Backend, tmp_path: Path, cards: bool) -> AsyncIterator[WeComWorld]:
     database = backend.open()
     campaign_id, tokens = await make_campaign(database, Clock(datetime.now(UTC)), deadline=datetime(2099, 12, 15, 9, 0, tzinfo=UTC))
     async with database.transaction() as session:
