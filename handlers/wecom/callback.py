@@ -7,7 +7,8 @@ bare (no quotes, BOM or newline).
 POST (a message or event): the signature is checked (constant time) before
 anything is decrypted, the body decrypted and parsed, and the callback
 recorded in the durable inbox under its dedup key (``msg:<MsgId>`` or
-``event:<hash>``) in one transaction; only then the empty 200 that tells
+``event:<hash>``), with the callbacks that arrived meanwhile, in one
+transaction (:mod:`handlers.wecom.recording`); only then the empty 200 that tells
 WeCom it arrived. The survey step runs after (:meth:`bot.inbox.Inbox.handle_soon`),
 or after a restart (:meth:`bot.inbox.Inbox.recover`) if the process died
 first. WeCom's second and third tries of a recorded callback find the key
@@ -29,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.inbox import Inbox
 from handlers.wecom.crypto import CallbackCrypto
 from handlers.wecom.inbound import parse_inbound
+from handlers.wecom.recording import GroupRecorder
 from handlers.wecom.rejection import CallbackRejected
 from storage.errors import StorageError
 from storage.inbox import ArrivedUpdate
@@ -42,6 +44,7 @@ MAX_BODY_BYTES = 64 * 1024
 
 def callback_routes(*, crypto: CallbackCrypto, inbox: Inbox) -> list[web.RouteDef]:
     """The GET and POST routes of ``/wecom/callback``, to add to the ``--listen`` root."""
+    recorder = GroupRecorder(inbox)
 
     async def verify_url(request: web.Request) -> web.Response:
         query = request.query
@@ -71,11 +74,12 @@ def callback_routes(*, crypto: CallbackCrypto, inbox: Inbox) -> list[web.RouteDe
             return web.Response(status=rejection.reason.http_status)
         arrived = ArrivedUpdate(dedup_key=callback.dedup_key, payload=xml.decode("utf-8"))
         try:
-            entries = await inbox.record([arrived])
+            entry = await recorder.record(arrived)
         except (StorageError, SQLAlchemyError) as error:
             logger.error("could not record WeCom callback %s: %s; WeCom will try again", callback.dedup_key, error)
             return web.Response(status=503)
-        inbox.handle_soon(entries)
+        if entry is not None:
+            inbox.handle_soon([entry])
         return web.Response()
 
     return [web.get(CALLBACK_PATH, verify_url), web.post(CALLBACK_PATH, receive)]

@@ -8,7 +8,7 @@ service's update id, so a second handling (a retry, WeCom's third try)
 changes nothing and shows nothing.
 
 Callbacks of one member are handled in the order they were recorded (one
-lock per member); different members' run concurrently.
+lock per member); different members' run concurrently, a few at a time.
 """
 
 from __future__ import annotations
@@ -55,6 +55,9 @@ from storage.inbox import InboxEntry
 logger = logging.getLogger(__name__)
 
 CHANNEL = "wecom"
+#: Callbacks handled at once (across members): the rest wait, so that the database's write queue stays short
+#: and the acknowledgements of new callbacks, which write too, are not stuck behind it.
+MAX_CONCURRENT_HANDLINGS = 4
 #: The largest photo fetched (media/get); WeCom's own limit for images is 10 MB.
 MAX_PHOTO_BYTES = 20 * 1024 * 1024
 #: What a photo may be, by its first bytes: (extension, MIME type).
@@ -83,6 +86,7 @@ class WeComConversation:
         download_dir: Path,
         cards: bool = False,
         public_url: str | None = None,
+        max_concurrent: int = MAX_CONCURRENT_HANDLINGS,
     ) -> None:
         self.service = service
         self.api = api
@@ -92,12 +96,13 @@ class WeComConversation:
         self.download_dir = download_dir
         self.cards = cards
         self.public_url = public_url
+        self._slots = asyncio.Semaphore(max_concurrent)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._waiting: defaultdict[str, int] = defaultdict(int)
 
     async def __call__(self, entry: InboxEntry) -> None:
         callback = parse_inbound(entry.payload.encode("utf-8"))
-        async with self._member(callback.user_id):
+        async with self._member(callback.user_id), self._slots:
             try:
                 await self.dispatch(callback, update_id=entry.dedup_key)
             except MediaUnavailableError:
