@@ -17,7 +17,11 @@ USER = "wangfang"
 #: A JPEG's first bytes, then filler: a photo of the stamped table as WeCom hands it over.
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 20
 HEADER = ("海门区科协", "王芳", "0513-59003013", "2023年4月26日")
-REPORT = ("组织保障有力。", "任务完成过半。", "经验：部门协同。", "问题：经费不足。", "建议：加大投入。")
+#: The report's answers: long enough that the review is over WeCom's 2048 bytes and goes out in parts.
+REPORT = tuple(
+    f"{head}{'各成员单位协同推进全民科学素质工作，' * 9}"
+    for head in ("组织保障有力。", "任务完成过半。", "经验：部门协同。", "问题：经费不足。", "建议：加大投入。")
+)
 
 
 async def bind(world: WeComWorld, user: str = USER, unit: str = "海门区") -> None:
@@ -33,7 +37,10 @@ async def answer_report_and_photo(world: WeComWorld) -> None:
     assert "照片" in world.last_text(USER) and f"{PUBLIC_URL}/s/" in world.last_text(USER)
     media_id = world.fake.add_media(JPEG, filename="IMG_0001.jpg")
     await world.deliver(world.callbacks.image_xml(USER, media_id))
-    assert "请检查您的回答" in "\n".join(world.texts(USER)[-3:])
+    review = world.texts(USER)[-3:]
+    assert "请检查您的回答" in "\n".join(review) and "提交" in review[-1]
+    assert all(len(text.encode("utf-8")) <= 2048 for text in world.texts(USER))
+    assert sum(len(text.encode("utf-8")) for text in review) > 2048  # the review, cut in parts under WeCom's limit
     await world.send(USER, "提交")
     assert "已提交！" in world.last_text(USER)
 
@@ -47,7 +54,7 @@ async def check_stored(world: WeComWorld, *, q4_by: list[str], q5: str) -> None:
     assert answers["filled_by"] == "王芳" and answers["contact_phone"] == "0513-59003013"
     assert answers["q1_econ_plan"] == "yes" and answers["q2_tech_plan"] == "no"
     assert answers["q4_by"] == q4_by and answers["q5_body"] == q5
-    assert answers["q7_members"] == 12 and answers["r3_problems"] == "问题：经费不足。"
+    assert answers["q7_members"] == 12 and answers["r3_problems"] == REPORT[3]
     [attachment] = attachments
     assert attachment.original_name.endswith(".jpg")
     assert Path(world.service.settings.data_dir / "attachments").exists()
@@ -64,7 +71,9 @@ async def export_to_coordinator(world: WeComWorld) -> openpyxl.Workbook:
 
 
 def workbook_text(book: openpyxl.Workbook) -> str:
-    return "\n".join(str(cell) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for cell in row if cell is not None)
+    return "\n".join(
+        str(cell) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for cell in row if cell is not None
+    )
 
 
 async def test_nantong_survey_by_typed_numbers_and_words__submitted_stored_and_in_the_workbook(world: WeComWorld) -> None:
@@ -158,3 +167,14 @@ async def test_nantong_survey_by_card_presses__each_press_counts_once_and_the_ca
     assert stale.updates  # the answered card shows its choice
     text = workbook_text(await export_to_coordinator(world))
     assert "王芳" in text
+
+
+async def test_photo_that_is_not_an_image__refused_by_its_content_and_voice_is_not_an_answer(world: WeComWorld) -> None:
+    await bind(world)
+    await world.deliver(world.callbacks.xml(USER, "voice", "<MediaId><![CDATA[v1]]></MediaId><Format><![CDATA[amr]]></Format>"))
+    assert "⚠️" in world.last_text(USER) or "第 1/" in world.last_text(USER)
+    await world.deliver(world.callbacks.image_xml(USER, world.fake.add_media(b"MZ\x90\x00" + bytes(200), filename="x.jpg")))
+    async with world.database.read() as session:
+        assert (await session.scalars(select(Attachment))).all() == []
+    await world.deliver(world.callbacks.image_xml(USER, "media-unknown"))
+    assert "照片没有取到" in world.last_text(USER)
