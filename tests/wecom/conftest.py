@@ -77,13 +77,22 @@ class CallbackClient:
         return self.xml(user, "text", f"<Content>{cdata(content)}</Content>", msg_id=msg_id)
 
     def image_xml(self, user: str, media_id: str) -> str:
-        return self.xml(user, "image", f"<PicUrl>{cdata('https://wework.qpic.cn/x')}</PicUrl><MediaId>{cdata(media_id)}</MediaId>")
+        return self.xml(
+            user, "image", f"<PicUrl>{cdata('https://wework.qpic.cn/x')}</PicUrl><MediaId>{cdata(media_id)}</MediaId>"
+        )
 
     def event_xml(self, user: str, event: str, extra: str = "") -> str:
         return self.xml(user, "event", f"<Event>{cdata(event)}</Event>{extra}")
 
     def card_press_xml(
-        self, user: str, *, key: str, card_type: str, task_id: str, response_code: str, selected: tuple[str, tuple[str, ...]] | None = None
+        self,
+        user: str,
+        *,
+        key: str,
+        card_type: str,
+        task_id: str,
+        response_code: str,
+        selected: tuple[str, tuple[str, ...]] | None = None,
     ) -> str:
         items = ""
         if selected is not None:
@@ -99,7 +108,11 @@ class CallbackClient:
     def signed(self, xml: str, *, signature: str | None = None) -> tuple[dict[str, str], bytes]:
         ciphertext = self.crypto.encrypt(xml.encode("utf-8"))
         timestamp, nonce = str(int(time.time())), os.urandom(6).hex()
-        query = {"msg_signature": signature or self.crypto.signature(timestamp, nonce, ciphertext), "timestamp": timestamp, "nonce": nonce}
+        query = {
+            "msg_signature": signature or self.crypto.signature(timestamp, nonce, ciphertext),
+            "timestamp": timestamp,
+            "nonce": nonce,
+        }
         body = (
             f"<xml><ToUserName>{cdata(self.corp_id)}</ToUserName><Encrypt>{cdata(ciphertext)}</Encrypt>"
             f"<AgentID>{cdata(str(self.agent_id))}</AgentID></xml>"
@@ -117,7 +130,10 @@ class CallbackClient:
                 statuses.append(response.status)
             else:
                 assert self.base_url is not None
-                async with aiohttp.ClientSession() as session, session.post(f"{self.base_url}/wecom/callback", params=query, data=body) as answer:
+                async with (
+                    aiohttp.ClientSession() as session,
+                    session.post(f"{self.base_url}/wecom/callback", params=query, data=body) as answer,
+                ):
                     await answer.read()
                     statuses.append(answer.status)
         return statuses
@@ -199,7 +215,9 @@ def cards() -> bool:
 @pytest.fixture
 async def world(backend: Backend, tmp_path: Path, cards: bool) -> AsyncIterator[WeComWorld]:
     database = backend.open()
-    campaign_id, tokens = await make_campaign(database, Clock(datetime.now(UTC)), deadline=datetime(2099, 12, 15, 9, 0, tzinfo=UTC))
+    campaign_id, tokens = await make_campaign(
+        database, Clock(datetime.now(UTC)), deadline=datetime(2099, 12, 15, 9, 0, tzinfo=UTC)
+    )
     async with database.transaction() as session:
         await add_coordinator(session=session, channel="wecom", external_id=COORDINATOR)
     clock = VirtualClock()

@@ -20,7 +20,9 @@ async def bound_units(world: WeComWorld, user: str) -> list[int]:
         respondent = await session.scalar(select(Respondent).where(Respondent.channel == "wecom", Respondent.external_id == user))
         if respondent is None:
             return []
-        return list((await session.scalars(select(RespondentUnit.unit_id).where(RespondentUnit.respondent_id == respondent.id))).all())
+        return list(
+            (await session.scalars(select(RespondentUnit.unit_id).where(RespondentUnit.respondent_id == respondent.id))).all()
+        )
 
 
 async def test_stranger__is_told_to_ask_the_coordinator_and_bound_to_nothing(world: WeComWorld) -> None:
@@ -41,15 +43,21 @@ async def test_binding_by_token_after_bind_word__then_a_token_shaped_answer_stay
     assert "第 2/" in world.last_text(USER)
 
 
-async def test_invite_wecom_user__binds_the_member_directly(world: WeComWorld, backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_invite_wecom_user__binds_the_member_directly(
+    world: WeComWorld, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SURVEYBOT_DATABASE_URL", backend.url_with_schema)
     monkeypatch.setenv("SURVEYBOT_DATA_DIR", str(world.tmp_path / "cli"))
-    code = await asyncio.to_thread(main, ["invite", "--campaign", str(world.campaign_id), "--unit", "海门区", "--wecom-user", USER])
+    code = await asyncio.to_thread(
+        main, ["invite", "--campaign", str(world.campaign_id), "--unit", "海门区", "--wecom-user", USER]
+    )
     assert code == 0
     assert len(await bound_units(world, USER)) == 1
     await world.send(USER, "继续")
     assert "填报单位：海门区" in "\n".join(world.texts(USER)) and "第 1/" in world.last_text(USER)
-    code = await asyncio.to_thread(main, ["invite", "--campaign", str(world.campaign_id), "--unit", "海门区", "--unit", "通州区", "--wecom-user", USER])
+    code = await asyncio.to_thread(
+        main, ["invite", "--campaign", str(world.campaign_id), "--unit", "海门区", "--unit", "通州区", "--wecom-user", USER]
+    )
     assert code == 2
 
 

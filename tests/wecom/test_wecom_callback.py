@@ -20,7 +20,12 @@ async def count(world: WeComWorld, model: type) -> int:
 async def test_url_verification__answers_the_bare_decrypted_echostr(world: WeComWorld) -> None:
     crypto = world.callbacks.crypto
     echostr = crypto.encrypt(b"1616140317555161061")
-    query = {"msg_signature": crypto.signature("1409659589", "263014780", echostr), "timestamp": "1409659589", "nonce": "263014780", "echostr": echostr}
+    query = {
+        "msg_signature": crypto.signature("1409659589", "263014780", echostr),
+        "timestamp": "1409659589",
+        "nonce": "263014780",
+        "echostr": echostr,
+    }
     assert world.callbacks.http is not None
     response = await world.callbacks.http.get("/wecom/callback", params=query)
     assert response.status == 200 and await response.read() == b"1616140317555161061"
@@ -33,7 +38,11 @@ async def test_bad_signature__403_and_nothing_recorded_answered_or_stored(world:
     xml = world.callbacks.text_xml(USER, world.tokens["崇川区"])
     assert await world.callbacks.post(xml, signature="f" * 40) == [403]
     assert world.callbacks.http is not None
-    response = await world.callbacks.http.post("/wecom/callback", params={"msg_signature": "x", "timestamp": "1", "nonce": "2"}, data=b"<xml><Encrypt>AAAA</Encrypt></xml>")
+    response = await world.callbacks.http.post(
+        "/wecom/callback",
+        params={"msg_signature": "x", "timestamp": "1", "nonce": "2"},
+        data=b"<xml><Encrypt>AAAA</Encrypt></xml>",
+    )
     assert response.status == 403
     await world.settle()
     assert await count(world, InboundUpdate) == 0 and await count(world, Respondent) == 0

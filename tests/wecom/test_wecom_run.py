@@ -56,7 +56,10 @@ async def eventually(condition: Callable[[], object], *, timeout: float = 30.0) 
     raise AssertionError("condition not met in time")
 
 
-async def test_killed_after_the_acknowledgement__the_answer_is_applied_after_the_restart(backend: Backend, tmp_path: Path) -> None:  # noqa: F811
+async def test_killed_after_the_acknowledgement__the_answer_is_applied_after_the_restart(
+    backend: Backend,  # noqa: F811
+    tmp_path: Path,
+) -> None:
     database = backend.open()
     _, tokens = await make_campaign(database, Clock(datetime.now(UTC)), deadline=datetime(2099, 12, 15, 9, 0, tzinfo=UTC))
     aes_key = generated_key()
