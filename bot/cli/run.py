@@ -210,9 +210,14 @@ async def _serve(
     wecom_recovery: asyncio.Task[None] | None = None
     if wecom:
         wecom_session = aiohttp.ClientSession()
-        wecom_channel = _wecom_channel(
-            settings, service, wecom_session, wecom_pacer, outbox_wakeup=outbox_wakeup, outbox_channels=outbox_channels
-        )
+        try:
+            wecom_channel = _wecom_channel(
+                settings, service, wecom_session, wecom_pacer, outbox_wakeup=outbox_wakeup, outbox_channels=outbox_channels
+            )
+        except CommandError:
+            await wecom_session.close()
+            await database.dispose()
+            raise
     worker: ReminderWorker | None = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
