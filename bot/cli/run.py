@@ -101,6 +101,10 @@ def run_command(args: argparse.Namespace) -> int:
 
 def _wecom_enabled(settings: Any) -> bool:
     """Whether the WeCom channel runs; a partial or malformed set of its settings is a one-line error."""
+    from bot.settings import WECOM_REQUIRED
+
+    if len(settings.wecom_missing) == len(WECOM_REQUIRED):
+        return False  # not used: nothing of the channel is even imported
     from handlers.wecom.setup import WeComSetupError, callback_crypto, check_wecom_settings
 
     try:
@@ -158,7 +162,6 @@ async def _serve(
     from handlers.telegram.webhook import make_webhook_app
     from handlers.web.access_log import RedactingAccessLogger
     from handlers.web.app import make_web_app, mount
-    from handlers.wecom.pacing import MemberPacer
     from storage.database import Database
     from storage.errors import StorageError
     from storage.migrate import ensure_schema
@@ -203,12 +206,15 @@ async def _serve(
         inbox = Inbox(database=database, channel=CHANNEL, handler=UpdateFeeder(application))
         intake = Intake(application=application, inbox=inbox, polling=webhook is None)
     # WeCom: one per-member pacer for the process, shared by the replies and the outbox's WeCom transport.
-    wecom_pacer = MemberPacer(clock=time.monotonic)
+    wecom_pacer: Any = None
     wecom_session: aiohttp.ClientSession | None = None
     wecom_channel: Any = None
     wecom_stop = asyncio.Event()
     wecom_recovery: asyncio.Task[None] | None = None
     if wecom:
+        from handlers.wecom.pacing import MemberPacer
+
+        wecom_pacer = MemberPacer(clock=time.monotonic)
         wecom_session = aiohttp.ClientSession()
         try:
             wecom_channel = _wecom_channel(
