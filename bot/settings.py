@@ -11,6 +11,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
 DEFAULT_TELEGRAM_FILE_URL = "https://api.telegram.org/file/bot"
+DEFAULT_WECOM_API_URL = "https://qyapi.weixin.qq.com"
+#: The settings the WeCom channel needs, all or none (``SURVEYBOT_WECOM_API_URL`` has a default).
+WECOM_REQUIRED: tuple[str, ...] = ("wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token", "wecom_aes_key")
+
 
 
 class SettingsError(Exception):
@@ -49,6 +53,21 @@ class Settings(BaseSettings):
     smtp_from: str | None = None
     #: True: require STARTTLS; False: never; unset: when the server offers it.
     smtp_starttls: bool | None = None
+    #: The WeCom (企业微信) self-built app: 我的企业 → 企业ID.
+    wecom_corp_id: str | None = None
+    #: 应用管理 → the app → AgentId.
+    wecom_agent_id: int | None = None
+    #: 应用管理 → the app → Secret.
+    wecom_secret: SecretStr | None = None
+    #: 接收消息 → API 接收 → Token.
+    wecom_token: SecretStr | None = None
+    #: 接收消息 → API 接收 → EncodingAESKey (43 characters).
+    wecom_aes_key: SecretStr | None = None
+    #: The API base: WeCom's own, or 政务微信's / a private deployment's.
+    wecom_api_url: str = DEFAULT_WECOM_API_URL
+    #: Choice questions also go out as template cards (the numbered text always works too).
+    wecom_cards: bool = False
+
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -86,6 +105,34 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value.strip() if value is not None and value.strip() else None
+
+    @field_validator("wecom_corp_id")
+    @classmethod
+    def _blank_corp_id_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() if value is not None and value.strip() else None
+
+    @field_validator("wecom_secret", "wecom_token", "wecom_aes_key")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value().strip() else None
+
+    @field_validator("wecom_api_url")
+    @classmethod
+    def _check_wecom_api_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/") or DEFAULT_WECOM_API_URL
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not a URL; leave it unset for WeCom's own ({DEFAULT_WECOM_API_URL})")
+        return value
+
+    @property
+    def wecom_missing(self) -> tuple[str, ...]:
+        """The WeCom settings not set, as ``SURVEYBOT_…`` names (all five when WeCom is not used)."""
+        return tuple(f"SURVEYBOT_{name.upper()}" for name in WECOM_REQUIRED if getattr(self, name) is None)
+
+    @property
+    def wecom_enabled(self) -> bool:
+        """Whether the WeCom channel runs: all five required settings are set."""
+        return not self.wecom_missing
 
     @property
     def email_enabled(self) -> bool:

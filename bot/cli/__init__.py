@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.cli.demo",
     "bot.cli.export",
     "bot.cli.remind",
+    "bot.cli.wecom",
 )
 
 

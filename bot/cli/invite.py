@@ -15,6 +15,12 @@ A units file may give each unit's contact e-mail in a second column
 the address is bound to the unit and receives its reminders and broadcasts by
 e-mail, each with the unit's personal web link (see docs/reminders.md).
 
+``surveybot invite --campaign ID --unit NAME --wecom-user USERID`` binds a
+WeCom member (their UserID in the organisation's directory, which is trusted)
+to the unit directly, without a token: their next message in the WeCom app
+starts the survey. It prints ``NAME<TAB>wecom:USERID<TAB>bound`` (or ``already
+bound``).
+
 ``surveybot invite revoke --campaign ID --unit NAME...`` revokes the units'
 unused invitations (``--disconnect``: also the used ones, and the accounts that
 joined through them lose the unit).
@@ -69,6 +75,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="ADDRESS",
         help="the contact e-mail of the one --unit: reminders and broadcasts reach it by e-mail",
     )
+    parser.add_argument(
+        "--wecom-user",
+        metavar="USERID",
+        help="bind this WeCom member (UserID) to the one --unit directly, instead of printing a token",
+    )
     parser.add_argument("--expires", metavar="DURATION", help="the invitations expire after e.g. 7d, 48h")
     parser.add_argument(
         "--per-unit",
@@ -102,6 +113,8 @@ def handle_create(args: argparse.Namespace) -> int:
         raise CommandError("name the units: --unit NAME (repeatable) or --units-file FILE", exit_code=2)
     if not 1 <= args.per_unit <= MAX_PER_UNIT:
         raise CommandError(f"--per-unit must be between 1 and {MAX_PER_UNIT}", exit_code=2)
+    if args.wecom_user is not None:
+        return bind_wecom_user(args)
     lifetime = parse_duration(args.expires, option="--expires") if args.expires else None
     roster = read_roster(args.units_file) if args.units_file else None
     names: list[str] = [line.name for line in roster] if roster is not None else list(args.unit)
@@ -156,6 +169,52 @@ def handle_create(args: argparse.Namespace) -> int:
 
     for line in run_with_database(operation):
         print(line)
+    return 0
+
+
+#: The longest WeCom UserID (成员 UserID: 1 to 64 bytes).
+MAX_WECOM_USER_ID = 64
+
+
+def bind_wecom_user(args: argparse.Namespace) -> int:
+    """``--wecom-user USERID``: bind the WeCom member to the one unit named; no token is made."""
+    user_id = args.wecom_user.strip()
+    if args.units_file or not args.unit or len(args.unit) != 1:
+        raise CommandError("--wecom-user binds a member to one unit: give a single --unit NAME", exit_code=2)
+    if not user_id or len(user_id.encode("utf-8")) > MAX_WECOM_USER_ID or any(c.isspace() for c in user_id):
+        raise CommandError(
+            f"--wecom-user {args.wecom_user!r}: write the member's UserID (账号) from WeCom's directory, "
+            f"1 to {MAX_WECOM_USER_ID} bytes without spaces",
+            exit_code=2,
+        )
+
+    async def operation(database: Database, settings: Settings) -> str:
+        from storage.campaigns import get_campaign
+        from storage.models import CampaignStatus
+        from storage.respondents import bind_respondent, get_or_create_respondent
+        from storage.responses import get_unit_response
+        from storage.rosters import ensure_units
+
+        now = datetime.now(UTC)
+        async with database.transaction() as session:
+            campaign = await get_campaign(session=session, campaign_id=args.campaign, for_update=True)
+            if campaign.status is not CampaignStatus.OPEN:
+                raise CommandError(
+                    f"campaign {campaign.id} is closed; reopen it first with `surveybot campaign reopen {campaign.id}`"
+                )
+            try:
+                [unit], _ = await ensure_units(session=session, campaign=campaign, names=list(args.unit))
+            except InvalidValueError as error:
+                raise CommandError(str(error)) from None
+            respondent = await get_or_create_respondent(session=session, channel="wecom", external_id=user_id, now=now)
+            _, created = await bind_respondent(session=session, respondent=respondent, unit=unit)
+            # The unit becomes the member's active one, as redeeming its token would make it.
+            respondent.active_response_id = (await get_unit_response(session=session, unit=unit)).id
+            await session.flush()
+        logger.info("campaign %s: wecom member %s bound to unit %s", args.campaign, user_id, unit.id)
+        return "\t".join([unit.name, f"wecom:{user_id}", "bound" if created else "already bound"])
+
+    print(run_with_database(operation))
     return 0
 
 

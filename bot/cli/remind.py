@@ -34,6 +34,8 @@ from bot.cli import CommandError, row_id
 from bot.cli.database import cli_settings, run_with_database
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from telegram import Bot
 
     from bot.core.campaigns import CampaignSummary
@@ -87,8 +89,12 @@ def audience_lines(campaign: CampaignSummary, audience: Audience) -> list[str]:
 
 
 def outbox_channels(settings: Settings) -> tuple[str, ...]:
-    """The channels reminders go to: Telegram, and e-mail when ``SURVEYBOT_SMTP_HOST`` is set."""
-    return ("telegram", "email") if settings.email_enabled else ("telegram",)
+    """The channels reminders go to: Telegram, e-mail when ``SURVEYBOT_SMTP_HOST`` is set, WeCom when its settings are."""
+    return (
+        "telegram",
+        *(("email",) if settings.email_enabled else ()),
+        *(("wecom",) if settings.wecom_enabled else ()),
+    )
 
 
 def _email_transport(settings: Settings) -> EmailTransport | None:
@@ -107,9 +113,10 @@ def handle_remind(args: argparse.Namespace) -> int:
     sending = not (args.dry_run or args.enqueue_only)
     telegram = settings.telegram_token is not None and bool(settings.telegram_token.get_secret_value().strip())
     email = _email_transport(settings) if sending else None
-    if sending and not telegram and email is None:
+    if sending and not telegram and email is None and not settings.wecom_enabled:
         raise CommandError(
-            "SURVEYBOT_TELEGRAM_TOKEN is not set (nor SURVEYBOT_SMTP_HOST); set one to send from here, "
+            "SURVEYBOT_TELEGRAM_TOKEN is not set (nor SURVEYBOT_SMTP_HOST, nor the SURVEYBOT_WECOM_* settings); "
+            "set one to send from here, "
             "or use --enqueue-only to let the running bot send the reminder",
             exit_code=2,
         )
@@ -145,7 +152,8 @@ def handle_remind(args: argparse.Namespace) -> int:
                 if not sending:
                     print(f"queued as outbox batch {queued.batch_id}; the running bot (surveybot run) sends it")
                     return 0
-                return await _send(database, _transports(bot, email), queued.batch_id, queued.total)
+                async with _wecom_transport(settings) as wecom:
+                    return await _send(database, _transports(bot, email, wecom), queued.batch_id, queued.total)
             finally:
                 if bot is not None:
                     with contextlib.suppress(Exception):
@@ -189,12 +197,43 @@ async def _open_bot(settings: Settings) -> Bot:
     return bot
 
 
-def _transports(bot: Bot | None, email: EmailTransport | None) -> list[Transport]:
+@contextlib.asynccontextmanager
+async def _wecom_transport(settings: Settings) -> AsyncIterator[Transport | None]:
+    """The WeCom outbox transport when its settings are set (with its own HTTP session and pacer), else None."""
+    if not settings.wecom_enabled:
+        yield None
+        return
+    import time
+
+    import aiohttp
+
+    from handlers.wecom.api import WeComApi
+    from handlers.wecom.outbox_transport import WeComTransport
+    from handlers.wecom.pacing import MemberPacer
+
+    assert settings.wecom_corp_id is not None and settings.wecom_agent_id is not None and settings.wecom_secret is not None
+    async with aiohttp.ClientSession() as session:
+        try:
+            api = WeComApi(
+                session=session,
+                corp_id=settings.wecom_corp_id,
+                agent_id=settings.wecom_agent_id,
+                secret=settings.wecom_secret,
+                base_url=settings.wecom_api_url,
+            )
+        except ValueError as error:
+            raise CommandError(str(error), exit_code=2) from None
+        yield WeComTransport(api, MemberPacer(clock=time.monotonic))
+
+
+def _transports(bot: Bot | None, email: EmailTransport | None, wecom: Transport | None = None) -> list[Transport]:
     from handlers.telegram.outbox_transport import TelegramTransport
 
     transports: list[Transport] = [TelegramTransport(bot)] if bot is not None else []
     if email is not None:
         transports.append(email)
+    if wecom is not None:
+        transports.append(wecom)
     return transports
 
 

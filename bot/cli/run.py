@@ -1,4 +1,4 @@
-"""``surveybot run``: the Telegram bot (by polling or behind a webhook) and the web chat.
+"""``surveybot run``: the Telegram bot (by polling or behind a webhook), the web chat and the WeCom app.
 
 With ``SURVEYBOT_TELEGRAM_TOKEN`` set the Telegram bot runs; the web chat
 (``handlers/web``, personal links ``{SURVEYBOT_PUBLIC_URL}/s/{token}``) is
@@ -9,6 +9,13 @@ Besides answering updates, the process schedules the campaigns' reminders and
 sends the outbox (:class:`bot.reminder_worker.ReminderWorker`, with one
 :class:`bot.outbox_sender.OutboxSender` per channel, each given its
 transport; Telegram's is built here) as a background task; it stops first on SIGINT/SIGTERM, letting the sends in flight finish.
+
+With the five ``SURVEYBOT_WECOM_*`` settings the WeCom app's callback
+``/wecom/callback`` is served on the same ``--listen`` server
+(``handlers/wecom``, ``docs/wecom.md``); a partial set stops the start with a
+line naming what is missing. The process builds one
+:class:`handlers.wecom.pacing.MemberPacer`: WeCom's per-member budget is
+shared by the replies and (once wired) the outbox's WeCom transport.
 """
 
 from __future__ import annotations
@@ -62,8 +69,9 @@ def run_command(args: argparse.Namespace) -> int:
     except SettingsError as error:
         raise CommandError(str(error), exit_code=2) from None
     telegram = settings.telegram_token is not None and bool(settings.telegram_token.get_secret_value().strip())
+    wecom = _wecom_enabled(settings)
     listen = parse_listen(args.listen or DEFAULT_LISTEN)
-    web_chat = not telegram or args.listen is not None or settings.public_url is not None
+    web_chat = not telegram or args.listen is not None or settings.public_url is not None or wecom
     webhook: tuple[str, str, int, str] | None = None
     if args.webhook_url:
         if not telegram:
@@ -85,8 +93,27 @@ def run_command(args: argparse.Namespace) -> int:
     logger.info("logging to %s", log_file)
     if not telegram:
         logger.info("SURVEYBOT_TELEGRAM_TOKEN is not set: serving the web chat alone")
-    asyncio.run(_serve(settings, webhook, args.secret_token, telegram=telegram, web_chat=listen if web_chat else None))
+    asyncio.run(
+        _serve(settings, webhook, args.secret_token, telegram=telegram, web_chat=listen if web_chat else None, wecom=wecom)
+    )
     return 0
+
+
+def _wecom_enabled(settings: Any) -> bool:
+    """Whether the WeCom channel runs; a partial or malformed set of its settings is a one-line error."""
+    from bot.settings import WECOM_REQUIRED
+
+    if len(settings.wecom_missing) == len(WECOM_REQUIRED):
+        return False  # not used: nothing of the channel is even imported
+    from handlers.wecom.setup import WeComSetupError, callback_crypto, check_wecom_settings
+
+    try:
+        if not check_wecom_settings(settings):
+            return False
+        callback_crypto(settings)  # a malformed EncodingAESKey stops the start here, naming the setting
+    except WeComSetupError as error:
+        raise CommandError(str(error), exit_code=2) from None
+    return True
 
 
 def _email_transport(settings: Any) -> Any:
@@ -108,7 +135,11 @@ async def _serve(
     *,
     telegram: bool = True,
     web_chat: tuple[str, int] | None = None,
+    wecom: bool = False,
 ) -> None:
+    import time
+
+    import aiohttp
     from aiohttp import web
     from telegram.error import BadRequest, InvalidToken
 
@@ -160,10 +191,12 @@ async def _serve(
     service = SurveyService(database=database, settings=settings, surveys=surveys)
     # Set when a coordinator confirms a reminder or broadcast: wakes the sender.
     outbox_wakeup = asyncio.Event()
-    # The channels reminders and broadcasts go out through: Telegram when it runs, e-mail when SMTP is set.
+    # The channels reminders and broadcasts go out through: Telegram and WeCom when they run, e-mail when SMTP is set.
     email = _email_transport(settings)
     outbox_channels = tuple(
-        channel for channel, enabled in (("telegram", telegram), ("email", email is not None)) if enabled
+        channel
+        for channel, enabled in (("telegram", telegram), ("email", email is not None), ("wecom", wecom))
+        if enabled
     )
     application = (
         build_application(settings, service, on_outbox_enqueued=outbox_wakeup.set, outbox_channels=outbox_channels)
@@ -174,6 +207,25 @@ async def _serve(
     if application is not None:
         inbox = Inbox(database=database, channel=CHANNEL, handler=UpdateFeeder(application))
         intake = Intake(application=application, inbox=inbox, polling=webhook is None)
+    # WeCom: one per-member pacer for the process, shared by the replies and the outbox's WeCom transport.
+    wecom_pacer: Any = None
+    wecom_session: aiohttp.ClientSession | None = None
+    wecom_channel: Any = None
+    wecom_stop = asyncio.Event()
+    wecom_recovery: asyncio.Task[None] | None = None
+    if wecom:
+        from handlers.wecom.pacing import MemberPacer
+
+        wecom_pacer = MemberPacer(clock=time.monotonic)
+        wecom_session = aiohttp.ClientSession()
+        try:
+            wecom_channel = _wecom_channel(
+                settings, service, wecom_session, wecom_pacer, outbox_wakeup=outbox_wakeup, outbox_channels=outbox_channels
+            )
+        except CommandError:
+            await wecom_session.close()
+            await database.dispose()
+            raise
     worker: ReminderWorker | None = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -189,6 +241,11 @@ async def _serve(
             if webhook is None:
                 await application.bot.delete_webhook()
             await intake.start()  # what a killed process left comes first
+        if wecom_channel is not None:
+            recovered = await wecom_channel.inbox.recover(at_start=True)  # what a killed process acknowledged
+            if recovered:
+                logger.info("handled %d WeCom callback(s) recorded before the restart", recovered)
+            wecom_recovery = asyncio.create_task(wecom_channel.inbox.run_recovery(wecom_stop), name="wecom-inbox-recovery")
         root: web.Application | None = None
         if application is not None and intake is not None and webhook is not None:
             assert secret_token is not None
@@ -206,6 +263,8 @@ async def _serve(
                         ),
                     ),
                 )
+            if wecom_channel is not None:
+                root.add_routes(wecom_channel.routes)
             host, port = web_chat if web_chat is not None else (webhook[1], webhook[2])  # type: ignore[index]
             runner = web.AppRunner(root, access_log_class=RedactingAccessLogger)
             await runner.setup()
@@ -222,6 +281,8 @@ async def _serve(
                     "serving the web chat on %s:%d; links are %s/s/<token>; the coordinator console is at /admin/",
                     host, port, settings.public_url or f"http://{host}:{port}",
                 )
+            if wecom_channel is not None:
+                logger.info("serving the WeCom callback on %s:%d/wecom/callback (API %s)", host, port, settings.wecom_api_url)
         # Reminders and broadcasts: the schedule and one paced outbox sender per channel.
         composer = OutboxComposer(surveys=surveys)
         senders: list[OutboxSender] = []
@@ -230,6 +291,16 @@ async def _serve(
         if email is not None:
             senders.append(OutboxSender(database=database, transport=email, composer=composer))
             logger.info("reminders and broadcasts also go by e-mail through %s:%d", email.server.host, email.server.port)
+        followers: list[Any] = []
+        if wecom_channel is not None:
+            from handlers.wecom.group_digest import GroupDigest
+            from handlers.wecom.outbox_transport import WeComTransport
+
+            # The same pacer as the replies: both count against WeCom's per-member limits, the outbox leaves a reserve.
+            senders.append(
+                OutboxSender(database=database, transport=WeComTransport(wecom_channel.api, wecom_pacer), composer=composer)
+            )
+            followers.append(GroupDigest(database=database, api=wecom_channel.api))
         if application is not None:
             if webhook is None:
                 logger.info("polling for updates as @%s", application.bot.username)
@@ -243,7 +314,7 @@ async def _serve(
                     ) from None
                 logger.info("serving the webhook on %s:%d%s for %s", host, port, path, url)
         if senders:
-            worker = ReminderWorker(database=database, senders=senders, wakeup=outbox_wakeup)
+            worker = ReminderWorker(database=database, senders=senders, wakeup=outbox_wakeup, followers=followers)
             worker.start()
         freeze_startup_objects()  # spares every later collection a walk over start-up state
         try:
@@ -262,11 +333,51 @@ async def _serve(
             await runner.cleanup()
         if intake is not None:
             await intake.stop()
+        if wecom_channel is not None:
+            wecom_stop.set()
+            if wecom_recovery is not None:
+                await asyncio.gather(wecom_recovery, return_exceptions=True)
+            await wecom_channel.inbox.drain(5.0)
+        if wecom_session is not None:
+            await wecom_session.close()
         if application is not None:
             if application.running:
                 await application.stop()
             await application.shutdown()
         await database.dispose()
+
+
+def _wecom_channel(
+    settings: Any, service: Any, session: Any, pacer: Any, *, outbox_wakeup: asyncio.Event, outbox_channels: tuple[str, ...]
+) -> Any:
+    """The WeCom channel over the process's service, HTTP session and shared pacer (see ``docs/wecom.md``)."""
+    from bot.console_access import ConsoleAccess
+    from bot.coordination import CoordinatorService
+    from bot.outreach import OutreachService
+    from exports import CampaignFilesExporter
+    from handlers.wecom.setup import WeComSetupError, build_wecom_channel
+
+    coordination = CoordinatorService(
+        database=service.database,
+        settings=settings,
+        exporter=CampaignFilesExporter(database=service.database, data_dir=settings.data_dir, surveys=service.surveys),
+    )
+    outreach = OutreachService(
+        database=service.database, coordination=coordination, on_enqueued=outbox_wakeup.set, outbox_channels=outbox_channels
+    )
+    try:
+        return build_wecom_channel(
+            settings=settings,
+            service=service,
+            session=session,
+            pacer=pacer,
+            coordination=coordination,
+            outreach=outreach,
+            access=ConsoleAccess(database=service.database, settings=settings),
+            download_dir=settings.data_dir / "tmp",
+        )
+    except WeComSetupError as error:
+        raise CommandError(str(error), exit_code=2) from None
 
 
 def console_app(settings: Any, database: Any, surveys: Any = None, *, outreach: Any = None) -> Any:
@@ -319,7 +430,9 @@ def console_outreach(
     def telegram_text(content: ReminderContent | BroadcastContent) -> str:
         return render_outbox(content).text
 
-    previewers: dict[str, Previewer] = {"telegram": telegram_text, "email": email_text}
+    from handlers.wecom.outbox_rendering import render_outbox_text
+
+    previewers: dict[str, Previewer] = {"telegram": telegram_text, "email": email_text, "wecom": render_outbox_text}
     clock = clock or utc_now
     return OutreachSetup(
         service=OutreachService(

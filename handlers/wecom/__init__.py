@@ -1,27 +1,26 @@
 """The WeCom (企业微信) channel: a self-built app (自建应用) that runs the survey in WeCom.
 
-This package will hold, like ``handlers/telegram/``, everything WeCom-specific:
-the ``/wecom/callback`` route on the ``surveybot run --listen`` server, the
-rendering of the neutral replies as numbered text and template cards, the
-outbox transport (access_token, message/send, pacing) and the group-robot
-digest. See ``docs/wecom.md`` for what is built and what is still to come.
+Like ``handlers/telegram/``, everything WeCom-specific lives here (see
+``docs/wecom.md``):
 
-Built so far, with no dependency on the rest of the channel:
-
-- :mod:`handlers.wecom.crypto`: the callback encryption (Tencent's
-  WXBizMsgCrypt scheme): URL verification, message decryption, passive-reply
-  encryption.
-- :mod:`handlers.wecom.inbound`: the decrypted callback XML as typed values,
-  each with the key that deduplicates WeCom's retries.
-- :mod:`handlers.wecom.safe_xml`: the one XML parser both use (no DTDs, no
-  entities, bounded size).
-- :mod:`handlers.wecom.rejection`: :class:`CallbackRejected`, the one
-  exception a callback that must be refused raises.
-- :mod:`handlers.wecom.api`: the server API client (access_token, message/send,
-  template cards, media, menu, group robot) with typed results.
-- :mod:`handlers.wecom.message_split`: long texts as messages under 2048 bytes.
-- :mod:`handlers.wecom.pacing`: per-member pacing under WeCom's silent-drop
-  limits, and scheduled times moved off :00 and :30.
+- :mod:`handlers.wecom.callback`: the ``/wecom/callback`` route (URL
+  verification; callbacks recorded in the durable inbox before the empty 200),
+  with :mod:`handlers.wecom.recording` grouping the records.
+- :mod:`handlers.wecom.conversation`: the inbox's handler, one recorded
+  callback through the survey service; :mod:`handlers.wecom.words` (what a
+  typed message means), :mod:`handlers.wecom.rendering` (numbered text and
+  words to type), :mod:`handlers.wecom.cards` (template cards and presses),
+  :mod:`handlers.wecom.menu`, :mod:`handlers.wecom.account_state`.
+- :mod:`handlers.wecom.coordinator`: 状态, 导出, 提醒, 登录.
+- :mod:`handlers.wecom.replies`: replies sent at once, paced per member.
+- :mod:`handlers.wecom.setup`: the channel from the settings.
+- :mod:`handlers.wecom.crypto`, :mod:`handlers.wecom.inbound`,
+  :mod:`handlers.wecom.safe_xml`, :mod:`handlers.wecom.rejection`: the
+  callback encryption and parsing.
+- :mod:`handlers.wecom.api`: the server API client (access_token,
+  message/send, template cards, media, menu, group robot).
+- :mod:`handlers.wecom.message_split`, :mod:`handlers.wecom.pacing`: long
+  texts under 2048 bytes; per-member pacing under the silent-drop limits.
 - :mod:`handlers.wecom.outbox_transport`: the outbox's WeCom transport
   (reminders and broadcasts, counted per member with a reserve for replies),
   with :mod:`handlers.wecom.outbox_rendering` for the texts.

@@ -63,7 +63,8 @@ the page titles are WeCom's):
   45009 ("api freq out of limit"), the frequency errcode users report for
   the robot.
 
-Knobs: :meth:`FakeWeCom.fail_next` (any errcode, e.g. 40014, 42001, 45009, -1,
+Knobs: :meth:`FakeWeCom.hold` (calls of a path wait until released),
+:meth:`FakeWeCom.fail_next` (any errcode, e.g. 40014, 42001, 45009, -1,
 on the next N calls of a path), :meth:`FakeWeCom.fail_http_next` (an HTTP 5xx),
 :meth:`FakeWeCom.revoke_tokens` / :meth:`FakeWeCom.expire_tokens`, and an
 injectable ``clock`` for the token lifetime and the rate windows.
@@ -71,6 +72,7 @@ injectable ``clock`` for the token lifetime and the rate windows.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -346,6 +348,10 @@ class FakeWeCom:
         self._seq = itertools.count(1)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        #: Paths whose calls wait (see :meth:`hold`); set the event to let them through.
+        self._holds: dict[str, asyncio.Event] = {}
+        self.held: list[str] = []
+        """Paths of the calls that arrived while held (in order)."""
 
     # ---- lifecycle
 
@@ -396,6 +402,16 @@ class FakeWeCom:
         bare HTTP ``status``."""
         self._http_failures.append(_HttpFailure(path, status, times, after))
 
+    def hold(self, path: str) -> asyncio.Event:
+        """Make calls of ``path`` wait before they are answered, until the returned event is set.
+
+        For tests that need the bot stuck in the middle of a reply (a process
+        killed while it waits for WeCom): :attr:`held` records each call that waited.
+        """
+        event = asyncio.Event()
+        self._holds[path] = event
+        return event
+
     def revoke_tokens(self) -> None:
         """Invalidate every token issued so far (WeCom may, "提前使access_token失效"): 40014."""
         self._revoked.update(self.tokens_issued)
@@ -445,6 +461,10 @@ class FakeWeCom:
                 return self._error(path, INVALID_PARAMETER, "Warning: wrong json format.")
             body = loaded if isinstance(loaded, dict) else None
         self.calls.append(ApiCall(path, query, body))
+        hold = self._holds.get(path)
+        if hold is not None and not hold.is_set():
+            self.held.append(path)
+            await hold.wait()
 
         http_failure = self._take(self._http_failures, path, include_gettoken=True)
         if http_failure is not None:
