@@ -11,12 +11,13 @@ from pathlib import Path
 from sqlalchemy import select
 
 from handlers.wecom.crypto import CallbackCrypto
+from storage.coordinators import add_coordinator
 from storage.models import AnswerHistory, InboundUpdate
 from tests.fakes.wecom import FakeWeCom
 from tests.storage.conftest import Backend, backend  # noqa: F401  (fixture)
 from tests.web.conftest import Clock, make_campaign
 from tests.web.test_web_run import environment, free_port, stop, wait_until_served
-from tests.wecom.conftest import TOKEN, CallbackClient, generated_key
+from tests.wecom.conftest import COORDINATOR, TOKEN, CallbackClient, generated_key
 
 USER = "zhaolei"
 
@@ -100,6 +101,41 @@ async def test_killed_after_the_acknowledgement__the_answer_is_applied_after_the
             await eventually(answers)
             assert await answers() == ["王芳"]
             await eventually(lambda: any("第 3/" in (text or "") for text in fake.texts_to(USER)))
+        finally:
+            await stop(process)
+        await database.dispose()
+
+
+async def test_reminder_confirmed_in_wecom__reaches_the_bound_member_through_the_outbox(
+    backend: Backend,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """`surveybot run` builds the WeCom outbox sender: a coordinator's 提醒 + 确认 arrives in the member's chat."""
+    database = backend.open()
+    _, tokens = await make_campaign(database, Clock(datetime.now(UTC)), deadline=datetime(2099, 12, 15, 9, 0, tzinfo=UTC))
+    async with database.transaction() as session:
+        await add_coordinator(session=session, channel="wecom", external_id=COORDINATOR)
+    aes_key = generated_key()
+    port = free_port()
+    async with FakeWeCom() as fake:
+        crypto = CallbackCrypto(token=TOKEN, encoding_aes_key=aes_key, receiver_id=fake.corp_id)
+        callbacks = CallbackClient(
+            crypto=crypto, corp_id=fake.corp_id, agent_id=fake.agent_id, base_url=f"http://127.0.0.1:{port}"
+        )
+        process = await start(backend, tmp_path, fake, aes_key, port)
+        try:
+            assert await callbacks.post(callbacks.text_xml(USER, tokens["海门区"])) == [200]
+            await eventually(lambda: any("第 1/" in (text or "") for text in fake.texts_to(USER)))
+            before = len(fake.texts_to(USER))
+            assert await callbacks.post(callbacks.text_xml(COORDINATOR, "提醒")) == [200]
+            await eventually(lambda: any("回复“确认 " in (text or "") for text in fake.texts_to(COORDINATOR)))
+            preview = next(text for text in fake.texts_to(COORDINATOR) if text and "回复“确认 " in text)
+            batch = preview.split("回复“确认 ")[1].split("”")[0]
+            assert await callbacks.post(callbacks.text_xml(COORDINATOR, f"确认 {batch}")) == [200]
+            # The reminder goes out through the outbox's WeCom sender, not as a reply: it names the unit's progress.
+            await eventually(lambda: len(fake.texts_to(USER)) > before)
+            reminder = "\n".join(text or "" for text in fake.texts_to(USER)[before:])
+            assert "海门区" in reminder and "继续填写" in reminder
         finally:
             await stop(process)
         await database.dispose()
