@@ -130,8 +130,12 @@ async def store_attachment(
     return attachment
 
 
-async def list_attachments(*, session: AsyncSession, response: Response, question_id: str | None = None) -> list[Attachment]:
-    statement = select(Attachment).where(Attachment.response_id == response.id).order_by(Attachment.id)
+async def list_attachments(
+    *, session: AsyncSession, response: Response, question_id: str | None = None
+) -> list[Attachment]:
+    statement = (
+        select(Attachment).where(Attachment.response_id == response.id).order_by(Attachment.id)
+    )
     if question_id is not None:
         statement = statement.where(Attachment.question_id == question_id)
     return list(await session.scalars(statement))

@@ -41,14 +41,20 @@ class RecipientUnit:
     response: Response
 
 
-async def _audience(session: AsyncSession, *, campaign_id: int, channels: Collection[str], pending_only: bool) -> Audience:
+async def _audience(
+    session: AsyncSession, *, campaign_id: int, channels: Collection[str], pending_only: bool
+) -> Audience:
     unit_rows = await session.execute(
         select(Unit.id, Unit.name, Response.status)
         .join(Response, Response.unit_id == Unit.id)
         .where(Unit.campaign_id == campaign_id)
         .order_by(Unit.position)
     )
-    units = [(unit_id, name) for unit_id, name, status in unit_rows if not pending_only or status is not ResponseStatus.SUBMITTED]
+    units = [
+        (unit_id, name)
+        for unit_id, name, status in unit_rows
+        if not pending_only or status is not ResponseStatus.SUBMITTED
+    ]
     wanted = {unit_id for unit_id, _ in units}
     bound: defaultdict[int, list[int]] = defaultdict(list)
     binding_rows = await session.execute(
@@ -90,7 +96,9 @@ async def broadcast_audience(
     return await _audience(session, campaign_id=campaign_id, channels=channels, pending_only=False)
 
 
-async def recipient_units(*, session: AsyncSession, respondent_id: int, campaign_id: int) -> list[RecipientUnit]:
+async def recipient_units(
+    *, session: AsyncSession, respondent_id: int, campaign_id: int
+) -> list[RecipientUnit]:
     """The units of the campaign the respondent answers for now, in roster order."""
     rows = await session.execute(
         select(Unit.id, Unit.name, Unit.position, Response)
@@ -105,7 +113,9 @@ async def recipient_units(*, session: AsyncSession, respondent_id: int, campaign
     ]
 
 
-async def unit_names_by_respondent(*, session: AsyncSession, campaign_id: int, respondent_ids: list[int]) -> dict[int, list[str]]:
+async def unit_names_by_respondent(
+    *, session: AsyncSession, campaign_id: int, respondent_ids: list[int]
+) -> dict[int, list[str]]:
     """For each respondent, the names of the campaign's units they answer for."""
     if not respondent_ids:
         return {}

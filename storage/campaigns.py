@@ -51,7 +51,9 @@ def check_timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidValueError(f"unknown time zone {name!r}; use an IANA name such as Asia/Shanghai") from None
+        raise InvalidValueError(
+            f"unknown time zone {name!r}; use an IANA name such as Asia/Shanghai"
+        ) from None
 
 
 def normalize_reminder_offsets(offsets: Sequence[int]) -> list[int]:
@@ -87,7 +89,9 @@ async def create_campaign(
     require_aware(deadline, "the deadline")
     zone = check_timezone(timezone)
     if deadline <= aware_now(now):
-        raise InvalidValueError(f"the deadline {deadline.astimezone(zone).isoformat(timespec='minutes')} is in the past")
+        raise InvalidValueError(
+            f"the deadline {deadline.astimezone(zone).isoformat(timespec='minutes')} is in the past"
+        )
     campaign = Campaign(
         title=title,
         survey_version=survey_version,
@@ -103,11 +107,17 @@ async def create_campaign(
     return campaign
 
 
-async def get_campaign(*, session: AsyncSession, campaign_id: int, for_update: bool = False) -> Campaign:
+async def get_campaign(
+    *, session: AsyncSession, campaign_id: int, for_update: bool = False
+) -> Campaign:
     """The campaign (with its survey version loaded), or :class:`CampaignNotFoundError`."""
     if not is_row_id(campaign_id):  # a typed number no row can have: no query, no driver overflow
         raise CampaignNotFoundError(campaign_id)
-    statement = select(Campaign).where(Campaign.id == campaign_id).options(selectinload(Campaign.survey_version))
+    statement = (
+        select(Campaign)
+        .where(Campaign.id == campaign_id)
+        .options(selectinload(Campaign.survey_version))
+    )
     if for_update:
         statement = statement.with_for_update().execution_options(populate_existing=True)
     campaign = await session.scalar(statement)
@@ -116,7 +126,9 @@ async def get_campaign(*, session: AsyncSession, campaign_id: int, for_update: b
     return campaign
 
 
-async def list_campaigns(*, session: AsyncSession, status: CampaignStatus | None = None) -> list[CampaignProgress]:
+async def list_campaigns(
+    *, session: AsyncSession, status: CampaignStatus | None = None
+) -> list[CampaignProgress]:
     """Every campaign, oldest first, with its unit counts by response status."""
 
     def count_status(value: ResponseStatus) -> ColumnElement[Any]:
@@ -151,7 +163,9 @@ async def list_campaigns(*, session: AsyncSession, status: CampaignStatus | None
     ]
 
 
-async def close_campaign(*, session: AsyncSession, campaign: Campaign, now: datetime | None = None) -> bool:
+async def close_campaign(
+    *, session: AsyncSession, campaign: Campaign, now: datetime | None = None
+) -> bool:
     """Close the campaign; False when it was closed already."""
     if campaign.status is CampaignStatus.CLOSED:
         return False

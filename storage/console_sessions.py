@@ -114,7 +114,9 @@ async def create_console_session(
     return row, session_id
 
 
-async def find_console_session(*, session: AsyncSession, session_id: str, now: datetime | None = None) -> ConsoleSession | None:
+async def find_console_session(
+    *, session: AsyncSession, session_id: str, now: datetime | None = None
+) -> ConsoleSession | None:
     """The live session of ``session_id`` (not revoked, not expired), its last-seen time set to now."""
     if not _plausible(session_id):
         return None

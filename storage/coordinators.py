@@ -20,9 +20,15 @@ from storage.rows import aware_now, insert_unless_exists
 logger = logging.getLogger(__name__)
 
 
-async def find_coordinator(*, session: AsyncSession, channel: str, external_id: str | int) -> Coordinator | None:
+async def find_coordinator(
+    *, session: AsyncSession, channel: str, external_id: str | int
+) -> Coordinator | None:
     channel, account = check_account(channel, external_id)
-    return await session.scalar(select(Coordinator).where(Coordinator.channel == channel, Coordinator.external_id == account))
+    return await session.scalar(
+        select(Coordinator).where(
+            Coordinator.channel == channel, Coordinator.external_id == account
+        )
+    )
 
 
 async def add_coordinator(
@@ -48,7 +54,9 @@ async def add_coordinator(
     return row, created
 
 
-async def remove_coordinator(*, session: AsyncSession, channel: str, external_id: str | int) -> bool:
+async def remove_coordinator(
+    *, session: AsyncSession, channel: str, external_id: str | int
+) -> bool:
     """Remove a stored coordinator; False if the account was not one."""
     row = await find_coordinator(session=session, channel=channel, external_id=external_id)
     if row is None:
@@ -60,7 +68,11 @@ async def remove_coordinator(*, session: AsyncSession, channel: str, external_id
 
 
 async def list_coordinators(*, session: AsyncSession) -> list[Coordinator]:
-    return list(await session.scalars(select(Coordinator).order_by(Coordinator.channel, Coordinator.added_at, Coordinator.id)))
+    return list(
+        await session.scalars(
+            select(Coordinator).order_by(Coordinator.channel, Coordinator.added_at, Coordinator.id)
+        )
+    )
 
 
 def configured_coordinator(*, telegram_ids: Collection[int], channel: str, external_id: str | int) -> bool:
@@ -73,7 +85,9 @@ def configured_coordinator(*, telegram_ids: Collection[int], channel: str, exter
         return False
 
 
-async def is_coordinator(*, session: AsyncSession, telegram_ids: Collection[int], channel: str, external_id: str | int) -> bool:
+async def is_coordinator(
+    *, session: AsyncSession, telegram_ids: Collection[int], channel: str, external_id: str | int
+) -> bool:
     """Whether the account may run coordinator commands (stored, or configured by ``telegram_ids``)."""
     if configured_coordinator(telegram_ids=telegram_ids, channel=channel, external_id=external_id):
         return True

@@ -25,7 +25,9 @@ class SchemaTooNewError(SchemaError):
 
     def __init__(self, revision: str) -> None:
         self.revision = revision
-        super().__init__(f"the database was written by a newer surveybot (revision {revision}); upgrade surveybot")
+        super().__init__(
+            f"the database was written by a newer surveybot (revision {revision}); upgrade surveybot"
+        )
 
 
 class NotFoundError(StorageError):

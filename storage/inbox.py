@@ -91,7 +91,9 @@ async def record_updates(
         if row_id is None:
             logger.info("update %s:%s was recorded already", channel, arrived.dedup_key)
             continue
-        recorded.append(InboxEntry(id=row_id, channel=channel, dedup_key=arrived.dedup_key, payload=arrived.payload, attempts=1))
+        recorded.append(
+            InboxEntry(id=row_id, channel=channel, dedup_key=arrived.dedup_key, payload=arrived.payload, attempts=1)
+        )
     return recorded
 
 
@@ -99,7 +101,9 @@ async def record_updates(
 def _record_statement(dialect_name: str) -> Insert:
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     return (
-        dialect.insert(InboundUpdate).on_conflict_do_nothing(index_elements=["channel", "dedup_key"]).returning(InboundUpdate.id)
+        dialect.insert(InboundUpdate)
+        .on_conflict_do_nothing(index_elements=["channel", "dedup_key"])
+        .returning(InboundUpdate.id)
     )
 
 
@@ -178,11 +182,15 @@ async def mark_handled(*, session: AsyncSession, entry_ids: Sequence[int], now: 
     if not entry_ids:
         return
     await session.execute(
-        update(InboundUpdate).where(InboundUpdate.id.in_(list(entry_ids))).values(handled_at=now, claimed_until=None)
+        update(InboundUpdate)
+        .where(InboundUpdate.id.in_(list(entry_ids)))
+        .values(handled_at=now, claimed_until=None)
     )
 
 
-async def release_failed(*, session: AsyncSession, entry_id: int, error: str, retry_at: datetime) -> None:
+async def release_failed(
+    *, session: AsyncSession, entry_id: int, error: str, retry_at: datetime
+) -> None:
     """A handling failed: count it, keep the error and let the update be claimed again from ``retry_at``."""
     require_aware(retry_at, "retry_at")
     await session.execute(

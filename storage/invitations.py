@@ -121,18 +121,16 @@ async def _find(session: AsyncSession, token: str, *, for_update: bool) -> Invit
 
 # One query: every invitation has a unit, every unit a campaign and a response.
 # Built once (it runs for every /start with a token): a reused statement keeps its cache key.
-_FIND = (
-    select(Invitation)
-    .where(Invitation.token_hash == bindparam("token_hash"))
-    .options(
-        joinedload(Invitation.unit, innerjoin=True).joinedload(Unit.campaign, innerjoin=True),
-        joinedload(Invitation.unit, innerjoin=True).joinedload(Unit.response, innerjoin=True),
-    )
+_FIND = select(Invitation).where(Invitation.token_hash == bindparam("token_hash")).options(
+    joinedload(Invitation.unit, innerjoin=True).joinedload(Unit.campaign, innerjoin=True),
+    joinedload(Invitation.unit, innerjoin=True).joinedload(Unit.response, innerjoin=True),
 )
 _FIND_FOR_UPDATE = _FIND.with_for_update(of=Invitation).execution_options(populate_existing=True)
 
 
-def invitation_refusal(invitation: Invitation | None, *, respondent: Respondent, now: datetime) -> InvitationRefusal | None:
+def invitation_refusal(
+    invitation: Invitation | None, *, respondent: Respondent, now: datetime
+) -> InvitationRefusal | None:
     """Why ``respondent`` may not use ``invitation`` now, or None if it may.
 
     The account that used the invitation may use it again (a second tap on
@@ -176,14 +174,20 @@ async def redeem_invitation(
     if invitation.used_by_respondent_id is None:
         invitation.used_by_respondent_id = respondent.id
         invitation.used_at = moment
-    binding, created = await bind_respondent(session=session, respondent=respondent, unit=invitation.unit, invitation=invitation)
+    binding, created = await bind_respondent(
+        session=session, respondent=respondent, unit=invitation.unit, invitation=invitation
+    )
     respondent.active_response_id = invitation.unit.response.id
     await session.flush()
     return Redemption(refusal=None, invitation=invitation, binding=binding, newly_bound=created)
 
 
 async def list_invitations(*, session: AsyncSession, unit: Unit) -> list[Invitation]:
-    return list(await session.scalars(select(Invitation).where(Invitation.unit_id == unit.id).order_by(Invitation.id)))
+    return list(
+        await session.scalars(
+            select(Invitation).where(Invitation.unit_id == unit.id).order_by(Invitation.id)
+        )
+    )
 
 
 async def revoke_invitations(
@@ -213,7 +217,11 @@ async def revoke_invitations(
         invitation.revoked_at = moment
     await session.flush()
     if include_used:
-        joined = [invitation.used_by_respondent_id for invitation in revoked if invitation.used_by_respondent_id is not None]
+        joined = [
+            invitation.used_by_respondent_id
+            for invitation in revoked
+            if invitation.used_by_respondent_id is not None
+        ]
         await unbind_unit(session=session, unit=unit, respondent_ids=joined)
     logger.info("unit %s: revoked %d invitation(s)", unit.id, len(revoked))
     return revoked

@@ -141,14 +141,18 @@ class Campaign(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
-    survey_version_id: Mapped[int] = mapped_column(ForeignKey("survey_versions.id", ondelete="RESTRICT"), index=True)
+    survey_version_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_versions.id", ondelete="RESTRICT"), index=True
+    )
     #: The deadline, stored in UTC; show it in ``timezone``.
     deadline: Mapped[datetime]
     #: IANA time zone name the campaign's times are shown in.
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     #: Seconds before the deadline at which reminders go out, largest first.
     reminder_offsets: Mapped[list[int]] = mapped_column(JSON, default=list)
-    status: Mapped[CampaignStatus] = mapped_column(_enum_column(CampaignStatus, "campaign_status"), default=CampaignStatus.OPEN)
+    status: Mapped[CampaignStatus] = mapped_column(
+        _enum_column(CampaignStatus, "campaign_status"), default=CampaignStatus.OPEN
+    )
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     closed_at: Mapped[datetime | None]
     #: The campaign of last period (``campaign create --previous``): each unit is offered
@@ -156,7 +160,9 @@ class Campaign(Base):
     previous_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
 
     survey_version: Mapped[SurveyVersion] = relationship(back_populates="campaigns")
-    units: Mapped[list[Unit]] = relationship(back_populates="campaign", order_by="Unit.position", passive_deletes=True)
+    units: Mapped[list[Unit]] = relationship(
+        back_populates="campaign", order_by="Unit.position", passive_deletes=True
+    )
 
 
 class Unit(Base):
@@ -177,8 +183,12 @@ class Unit(Base):
 
     campaign: Mapped[Campaign] = relationship(back_populates="units")
     response: Mapped[Response] = relationship(back_populates="unit", passive_deletes=True)
-    invitations: Mapped[list[Invitation]] = relationship(back_populates="unit", passive_deletes=True, order_by="Invitation.id")
-    bindings: Mapped[list[RespondentUnit]] = relationship(back_populates="unit", passive_deletes=True)
+    invitations: Mapped[list[Invitation]] = relationship(
+        back_populates="unit", passive_deletes=True, order_by="Invitation.id"
+    )
+    bindings: Mapped[list[RespondentUnit]] = relationship(
+        back_populates="unit", passive_deletes=True
+    )
 
 
 class Invitation(Base):
@@ -192,7 +202,9 @@ class Invitation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
-    used_by_respondent_id: Mapped[int | None] = mapped_column(ForeignKey("respondents.id", ondelete="SET NULL"), index=True)
+    used_by_respondent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("respondents.id", ondelete="SET NULL"), index=True
+    )
     used_at: Mapped[datetime | None]
 
     unit: Mapped[Unit] = relationship(back_populates="invitations")
@@ -216,12 +228,16 @@ class Respondent(Base):
     unreachable_reason: Mapped[str | None] = mapped_column(String(500))
     unreachable_since: Mapped[datetime | None]
     #: The response the account is answering now, when it is bound to several.
-    active_response_id: Mapped[int | None] = mapped_column(ForeignKey("responses.id", ondelete="SET NULL"), index=True)
+    active_response_id: Mapped[int | None] = mapped_column(
+        ForeignKey("responses.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     last_seen_at: Mapped[datetime | None]
 
     active_response: Mapped[Response | None] = relationship()
-    bindings: Mapped[list[RespondentUnit]] = relationship(back_populates="respondent", passive_deletes=True)
+    bindings: Mapped[list[RespondentUnit]] = relationship(
+        back_populates="respondent", passive_deletes=True
+    )
 
 
 class RespondentUnit(Base):
@@ -234,7 +250,9 @@ class RespondentUnit(Base):
     respondent_id: Mapped[int] = mapped_column(ForeignKey("respondents.id", ondelete="CASCADE"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
     #: The invitation the binding came from, if any.
-    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitations.id", ondelete="SET NULL"), index=True)
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitations.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
     respondent: Mapped[Respondent] = relationship(back_populates="bindings")
@@ -263,7 +281,9 @@ class Response(Base):
     submitted_values: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     unit: Mapped[Unit] = relationship(back_populates="response")
-    answers: Mapped[list[Answer]] = relationship(back_populates="response", passive_deletes=True, order_by="Answer.id")
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", passive_deletes=True, order_by="Answer.id"
+    )
 
 
 class Answer(Base):
@@ -279,7 +299,9 @@ class Answer(Base):
     #: The free text of an "other (name)" choice.
     other_text: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
-    updated_by_respondent_id: Mapped[int | None] = mapped_column(ForeignKey("respondents.id", ondelete="SET NULL"), index=True)
+    updated_by_respondent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("respondents.id", ondelete="SET NULL"), index=True
+    )
 
     response: Mapped[Response] = relationship(back_populates="answers")
 
@@ -297,7 +319,9 @@ class AnswerHistory(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
     question_id: Mapped[str] = mapped_column(String(QUESTION_ID_LENGTH))
-    respondent_id: Mapped[int | None] = mapped_column(ForeignKey("respondents.id", ondelete="SET NULL"), index=True)
+    respondent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("respondents.id", ondelete="SET NULL"), index=True
+    )
     channel: Mapped[str | None] = mapped_column(String(CHANNEL_LENGTH))
     at: Mapped[datetime] = mapped_column(default=utc_now)
     old_value: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
@@ -314,7 +338,9 @@ class Attachment(Base):
     __tablename__ = "attachments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("responses.id", ondelete="CASCADE"), index=True
+    )
     question_id: Mapped[str] = mapped_column(String(QUESTION_ID_LENGTH))
     #: The name the respondent's file had (for display and exports only).
     original_name: Mapped[str] = mapped_column(String(255))
@@ -323,7 +349,9 @@ class Attachment(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     mime_type: Mapped[str | None] = mapped_column(String(127))
     sha256: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH))
-    uploaded_by_respondent_id: Mapped[int | None] = mapped_column(ForeignKey("respondents.id", ondelete="SET NULL"), index=True)
+    uploaded_by_respondent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("respondents.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
@@ -469,10 +497,14 @@ class OutboxBatch(Base):
     __table_args__ = (UniqueConstraint("campaign_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[OutboxKind] = mapped_column(_enum_column(OutboxKind, "outbox_kind"))
     key: Mapped[str] = mapped_column(String(100))
-    status: Mapped[OutboxBatchStatus] = mapped_column(_enum_column(OutboxBatchStatus, "outbox_batch_status"), index=True)
+    status: Mapped[OutboxBatchStatus] = mapped_column(
+        _enum_column(OutboxBatchStatus, "outbox_batch_status"), index=True
+    )
     #: The broadcast's text (None for reminders, which are written per recipient).
     body: Mapped[str | None] = mapped_column(Text)
     #: A scheduled reminder's send time (after quiet hours).
@@ -506,7 +538,9 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("outbox_batches.id", ondelete="CASCADE"))
-    respondent_id: Mapped[int] = mapped_column(ForeignKey("respondents.id", ondelete="CASCADE"), index=True)
+    respondent_id: Mapped[int] = mapped_column(
+        ForeignKey("respondents.id", ondelete="CASCADE"), index=True
+    )
     status: Mapped[DeliveryStatus] = mapped_column(
         _enum_column(DeliveryStatus, "delivery_status"), default=DeliveryStatus.PENDING
     )

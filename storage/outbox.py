@@ -83,7 +83,9 @@ class DeliveryProblem:
 
 
 async def find_batch(*, session: AsyncSession, campaign_id: int, key: str) -> OutboxBatch | None:
-    return await session.scalar(select(OutboxBatch).where(OutboxBatch.campaign_id == campaign_id, OutboxBatch.key == key))
+    return await session.scalar(
+        select(OutboxBatch).where(OutboxBatch.campaign_id == campaign_id, OutboxBatch.key == key)
+    )
 
 
 async def get_batch(*, session: AsyncSession, batch_id: int, for_update: bool = False) -> OutboxBatch:
@@ -216,7 +218,9 @@ async def cancel_batch(*, session: AsyncSession, batch: OutboxBatch, now: dateti
     return True
 
 
-async def list_active_batches(*, session: AsyncSession, batch_ids: Sequence[int] | None = None) -> list[OutboxBatch]:
+async def list_active_batches(
+    *, session: AsyncSession, batch_ids: Sequence[int] | None = None
+) -> list[OutboxBatch]:
     statement = select(OutboxBatch).where(OutboxBatch.status == OutboxBatchStatus.ACTIVE)
     if batch_ids is not None:
         statement = statement.where(OutboxBatch.id.in_(list(batch_ids)))
@@ -227,7 +231,9 @@ async def delivery_counts(*, session: AsyncSession, batch_id: int) -> dict[Deliv
     """How many of the batch's messages are in each status (every status present)."""
     counts = {status: 0 for status in DeliveryStatus}
     rows = await session.execute(
-        select(OutboxMessage.status, func.count()).where(OutboxMessage.batch_id == batch_id).group_by(OutboxMessage.status)
+        select(OutboxMessage.status, func.count())
+        .where(OutboxMessage.batch_id == batch_id)
+        .group_by(OutboxMessage.status)
     )
     for status, count in rows:
         counts[DeliveryStatus(status)] = int(count)
@@ -255,7 +261,9 @@ async def record_progress(*, session: AsyncSession, batch_id: int, done: int) ->
 
 async def complete_batch(*, session: AsyncSession, batch_id: int, now: datetime | None = None) -> bool:
     """Mark an active batch done once none of its messages is open; True for the one caller that did."""
-    still_open = exists().where(OutboxMessage.batch_id == batch_id, OutboxMessage.status.in_(OPEN_STATUSES))
+    still_open = exists().where(
+        OutboxMessage.batch_id == batch_id, OutboxMessage.status.in_(OPEN_STATUSES)
+    )
     result = await session.execute(
         update(OutboxBatch)
         .where(OutboxBatch.id == batch_id, OutboxBatch.status == OutboxBatchStatus.ACTIVE, ~still_open)
@@ -340,7 +348,9 @@ def _due(now: datetime, channel: str, batch_id: int | None) -> list[object]:
     return conditions
 
 
-async def has_due_messages(*, session: AsyncSession, now: datetime, channel: str, batch_id: int | None = None) -> bool:
+async def has_due_messages(
+    *, session: AsyncSession, now: datetime, channel: str, batch_id: int | None = None
+) -> bool:
     """Whether a claim for ``channel`` would find anything (cheap; for a read-only session)."""
     found = await session.scalar(select(OutboxMessage.id).where(*_due(now, channel, batch_id)).limit(1))  # type: ignore[arg-type]
     return found is not None

@@ -27,7 +27,9 @@ class LastPeriodAnswers:
     values: dict[str, Any]
 
 
-async def last_period_values(*, session: AsyncSession, campaign: Campaign, unit_name: str) -> LastPeriodAnswers | None:
+async def last_period_values(
+    *, session: AsyncSession, campaign: Campaign, unit_name: str
+) -> LastPeriodAnswers | None:
     """What the unit named ``unit_name`` submitted in ``campaign``'s previous campaign.
 
     ``None`` when the campaign is not linked, the unit was not on last period's

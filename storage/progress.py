@@ -68,7 +68,9 @@ async def list_unit_progress(*, session: AsyncSession, campaign_id: int) -> list
             respondents=len(people[unit_id]),
             answered=int(answered),
             unreachable=tuple(
-                respondent.display_name or respondent.external_id for respondent in people[unit_id] if respondent.unreachable
+                respondent.display_name or respondent.external_id
+                for respondent in people[unit_id]
+                if respondent.unreachable
             ),
         )
         for unit_id, name, position, status, revision, last_activity_at, submitted_at, answered in units

@@ -41,7 +41,9 @@ def check_account(channel: str, external_id: str | int) -> tuple[str, str]:
     return channel, account
 
 
-async def find_respondent(*, session: AsyncSession, channel: str, external_id: str | int) -> Respondent | None:
+async def find_respondent(
+    *, session: AsyncSession, channel: str, external_id: str | int
+) -> Respondent | None:
     channel, account = check_account(channel, external_id)
     return await session.scalar(_FIND_RESPONDENT, {"channel": channel, "external_id": account})
 
@@ -138,7 +140,9 @@ async def bind_respondent(
     return binding, created
 
 
-async def list_bindings(*, session: AsyncSession, respondent: Respondent, open_only: bool = False) -> list[RespondentUnit]:
+async def list_bindings(
+    *, session: AsyncSession, respondent: Respondent, open_only: bool = False
+) -> list[RespondentUnit]:
     """The respondent's units (unit, its campaign and response loaded), newest campaign first."""
     statement = (
         select(RespondentUnit)
@@ -168,7 +172,9 @@ async def list_unit_respondents(*, session: AsyncSession, unit: Unit) -> list[Re
     )
 
 
-async def unbind_unit(*, session: AsyncSession, unit: Unit, respondent_ids: list[int] | None = None) -> int:
+async def unbind_unit(
+    *, session: AsyncSession, unit: Unit, respondent_ids: list[int] | None = None
+) -> int:
     """Remove bindings to ``unit`` (all, or those of ``respondent_ids``); returns how many.
 
     A respondent whose active response was this unit's has none afterwards.
@@ -188,18 +194,24 @@ async def unbind_unit(*, session: AsyncSession, unit: Unit, respondent_ids: list
         .values(active_response_id=None)
         .execution_options(synchronize_session="fetch")
     )
-    await session.execute(delete(RespondentUnit).where(condition).execution_options(synchronize_session="fetch"))
+    await session.execute(
+        delete(RespondentUnit).where(condition).execution_options(synchronize_session="fetch")
+    )
     logger.info("unit %s: removed %d respondent binding(s)", unit.id, len(bound))
     return len(bound)
 
 
-async def set_active_response(*, session: AsyncSession, respondent: Respondent, response: Response | None) -> None:
+async def set_active_response(
+    *, session: AsyncSession, respondent: Respondent, response: Response | None
+) -> None:
     require_in_session(session, respondent, "respondent")
     respondent.active_response_id = response.id if response is not None else None
     await session.flush()
 
 
-async def mark_unreachable(*, session: AsyncSession, respondent: Respondent, reason: str, now: datetime | None = None) -> None:
+async def mark_unreachable(
+    *, session: AsyncSession, respondent: Respondent, reason: str, now: datetime | None = None
+) -> None:
     """Messages cannot reach the account (blocked the bot, deleted...)."""
     require_in_session(session, respondent, "respondent")
     if not respondent.unreachable:

@@ -38,7 +38,9 @@ from storage.rows import aware_now, canonical_json
 logger = logging.getLogger(__name__)
 
 
-async def get_response(*, session: AsyncSession, response_id: int, for_update: bool = False) -> Response:
+async def get_response(
+    *, session: AsyncSession, response_id: int, for_update: bool = False
+) -> Response:
     """The response, optionally locked for update, or :class:`NotFoundError`."""
     statement = select(Response).where(Response.id == response_id)
     if for_update:
@@ -54,7 +56,9 @@ async def lock_response(*, session: AsyncSession, response_id: int) -> Response:
     return await get_response(session=session, response_id=response_id, for_update=True)
 
 
-async def lock_response_in_campaign(*, session: AsyncSession, response_id: int) -> tuple[Response, Unit, Campaign]:
+async def lock_response_in_campaign(
+    *, session: AsyncSession, response_id: int
+) -> tuple[Response, Unit, Campaign]:
     """The response locked as by :func:`lock_response`, with its unit and campaign, in one query."""
     row = (await session.execute(_LOCK_RESPONSE_IN_CAMPAIGN, {"response_id": response_id})).one_or_none()
     if row is None:
@@ -72,7 +76,9 @@ async def lock_active_response(
     unknown or has no active response (then look them up one by one).
     """
     channel, external_id = check_account(channel, external_id)
-    row = (await session.execute(_LOCK_ACTIVE_RESPONSE, {"channel": channel, "external_id": external_id})).one_or_none()
+    row = (
+        await session.execute(_LOCK_ACTIVE_RESPONSE, {"channel": channel, "external_id": external_id})
+    ).one_or_none()
     if row is None:
         return None
     respondent, response, unit, campaign = row
@@ -100,7 +106,9 @@ _LOCK_ACTIVE_RESPONSE = _locked_with_unit_and_campaign(
 )
 
 
-async def get_unit_response(*, session: AsyncSession, unit: Unit | int, for_update: bool = False) -> Response:
+async def get_unit_response(
+    *, session: AsyncSession, unit: Unit | int, for_update: bool = False
+) -> Response:
     unit_id = unit if isinstance(unit, int) else unit.id
     statement = select(Response).where(Response.unit_id == unit_id)
     if for_update:
@@ -175,7 +183,9 @@ async def record_answer(
     new_text = _json_text(value, f"the answer to {question_id}")
     moment = aware_now(now)
     connection = await session.connection()
-    stored = (await connection.execute(_SELECT_ANSWER, {"response_id": response.id, "question_id": question_id})).one_or_none()
+    stored = (
+        await connection.execute(_SELECT_ANSWER, {"response_id": response.id, "question_id": question_id})
+    ).one_or_none()
     old_value = stored.value if stored is not None else None
     old_other = stored.other_text if stored is not None else None
     if _json_text(old_value, "the stored answer") == new_text and old_other == other_text:
@@ -230,7 +240,9 @@ async def record_answer(
     return response.revision
 
 
-def _forget_loaded_answer(session: AsyncSession, response: Response, answer_id: int | None, *, deleted: bool) -> None:
+def _forget_loaded_answer(
+    session: AsyncSession, response: Response, answer_id: int | None, *, deleted: bool
+) -> None:
     """Drop what the session had loaded of an answer written past the ORM, and the response's answer list."""
     if answer_id is None:
         loaded = None
@@ -317,7 +329,9 @@ async def submit_response(
     logger.info("response %s submitted at revision %s", response.id, response.revision)
 
 
-async def reopen_response(*, session: AsyncSession, response: Response, now: datetime | None = None) -> bool:
+async def reopen_response(
+    *, session: AsyncSession, response: Response, now: datetime | None = None
+) -> bool:
     """A submitted response becomes editable again (in progress); False if it was not submitted.
 
     The last submission's values and time stay until the next submission.
@@ -332,9 +346,15 @@ async def reopen_response(*, session: AsyncSession, response: Response, now: dat
     return True
 
 
-async def answer_history(*, session: AsyncSession, response: Response, question_id: str | None = None) -> list[AnswerHistory]:
+async def answer_history(
+    *, session: AsyncSession, response: Response, question_id: str | None = None
+) -> list[AnswerHistory]:
     """The response's answer changes in the order they happened."""
-    statement = select(AnswerHistory).where(AnswerHistory.response_id == response.id).order_by(AnswerHistory.id)
+    statement = (
+        select(AnswerHistory)
+        .where(AnswerHistory.response_id == response.id)
+        .order_by(AnswerHistory.id)
+    )
     if question_id is not None:
         statement = statement.where(AnswerHistory.question_id == question_id)
     return list(await session.scalars(statement))

@@ -31,9 +31,7 @@ UNITS_FILE_MAX_BYTES = 5 * 1024 * 1024
 #: The longest address stored (a respondent's external id; real addresses are far shorter).
 EMAIL_MAX_LENGTH = EXTERNAL_ID_LENGTH
 #: One address, ``local@domain.tld``: no spaces, no second @, a dotted domain.
-_EMAIL = re.compile(
-    r"[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff-]*[A-Za-z0-9\u0080-\uffff])?(?:\.[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff-]*[A-Za-z0-9\u0080-\uffff])?)+"
-)
+_EMAIL = re.compile(r"[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff-]*[A-Za-z0-9\u0080-\uffff])?(?:\.[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff-]*[A-Za-z0-9\u0080-\uffff])?)+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +60,9 @@ def check_unit_names(names: Iterable[str]) -> list[str]:
         if not name:
             raise InvalidValueError("a unit name is empty")
         if len(name) > UNIT_NAME_MAX_LENGTH:
-            raise InvalidValueError(f"unit name {name[:40]!r}... is longer than {UNIT_NAME_MAX_LENGTH} characters")
+            raise InvalidValueError(
+                f"unit name {name[:40]!r}... is longer than {UNIT_NAME_MAX_LENGTH} characters"
+            )
         if name in seen:
             raise InvalidValueError(f"unit {name!r} is listed twice")
         seen.add(name)
@@ -108,7 +108,9 @@ def read_roster_file(path: str | Path) -> list[RosterLine]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise RosterFileError(f"{source}: not UTF-8 text (byte {error.start}); save it as UTF-8") from None
+        raise RosterFileError(
+            f"{source}: not UTF-8 text (byte {error.start}); save it as UTF-8"
+        ) from None
     if "\x00" in text:
         raise RosterFileError(f"{source}: is a binary file; give a text or CSV file")
     delimiter = "\t" if "\t" in text else ","
@@ -125,9 +127,13 @@ def read_roster_file(path: str | Path) -> list[RosterLine]:
         if not name:
             raise RosterFileError(f"{source}: line {line_number}: the first column is empty")
         if len(name) > UNIT_NAME_MAX_LENGTH:
-            raise RosterFileError(f"{source}: line {line_number}: unit name longer than {UNIT_NAME_MAX_LENGTH} characters")
+            raise RosterFileError(
+                f"{source}: line {line_number}: unit name longer than {UNIT_NAME_MAX_LENGTH} characters"
+            )
         if name in first_line:
-            raise RosterFileError(f"{source}: line {line_number}: unit {name!r} is already on line {first_line[name]}")
+            raise RosterFileError(
+                f"{source}: line {line_number}: unit {name!r} is already on line {first_line[name]}"
+            )
         email: str | None = None
         if len(columns) > 1 and "@" in columns[1]:  # other second columns are notes, as before
             try:
@@ -147,11 +153,15 @@ async def _lock_campaign(session: AsyncSession, campaign: Campaign) -> None:
 
 
 async def _next_position(session: AsyncSession, campaign: Campaign) -> int:
-    last = await session.scalar(select(func.max(Unit.position)).where(Unit.campaign_id == campaign.id))
+    last = await session.scalar(
+        select(func.max(Unit.position)).where(Unit.campaign_id == campaign.id)
+    )
     return (last or 0) + 1
 
 
-async def add_units(*, session: AsyncSession, campaign: Campaign, names: Sequence[str]) -> list[Unit]:
+async def add_units(
+    *, session: AsyncSession, campaign: Campaign, names: Sequence[str]
+) -> list[Unit]:
     """Append new units to the roster, each with its not-started response.
 
     Raises :class:`DuplicateUnitError` if a name is on the roster already and
@@ -159,14 +169,18 @@ async def add_units(*, session: AsyncSession, campaign: Campaign, names: Sequenc
     """
     cleaned = check_unit_names(names)
     await _lock_campaign(session, campaign)
-    existing = await session.scalars(select(Unit.name).where(Unit.campaign_id == campaign.id, Unit.name.in_(cleaned)))
+    existing = await session.scalars(
+        select(Unit.name).where(Unit.campaign_id == campaign.id, Unit.name.in_(cleaned))
+    )
     taken = list(existing)
     if taken:
         raise DuplicateUnitError(campaign.id, sorted(taken, key=cleaned.index))
     return await _insert_units(session, campaign, cleaned)
 
 
-async def ensure_units(*, session: AsyncSession, campaign: Campaign, names: Sequence[str]) -> tuple[list[Unit], list[str]]:
+async def ensure_units(
+    *, session: AsyncSession, campaign: Campaign, names: Sequence[str]
+) -> tuple[list[Unit], list[str]]:
     """The units named, in the order given, adding those not on the roster yet.
 
     Returns the units and the names that were added.
@@ -175,7 +189,9 @@ async def ensure_units(*, session: AsyncSession, campaign: Campaign, names: Sequ
     await _lock_campaign(session, campaign)
     found = {
         unit.name: unit
-        for unit in await session.scalars(select(Unit).where(Unit.campaign_id == campaign.id, Unit.name.in_(cleaned)))
+        for unit in await session.scalars(
+            select(Unit).where(Unit.campaign_id == campaign.id, Unit.name.in_(cleaned))
+        )
     }
     missing = [name for name in cleaned if name not in found]
     for unit in await _insert_units(session, campaign, missing):
@@ -198,7 +214,9 @@ async def _insert_units(session: AsyncSession, campaign: Campaign, names: list[s
     return units
 
 
-async def get_unit(*, session: AsyncSession, campaign: Campaign | int, name: str) -> Unit:
+async def get_unit(
+    *, session: AsyncSession, campaign: Campaign | int, name: str
+) -> Unit:
     """The unit of that name on the campaign's roster, or :class:`UnitNotFoundError`."""
     campaign_id = campaign if isinstance(campaign, int) else campaign.id
     unit = await session.scalar(
@@ -216,6 +234,9 @@ async def list_units(*, session: AsyncSession, campaign: Campaign | int) -> list
     campaign_id = campaign if isinstance(campaign, int) else campaign.id
     return list(
         await session.scalars(
-            select(Unit).where(Unit.campaign_id == campaign_id).order_by(Unit.position).options(selectinload(Unit.response))
+            select(Unit)
+            .where(Unit.campaign_id == campaign_id)
+            .order_by(Unit.position)
+            .options(selectinload(Unit.response))
         )
     )

@@ -83,7 +83,9 @@ def _insert_ignoring_statement(dialect_name: str, model: type[Any], unique: tupl
 def require_in_session(session: AsyncSession, row: object, name: str) -> None:
     """Refuse a row loaded by another session: changes to it would be silently lost."""
     if row not in session:
-        raise InvalidValueError(f"the {name} was loaded in another session; load it in this transaction first")
+        raise InvalidValueError(
+            f"the {name} was loaded in another session; load it in this transaction first"
+        )
 
 
 #: The largest row id any of our databases can hold (a signed 64-bit integer).

@@ -46,7 +46,9 @@ async def get_or_create_survey_version(
 
     async def existing() -> SurveyVersion | None:
         return await session.scalar(
-            select(SurveyVersion).where(SurveyVersion.survey_id == survey_id, SurveyVersion.content_hash == content_hash)
+            select(SurveyVersion).where(
+                SurveyVersion.survey_id == survey_id, SurveyVersion.content_hash == content_hash
+            )
         )
 
     row, created = await insert_unless_exists(
@@ -71,7 +73,9 @@ async def get_survey_version(*, session: AsyncSession, survey_version_id: int) -
     return row
 
 
-async def list_survey_versions(*, session: AsyncSession, survey_id: str | None = None) -> list[SurveyVersion]:
+async def list_survey_versions(
+    *, session: AsyncSession, survey_id: str | None = None
+) -> list[SurveyVersion]:
     statement = select(SurveyVersion).order_by(SurveyVersion.id)
     if survey_id is not None:
         statement = statement.where(SurveyVersion.survey_id == survey_id)

@@ -21,7 +21,9 @@ logger = logging.getLogger(__name__)
 UPDATE_ID_MAX_LENGTH = 128
 
 
-async def claim_update(*, session: AsyncSession, channel: str, update_id: str | int, now: datetime | None = None) -> bool:
+async def claim_update(
+    *, session: AsyncSession, channel: str, update_id: str | int, now: datetime | None = None
+) -> bool:
     """Record the update as processed; False if it was already (a redelivery).
 
     On PostgreSQL a concurrent claim of the same id waits for the first
@@ -50,5 +52,7 @@ async def claim_update(*, session: AsyncSession, channel: str, update_id: str | 
 async def prune_processed_updates(*, session: AsyncSession, older_than: datetime) -> int:
     """Forget update ids processed before ``older_than`` (channels redeliver within hours)."""
     require_aware(older_than, "older_than")
-    result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < older_than))
+    result = await session.execute(
+        delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < older_than)
+    )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
