@@ -36,6 +36,7 @@ from bot.core.state import SessionState
 from bot.core.survey import Survey
 from bot.survey_cache import SurveyCache
 from storage.audience import RecipientUnit, recipient_units
+from storage.contacts import units_language
 from storage.invitations import issue_link_token
 from storage.models import (
     Campaign,
@@ -128,9 +129,7 @@ class OutboxComposer:
         #: Compiled surveys, shared with the service and the exports when wired so.
         self.surveys = surveys if surveys is not None else SurveyCache()
 
-    async def compose(
-        self, *, session: AsyncSession, message: OutboxMessage, now: datetime
-    ) -> Composed | Skip:
+    async def compose(self, *, session: AsyncSession, message: OutboxMessage, now: datetime) -> Composed | Skip:
         batch = await session.get(OutboxBatch, message.batch_id)
         respondent = await session.get(Respondent, message.respondent_id)
         campaign = await session.get(Campaign, batch.campaign_id) if batch is not None else None
@@ -140,21 +139,21 @@ class OutboxComposer:
         links = respondent.channel in LINK_CHANNELS
         if batch.kind is OutboxKind.BROADCAST:
             context = None
+            language = respondent.language
             if links:
                 units = await recipient_units(session=session, respondent_id=respondent.id, campaign_id=campaign.id)
                 if not units:
                     return Skip(SKIP_UNBOUND)
-                context = await self._reminder(session, respondent, campaign, units, now=now, links=True)
+                language = await self._language(session, respondent, units)
+                context = await self._reminder(session, language, campaign, units, now=now, links=True)
             content = BroadcastContent(
-                language=bot_language(respondent.language),
+                language=bot_language(language),
                 campaign_title=campaign.title,
                 body=batch.body or "",
                 context=context,
             )
         else:
-            read_only = read_only_reason(
-                is_open=campaign.status is CampaignStatus.OPEN, deadline=campaign.deadline, now=now
-            )
+            read_only = read_only_reason(is_open=campaign.status is CampaignStatus.OPEN, deadline=campaign.deadline, now=now)
             if read_only is not None:
                 return Skip(SKIP_READ_ONLY[read_only])
             units = await recipient_units(session=session, respondent_id=respondent.id, campaign_id=campaign.id)
@@ -163,7 +162,8 @@ class OutboxComposer:
             pending = [unit for unit in units if unit.response.status is not ResponseStatus.SUBMITTED]
             if not pending:
                 return Skip(SKIP_SUBMITTED)
-            content = await self._reminder(session, respondent, campaign, pending, now=now, links=links)
+            language = await self._language(session, respondent, units) if links else respondent.language
+            content = await self._reminder(session, language, campaign, pending, now=now, links=links)
         return Composed(
             message_id=message.id,
             respondent_id=respondent.id,
@@ -174,10 +174,16 @@ class OutboxComposer:
             content=content,
         )
 
+    async def _language(self, session: AsyncSession, respondent: Respondent, units: list[RecipientUnit]) -> str | None:
+        """A contact address's language: its own if it has one, else that of the people of its units."""
+        if respondent.language:
+            return respondent.language
+        return await units_language(session=session, unit_ids=[unit.unit_id for unit in units])
+
     async def _reminder(
         self,
         session: AsyncSession,
-        respondent: Respondent,
+        language: str | None,
         campaign: Campaign,
         units: list[RecipientUnit],
         *,
@@ -196,9 +202,9 @@ class OutboxComposer:
                 line = replace(line, link_token=await issue_link_token(session=session, unit_id=unit.unit_id, now=now))
             lines.append(line)
         return ReminderContent(
-            language=bot_language(survey.language_for(respondent.language)),
+            language=bot_language(survey.language_for(language)),
             campaign_id=campaign.id,
-            survey_title=survey.text(survey.definition.title, survey.language_for(respondent.language)),
+            survey_title=survey.text(survey.definition.title, survey.language_for(language)),
             campaign_title=campaign.title,
             deadline=campaign.deadline.astimezone(zone),
             units=tuple(lines),

@@ -254,3 +254,26 @@ async def test_a_server_that_does_not_answer__is_a_transient_failure(harness: Bo
 
     assert (stats.sent, stats.retried, stats.failed) == (0, 1, 0)
     assert await statuses(harness, channel="email") == {address: DeliveryStatus.PENDING}
+
+
+async def test_reminder_and_broadcast_emails__speak_the_language_of_the_units_people(
+    harness: BotHarness, smtp: LocalSmtpServer
+) -> None:
+    """海门区's respondent reads English: its contact's e-mails are in English; 通州区 has nobody yet: Chinese."""
+    english = harness.fake.user(9301, "Wang Fang", language_code="en")
+    await english.send_command("/start", harness.tokens["海门区"][0])
+    haimen = await add_contact(harness, "海门区", "zhangwei@haimen.example.cn")
+    tongzhou = await add_contact(harness, "通州区", "lilei@tongzhou.example.cn")
+    harness.clock.now = SLOT_3D
+    await scheduler(harness).tick()
+    await email_sender(harness, smtp).drain()
+
+    subjects = {message["To"]: message["Subject"] for message in smtp.mailbox.messages}
+    assert subjects[haimen].startswith("Reminder: ") and subjects[tongzhou].startswith("填报提醒：")
+    [english_body] = [body_of(m) for m in smtp.mailbox.messages if m["To"] == haimen]
+    assert "填报链接" not in english_body and await unit_of_link(harness, english_body) == "海门区"
+
+    await broadcast(harness, "请于周五前提交。")
+    await email_sender(harness, smtp, name="mail-2").drain()
+    broadcasts = {m["To"]: m["Subject"] for m in smtp.mailbox.messages[2:]}
+    assert broadcasts[haimen].startswith("Notice: ") and not broadcasts[tongzhou].startswith("Notice: ")
