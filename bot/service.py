@@ -396,7 +396,13 @@ class SurveyService:
                 respondent.active_response_id = invitation.unit.response.id
             if isinstance(action, SetLanguage):
                 respondent.language = action.language
-            context = await self._context(session, respondent)
+            unit = invitation.unit
+            if self.database.is_sqlite:
+                # The invitation's query loaded the unit, its response and campaign in this
+                # write transaction, which holds SQLite's lock: they are current already.
+                context: _Context | None = await self._make_context(session, respondent, unit.response, unit, unit.campaign)
+            else:  # PostgreSQL: lock the response row (FOR UPDATE) and read it afresh
+                context = await self._context(session, respondent)
             assert context is not None, "the link's unit has a response"
             if context.response.state is None:
                 started = engine.start(

@@ -87,6 +87,11 @@ class GroupCommit:
         self.commits = 0
         self.items_committed = 0
 
+    @property
+    def queued(self) -> int:
+        """Work items waiting in the group that is open to join (for the tests)."""
+        return len(self._open.items) if self._open is not None else 0
+
     async def run(self, work: Work[T]) -> T:
         """Run ``work`` in a shared transaction; its result once that transaction is committed."""
         item: _Item[T] = _Item(work=work, done=asyncio.get_running_loop().create_future())
