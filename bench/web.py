@@ -201,7 +201,9 @@ async def main() -> None:
 
     ours_rate, bare_rate = answers / saturated, answers / baseline
     print(f"respondents: {args.respondents}, answers each: {len(SCRIPT)}")
-    print(f"saturated: web chat {ours_rate:,.0f} answers/s; bare aiohttp handler {bare_rate:,.0f} answers/s; ratio {ours_rate / bare_rate:.2f} (aim >= 0.5)")
+    print(
+        f"saturated: web chat {ours_rate:,.0f} answers/s; bare aiohttp handler {bare_rate:,.0f} answers/s; ratio {ours_rate / bare_rate:.2f} (aim >= 0.5)"
+    )
     print(
         f"saturated CPU per answer (clients included): web chat {ours_cpu / answers * 1000:.2f} ms, "
         f"bare {bare_cpu / answers * 1000:.2f} ms; "
