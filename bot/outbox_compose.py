@@ -37,6 +37,7 @@ from bot.core.state import SessionState
 from bot.core.survey import Survey
 from bot.survey_cache import SurveyCache
 from storage.audience import RecipientUnit, recipient_units
+from storage.contacts import units_language
 from storage.invitations import issue_link_token
 from storage.models import (
     Campaign,
@@ -131,9 +132,7 @@ class OutboxComposer:
         #: Compiled surveys, shared with the service and the exports when wired so.
         self.surveys = surveys if surveys is not None else SurveyCache()
 
-    async def compose(
-        self, *, session: AsyncSession, message: OutboxMessage, now: datetime
-    ) -> Composed | Skip:
+    async def compose(self, *, session: AsyncSession, message: OutboxMessage, now: datetime) -> Composed | Skip:
         batch = await session.get(OutboxBatch, message.batch_id)
         respondent = await session.get(Respondent, message.respondent_id)
         campaign = await session.get(Campaign, batch.campaign_id) if batch is not None else None
@@ -183,15 +182,17 @@ class OutboxComposer:
 
         if kind is OutboxKind.BROADCAST:
             context = None
+            language = respondent.language
             if links:
                 units = await units_concerned()
                 if not units:
                     return Skip(SKIP_UNBOUND)
+                language = await self._language(session, respondent, units)
                 context = await self._reminder(
-                    session, respondent, campaign, units, now=now, links=True, issue_links=issue_links
+                    session, language, campaign, units, now=now, links=True, issue_links=issue_links
                 )
             return BroadcastContent(
-                language=bot_language(respondent.language),
+                language=bot_language(language),
                 campaign_title=campaign.title,
                 body=body or "",
                 context=context,
@@ -205,12 +206,19 @@ class OutboxComposer:
         pending = [unit for unit in units if unit.response.status is not ResponseStatus.SUBMITTED]
         if not pending:
             return Skip(SKIP_SUBMITTED)
-        return await self._reminder(session, respondent, campaign, pending, now=now, links=links, issue_links=issue_links)
+        language = await self._language(session, respondent, units) if links else respondent.language
+        return await self._reminder(session, language, campaign, pending, now=now, links=links, issue_links=issue_links)
+
+    async def _language(self, session: AsyncSession, respondent: Respondent, units: list[RecipientUnit]) -> str | None:
+        """A contact address's language: its own if it has one, else that of the people of its units."""
+        if respondent.language:
+            return respondent.language
+        return await units_language(session=session, unit_ids=[unit.unit_id for unit in units])
 
     async def _reminder(
         self,
         session: AsyncSession,
-        respondent: Respondent,
+        language: str | None,
         campaign: Campaign,
         units: list[RecipientUnit],
         *,
@@ -231,9 +239,9 @@ class OutboxComposer:
                 line = replace(line, link_token=token)
             lines.append(line)
         return ReminderContent(
-            language=bot_language(survey.language_for(respondent.language)),
+            language=bot_language(survey.language_for(language)),
             campaign_id=campaign.id,
-            survey_title=survey.text(survey.definition.title, survey.language_for(respondent.language)),
+            survey_title=survey.text(survey.definition.title, survey.language_for(language)),
             campaign_title=campaign.title,
             deadline=campaign.deadline.astimezone(zone),
             units=tuple(lines),

@@ -308,7 +308,10 @@ class SurveyService:
             problem = link_problem(invitation, bound=bound, now=now)
             if problem is not None or invitation is None:
                 fallback = bot_language(respondent.language if respondent else language)
-                return LinkResult(LinkStatus.REFUSED, Outcome(language=fallback, events=(InvitationRefused(problem or InvitationProblem.UNKNOWN),)))
+                return LinkResult(
+                    LinkStatus.REFUSED,
+                    Outcome(language=fallback, events=(InvitationRefused(problem or InvitationProblem.UNKNOWN),)),
+                )
             unit, campaign, response = invitation.unit, invitation.unit.campaign, invitation.unit.response
             survey = await self.surveys.survey(session=session, survey_version_id=campaign.survey_version_id)
         chosen = respondent.language if respondent is not None and respondent.language else language
@@ -366,59 +369,63 @@ class SurveyService:
         the link's account to the unit; the invitation stays free for a chat account.
         """
         now = self.clock()
-        try:
-            async with self.database.transaction() as session:
-                invitation = await find_invitation(session=session, token=token)
-                account = link_account(invitation) if invitation is not None else None
-                known = (
-                    await find_respondent(session=session, channel=LINK_CHANNEL, external_id=account)
-                    if account is not None
-                    else None
-                )
-                bound = known is not None and known.active_response_id is not None
-                problem = link_problem(invitation, bound=bound, now=now)
-                if problem is not None or invitation is None or account is None:
-                    fallback = bot_language(known.language if known else language)
-                    return LinkResult(
-                        LinkStatus.REFUSED,
-                        Outcome(language=fallback, events=(InvitationRefused(problem or InvitationProblem.UNKNOWN),)),
-                    )
-                user = ChannelUser(channel=LINK_CHANNEL, external_id=account, language_code=language)
-                if not await claim_update(session=session, channel=LINK_CHANNEL, update_id=f"{invitation.id}:{key}", now=now):
-                    return LinkResult(LinkStatus.REPLAYED, Outcome(language=bot_language(language), duplicate=True))
-                if known is not None and known.active_response_id == invitation.unit.response.id:
-                    respondent = known  # bound before: two queries fewer on every answer
-                    refresh_respondent(respondent, default_language=language, now=now)
-                else:
-                    respondent = await self._respondent(session, user, now)
-                    await bind_respondent(session=session, respondent=respondent, unit=invitation.unit, invitation=invitation)
-                    respondent.active_response_id = invitation.unit.response.id
-                if isinstance(action, SetLanguage):
-                    respondent.language = action.language
-                context = await self._context(session, respondent)
-                assert context is not None, "the link's unit has a response"
-                if context.response.state is None:
-                    started = engine.start(
-                        context.survey, language=context.language, today=self._today(context, now), previous=context.previous
-                    )
-                    await save_state(session=session, response=context.response, state=started.state.to_dict(), now=now)
-                current = position(self._state(context))
-                if (
-                    expected_position is not None
-                    and expected_position != current
-                    and not isinstance(action, POSITION_FREE_ACTIONS)
-                ):
-                    raise _Conflict
-                # A Resume greets (the page opened again); anything else is a step.
-                step_action = None if isinstance(action, Resume) else action
-                outcome = await self._respond(session, context, now, action=step_action, user=user)
-                state = SessionState.from_dict(context.response.state or {})
+
+        async def apply(session: AsyncSession) -> LinkResult:
+            invitation = await find_invitation(session=session, token=token)
+            account = link_account(invitation) if invitation is not None else None
+            known = (
+                await find_respondent(session=session, channel=LINK_CHANNEL, external_id=account) if account is not None else None
+            )
+            bound = known is not None and known.active_response_id is not None
+            problem = link_problem(invitation, bound=bound, now=now)
+            if problem is not None or invitation is None or account is None:
+                fallback = bot_language(known.language if known else language)
                 return LinkResult(
-                    LinkStatus.APPLIED,
-                    outcome,
-                    position=position(state),
-                    read_only=self._read_only(context, now) is not None,
+                    LinkStatus.REFUSED,
+                    Outcome(language=fallback, events=(InvitationRefused(problem or InvitationProblem.UNKNOWN),)),
                 )
+            user = ChannelUser(channel=LINK_CHANNEL, external_id=account, language_code=language)
+            if not await claim_update(session=session, channel=LINK_CHANNEL, update_id=f"{invitation.id}:{key}", now=now):
+                return LinkResult(LinkStatus.REPLAYED, Outcome(language=bot_language(language), duplicate=True))
+            if known is not None and known.active_response_id == invitation.unit.response.id:
+                respondent = known  # bound before: two queries fewer on every answer
+                refresh_respondent(respondent, default_language=language, now=now)
+            else:
+                respondent = await self._respondent(session, user, now)
+                await bind_respondent(session=session, respondent=respondent, unit=invitation.unit, invitation=invitation)
+                respondent.active_response_id = invitation.unit.response.id
+            if isinstance(action, SetLanguage):
+                respondent.language = action.language
+            unit = invitation.unit
+            if self.database.is_sqlite:
+                # The invitation's query loaded the unit, its response and campaign in this
+                # write transaction, which holds SQLite's lock: they are current already.
+                context: _Context | None = await self._make_context(session, respondent, unit.response, unit, unit.campaign)
+            else:  # PostgreSQL: lock the response row (FOR UPDATE) and read it afresh
+                context = await self._context(session, respondent)
+            assert context is not None, "the link's unit has a response"
+            if context.response.state is None:
+                started = engine.start(
+                    context.survey, language=context.language, today=self._today(context, now), previous=context.previous
+                )
+                await save_state(session=session, response=context.response, state=started.state.to_dict(), now=now)
+            current = position(self._state(context))
+            if expected_position is not None and expected_position != current and not isinstance(action, POSITION_FREE_ACTIONS):
+                raise _Conflict
+            # A Resume greets (the page opened again); anything else is a step.
+            step_action = None if isinstance(action, Resume) else action
+            outcome = await self._respond(session, context, now, action=step_action, user=user)
+            state = SessionState.from_dict(context.response.state or {})
+            return LinkResult(
+                LinkStatus.APPLIED,
+                outcome,
+                position=position(state),
+                read_only=self._read_only(context, now) is not None,
+            )
+
+        try:
+            # Answers arriving together share one commit; each is answered once its own is durable.
+            return await self.database.grouped(apply)
         except _Conflict:
             return LinkResult(LinkStatus.CONFLICT, Outcome(language=bot_language(language)))
 
@@ -454,9 +461,7 @@ class SurveyService:
             step = engine.resume(survey, state, Resume(), today=self._today(context, now), previous=context.previous)
             events: list[Event | Notice] = []
         else:
-            step = engine.start(
-                survey, language=context.language, today=self._today(context, now), previous=context.previous
-            )
+            step = engine.start(survey, language=context.language, today=self._today(context, now), previous=context.previous)
             await save_state(session=session, response=response, state=step.state.to_dict(), now=now)
             events = []
         response.last_activity_at = now
@@ -474,17 +479,13 @@ class SurveyService:
         read_only = self._read_only(context, now)
         if read_only is not None:
             events.append(read_only)
-            review = engine.resume(
-                survey, step.state, ShowReview(), today=self._today(context, now), previous=context.previous
-            )
+            review = engine.resume(survey, step.state, ShowReview(), today=self._today(context, now), previous=context.previous)
             events.extend(review.events)
         else:
             events.extend(step.events)
         return Outcome(language=context.language, events=tuple(events), response_id=response.id)
 
-    async def _step(
-        self, session: AsyncSession, context: _Context, action: Action, user: ChannelUser, now: datetime
-    ) -> Outcome:
+    async def _step(self, session: AsyncSession, context: _Context, action: Action, user: ChannelUser, now: datetime) -> Outcome:
         survey, response = context.survey, context.response
         today = self._today(context, now)
         read_only = self._read_only(context, now)
@@ -510,9 +511,7 @@ class SurveyService:
         await save_state(session=session, response=response, state=new_state.to_dict(), now=now)
         if submitted is not None:
             answers, others = engine.submitted_values(survey, new_state, today=today)
-            await submit_response(
-                session=session, response=response, values={"answers": answers, "others": others}, now=now
-            )
+            await submit_response(session=session, response=response, values={"answers": answers, "others": others}, now=now)
             events.append(
                 SubmissionReceipt(
                     revision=submitted.revision,
@@ -576,17 +575,13 @@ class SurveyService:
             await mark_reachable(session=session, respondent=respondent)
         return respondent
 
-    async def _active_context(
-        self, session: AsyncSession, user: ChannelUser, now: datetime, action: Action
-    ) -> _Context | None:
+    async def _active_context(self, session: AsyncSession, user: ChannelUser, now: datetime, action: Action) -> _Context | None:
         """The usual case in one query: a known account with an active response; None otherwise."""
         located = await lock_active_response(session=session, channel=user.channel, external_id=user.external_id)
         if located is None:
             return None
         respondent, response, unit, campaign = located
-        refresh_respondent(
-            respondent, display_name=user.display_name, default_language=user.language_code, now=now
-        )
+        refresh_respondent(respondent, display_name=user.display_name, default_language=user.language_code, now=now)
         if respondent.unreachable:
             await mark_reachable(session=session, respondent=respondent)
         if isinstance(action, SetLanguage):

@@ -10,11 +10,13 @@ broadcasts; answering happens through the unit's personal web link.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Channel, Respondent, Unit
+from storage.models import Channel, Respondent, RespondentUnit, Unit
 from storage.respondents import bind_respondent, get_or_create_respondent
 from storage.rosters import check_email_address
 
@@ -33,3 +35,25 @@ async def add_email_contact(
     )
     _, created = await bind_respondent(session=session, respondent=respondent, unit=unit)
     return respondent, created
+
+
+async def units_language(*, session: AsyncSession, unit_ids: Collection[int]) -> str | None:
+    """The language the people answering for these units use (the most recently seen who has one), or None.
+
+    For a contact address, which has no language of its own: its e-mails
+    speak the language of the unit's web chat or Telegram accounts.
+    """
+    if not unit_ids:
+        return None
+    statement = (
+        select(Respondent.language)
+        .join(RespondentUnit, RespondentUnit.respondent_id == Respondent.id)
+        .where(
+            RespondentUnit.unit_id.in_(list(unit_ids)),
+            Respondent.channel != Channel.EMAIL.value,
+            Respondent.language.is_not(None),
+        )
+        .order_by(Respondent.last_seen_at.desc().nulls_last(), Respondent.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(statement)

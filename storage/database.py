@@ -29,17 +29,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from storage.errors import DatabaseUnavailableError
+from storage.group_commit import GroupCommit
 from storage.sqlite_connection import sqlite_connector
 
 
@@ -55,7 +56,10 @@ class DatabaseLocation(Protocol):
     @property
     def resolved_database_url(self) -> str: ...
 
+
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: How long a SQLite connection waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
@@ -126,9 +130,7 @@ def is_connect_error(error: BaseException) -> bool:
     statement): there any driver error means "cannot open the database" (server
     down, unknown database, bad password, unopenable or non-SQLite file).
     """
-    return isinstance(error, (DBAPIError, OSError, TimeoutError, asyncio.TimeoutError)) or (
-        _is_asyncpg_error(error)
-    )
+    return isinstance(error, (DBAPIError, OSError, TimeoutError, asyncio.TimeoutError)) or (_is_asyncpg_error(error))
 
 
 def _is_asyncpg_error(error: BaseException | None) -> bool:
@@ -181,9 +183,7 @@ class Database:
         try:
             self.engine: AsyncEngine = create_async_engine(self.url, **engine_options)
         except (ArgumentError, NoSuchModuleError, ImportError) as error:
-            raise DatabaseUnavailableError(
-                f"cannot use the database {self.display_url}: {error}"
-            ) from None
+            raise DatabaseUnavailableError(f"cannot use the database {self.display_url}: {error}") from None
         if self.is_sqlite:
             _install_sqlite_hooks(self.engine)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
@@ -192,6 +192,12 @@ class Database:
         # handler, whose growing sleeps (up to 100 ms each) make latency spiky.
         # Other processes are still held off by BEGIN IMMEDIATE and busy_timeout.
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        #: SQLite: writers queued together share one COMMIT (see :meth:`grouped`).
+        self.group_commit: GroupCommit | None = (
+            GroupCommit(write_lock=self._write_lock, connect=self._open_connection, alone=self.transaction)
+            if self._write_lock is not None
+            else None
+        )
 
     @classmethod
     def from_settings(cls, settings: DatabaseLocation, **options: Any) -> Database:
@@ -231,9 +237,7 @@ class Database:
 
     def unavailable(self, error: BaseException) -> DatabaseUnavailableError:
         """The :class:`DatabaseUnavailableError` to raise for a connection failure."""
-        return DatabaseUnavailableError(
-            f"cannot open the database {self.display_url}: {describe_connect_error(error)}"
-        )
+        return DatabaseUnavailableError(f"cannot open the database {self.display_url}: {describe_connect_error(error)}")
 
     def read_only_options(self) -> dict[str, Any]:
         """Execution options that make a connection's transactions read-only."""
@@ -258,6 +262,33 @@ class Database:
             await self._connect(session)
             yield session
 
+    async def grouped(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run ``work`` in a write transaction that may be shared with other callers' (group commit).
+
+        Like ``async with transaction() as session: return await work(session)``,
+        and as durable: the result comes back once the transaction holding
+        ``work``'s writes is committed. On SQLite, work items that queue while
+        another transaction runs or commits share one transaction, each in its
+        own savepoint and session, and one COMMIT (one fsync)
+        (:mod:`storage.group_commit`). An exception ``work`` raises rolls back
+        its own writes only. ``work`` may run twice (again alone, if its group
+        cannot commit): it must do nothing outside the database that a second
+        run would spoil. On PostgreSQL, which commits concurrent transactions
+        in parallel, it is an ordinary transaction.
+        """
+        if self.group_commit is None:
+            async with self.transaction() as session:
+                return await work(session)
+        return await self.group_commit.run(work)
+
+    async def _open_connection(self) -> AsyncConnection:
+        try:
+            return await self.engine.connect()
+        except Exception as error:
+            if is_connect_error(error):
+                raise self.unavailable(error) from error
+            raise
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A session for reading only; whatever it changed is rolled back at the end.
@@ -265,12 +296,7 @@ class Database:
         The objects it loaded stay usable (detached, not expired) afterwards.
         """
         options = self.read_only_options()
-        try:
-            connection = await self.engine.connect()
-        except Exception as error:
-            if is_connect_error(error):
-                raise self.unavailable(error) from error
-            raise
+        connection = await self._open_connection()
         try:
             await connection.execution_options(**options)
             # Closing the session ends its transaction with a rollback and,

@@ -125,9 +125,16 @@ class Reply:
     messages: tuple[ReplyMessage, ...] = ()
 
 
-def render(outcome: Outcome, *, max_length: int | None = None) -> Reply:
-    """The reply for ``outcome``; ``max_length`` is the channel's limit on one message's text."""
+def render(outcome: Outcome, *, max_length: int | None = None, commands: bool = True) -> Reply:
+    """The reply for ``outcome``; ``max_length`` is the channel's limit on one message's text.
+
+    ``commands``: whether the channel has slash commands (Telegram, the
+    terminal). Without them (the web chat) the greeting, the receipt and the
+    pause point to the page's buttons and links instead of ``/resume`` and ``/review``.
+    """
     language = outcome.language
+    # Keys whose wording names slash commands, and their wording for a channel of buttons.
+    wording = (lambda key: key) if commands else _without_commands
     limit = max_length or sys.maxsize
     messages: list[ReplyMessage] = []
     for event in outcome.events:
@@ -149,11 +156,11 @@ def render(outcome: Outcome, *, max_length: int | None = None) -> Reply:
             case NoteShown():
                 messages.extend(ReplyMessage(text=part) for part in pack_messages([note_text(event)], limit=limit))
             case Greeting():
-                messages.append(ReplyMessage(text=greeting_text(event, language)))
+                messages.append(ReplyMessage(text=greeting_text(event, language, commands=commands)))
             case SubmissionReceipt():
                 text = translate(
                     language,
-                    "reply.submitted",
+                    wording("reply.submitted"),
                     time=event.submitted_at.strftime(DATETIME_FORMAT),
                     revision=event.revision,
                     unit=event.unit_name,
@@ -170,7 +177,7 @@ def render(outcome: Outcome, *, max_length: int | None = None) -> Reply:
                 messages.append(ReplyMessage(text=translate(language, "reply.not_invited")))
             case Paused():
                 resume = Control(ControlKind.RESUME, translate(language, "reply.resume"), Resume())
-                messages.append(ReplyMessage(text=translate(language, "reply.paused"), rows=((resume,),)))
+                messages.append(ReplyMessage(text=translate(language, wording("reply.paused")), rows=((resume,),)))
             case LanguageChanged():
                 messages.append(ReplyMessage(text=translate(language, "reply.language_changed")))
             case UnitChoices():
@@ -180,6 +187,18 @@ def render(outcome: Outcome, *, max_length: int | None = None) -> Reply:
             case _:
                 assert_never(event)
     return Reply(language=language, messages=tuple(messages))
+
+
+#: Catalog keys that name slash commands → their wording for a channel without commands.
+_COMMAND_FREE_KEYS = {
+    "reply.greeting": "web_speed.greeting_without_commands",
+    "reply.submitted": "web_speed.submitted_without_commands",
+    "reply.paused": "web_speed.paused_without_commands",
+}
+
+
+def _without_commands(key: str) -> str:
+    return _COMMAND_FREE_KEYS.get(key, key)
 
 
 # -- questions ------------------------------------------------------------------------------
@@ -263,9 +282,7 @@ def done_control(question_id: str, language: str) -> Control:
 
 
 def same_as_last_time_control(question_id: str, language: str) -> Control:
-    return Control(
-        ControlKind.USE_PREVIOUS, translate(language, "reply.same_as_last_time"), UsePrevious(question_id=question_id)
-    )
+    return Control(ControlKind.USE_PREVIOUS, translate(language, "reply.same_as_last_time"), UsePrevious(question_id=question_id))
 
 
 def clear_draft_control(question_id: str, language: str) -> Control:
@@ -338,8 +355,10 @@ def unit_choices_message(choices: UnitChoices, language: str) -> ReplyMessage:
     return ReplyMessage(text=translate(language, "reply.unit_choose"), rows=rows)
 
 
-def greeting_text(greeting: Greeting, language: str) -> str:
+def greeting_text(greeting: Greeting, language: str, *, commands: bool = True) -> str:
     key = "reply.greeting_resumed" if greeting.resumed else "reply.greeting"
+    if not commands:
+        key = _without_commands(key)
     return translate(
         language,
         key,

@@ -25,8 +25,21 @@ from handlers.web import actions
 BUTTON_TYPES = frozenset({QuestionType.YES_NO, QuestionType.SELECT_ONE, QuestionType.SELECT_MULTIPLE, QuestionType.NOTE})
 #: The page's own words, sent with every state so that the page has no text of its own.
 UI_KEYS = (
-    "page_title", "language_name", "switch_language", "answer_label", "long_text_label", "send", "counter",
-    "upload_label", "upload", "uploading", "edit", "you", "working", "offline", "error_internal",
+    "page_title",
+    "language_name",
+    "switch_language",
+    "answer_label",
+    "long_text_label",
+    "send",
+    "counter",
+    "upload_label",
+    "upload",
+    "uploading",
+    "edit",
+    "you",
+    "working",
+    "offline",
+    "error_internal",
 )
 
 
@@ -74,7 +87,12 @@ def input_json(outcome: Outcome) -> dict[str, Any]:
                 "max_length": prompt.max_length or 0,
             }
         elif prompt.kind is QuestionType.FILE:
-            field = {"kind": "file", "question": prompt.question_id, "accept": list(prompt.accept), "max_size_mb": prompt.max_size_mb}
+            field = {
+                "kind": "file",
+                "question": prompt.question_id,
+                "accept": list(prompt.accept),
+                "max_size_mb": prompt.max_size_mb,
+            }
         else:
             field = {"kind": "none", "question": prompt.question_id}
     return field
@@ -91,12 +109,19 @@ def review_edits(outcome: Outcome, language: str, *, read_only: bool, position: 
         return []
     label = translate(language, "web.edit")
     edits = [
-        {"number": item.number, "question": item.label, "label": f"{label} {item.number}", "action": actions.encode(GoTo(number=item.number))}
+        {
+            "number": item.number,
+            "question": item.label,
+            "label": f"{label} {item.number}",
+            "action": actions.encode(GoTo(number=item.number)),
+        }
         for section in reviews[-1].sections
         for item in section.items
     ]
     if position is not None and position.startswith("q:"):
-        edits.append({"number": None, "question": "", "label": translate(language, "reply.resume"), "action": actions.encode(Resume())})
+        edits.append(
+            {"number": None, "question": "", "label": translate(language, "reply.resume"), "action": actions.encode(Resume())}
+        )
     return edits
 
 
@@ -105,7 +130,7 @@ def state_json(
 ) -> dict[str, Any]:
     """The whole answer to a GET or a POST: messages, the input to show, where the respondent is."""
     language = outcome.language
-    reply = neutral.render(outcome)
+    reply = neutral.render(outcome, commands=False)  # buttons and the link, no /resume or /review
     other = next(code for code in BOT_LANGUAGES if code != language) if language in BOT_LANGUAGES else BOT_LANGUAGES[0]
     return {
         "status": status,

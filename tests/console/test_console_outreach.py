@@ -121,7 +121,9 @@ async def test_preview__lists_per_unit_the_channel_and_the_message_and_the_units
     assert "⏰ 填报提醒" in chongchuan and "崇川区：已答 0/" in chongchuan
     tongzhou = recipients[recipients.index("通州区") :]
     assert "English" in tongzhou and "⏰ Reminder:" in tongzhou and "通州区: 0/" in tongzhou  # in the respondent's language
-    assert "电子邮件" in tongzhou and "填报提醒：" in tongzhou
+    # The unit's e-mail goes in the language of the unit's people (Li Lei reads English).
+    email = tongzhou[tongzhou.index("电子邮件") :]
+    assert "Reminder: " in email and "填报提醒：" not in email
     assert f"{PUBLIC_URL}/s/…" in tongzhou  # the personal link is made when sending, not for a preview
     no_contact = text[text.index("无法发送的单位（1 个）") :]
     assert "<li>海门区</li>" in no_contact

@@ -60,7 +60,9 @@ def smtp() -> Iterator[LocalSmtpServer]:
     server.stop()
 
 
-def email_sender(harness: BotHarness, smtp: LocalSmtpServer, *, settings: SenderSettings = FAST, name: str = "mail") -> OutboxSender:
+def email_sender(
+    harness: BotHarness, smtp: LocalSmtpServer, *, settings: SenderSettings = FAST, name: str = "mail"
+) -> OutboxSender:
     """The e-mail sender ``surveybot run`` builds, against the local server (fast pacing for the tests)."""
     transport = EmailTransport(
         SmtpServer(host="127.0.0.1", port=smtp.port, sender="南通评估 <surveybot@nantong.example.cn>", starttls=False),
@@ -93,8 +95,13 @@ async def broadcast(harness: BotHarness, text: str) -> int:
     """A confirmed broadcast of a process that sends through Telegram and e-mail."""
     async with database_of(harness).transaction() as session:
         batch, _ = await create_batch(
-            session=session, campaign_id=harness.campaign_id, kind=OutboxKind.BROADCAST,
-            key=f"broadcast:{uuid.uuid4().hex}", status=OutboxBatchStatus.ACTIVE, body=text, now=harness.clock(),
+            session=session,
+            campaign_id=harness.campaign_id,
+            kind=OutboxKind.BROADCAST,
+            key=f"broadcast:{uuid.uuid4().hex}",
+            status=OutboxBatchStatus.ACTIVE,
+            body=text,
+            now=harness.clock(),
         )
         audience = await broadcast_audience(session=session, campaign_id=harness.campaign_id, channels=CHANNELS)
         await enqueue_messages(session=session, batch=batch, respondent_ids=audience.respondent_ids, now=harness.clock())
@@ -133,18 +140,22 @@ async def test_scheduled_reminder__reaches_the_email_of_a_unit_not_submitted_onc
     assert haimen == "zhangwei@haimen.example.cn"
     [message] = smtp.mailbox.messages
     assert message["To"] == haimen and smtp.mailbox.tried == [haimen]  # the submitted unit's address gets none
-    assert message["Subject"] == "填报提醒：《南通市全民科学素质行动规划（2021-2035年）》实施情况“十四五”中期评估（截止 2026-12-15 17:00）"
+    assert (
+        message["Subject"]
+        == "填报提醒：《南通市全民科学素质行动规划（2021-2035年）》实施情况“十四五”中期评估（截止 2026-12-15 17:00）"
+    )
     assert message["From"] == "南通评估 <surveybot@nantong.example.cn>"
     body = body_of(message)
-    assert "《南通市全民科学素质行动规划（2021-2035年）》实施情况“十四五”中期评估（南通中期评估）尚未提交，截止时间：2026-12-15 17:00（UTC+08:00）。" in body
+    assert (
+        "《南通市全民科学素质行动规划（2021-2035年）》实施情况“十四五”中期评估（南通中期评估）尚未提交，截止时间：2026-12-15 17:00（UTC+08:00）。"
+        in body
+    )
     assert re.search(r"海门区：已答 0/\d+ 题\n填报链接：" + LINK.pattern, body)
     assert await unit_of_link(harness, body) == "海门区"
     # Telegram's respondent got it on Telegram, the e-mail sender claimed only the e-mail row.
     assert (telegram_stats.sent, email_stats.sent, email_stats.skipped) == (1, 1, 1)
     assert sum("填报提醒" in (m.text or "") for m in telegram_user.messages) == 1
-    assert await statuses(harness, channel="email") == {
-        haimen: DeliveryStatus.SENT, tongzhou: DeliveryStatus.SKIPPED
-    }
+    assert await statuses(harness, channel="email") == {haimen: DeliveryStatus.SENT, tongzhou: DeliveryStatus.SKIPPED}
     [row_message_id] = [message["Message-ID"]]
     assert row_message_id.endswith("@nantong.example.cn>")
 
@@ -191,7 +202,9 @@ async def test_broadcast__reaches_the_email_with_the_text_the_deadline_the_progr
     [message] = smtp.mailbox.to(address)
     assert message["Subject"] == "通知：南通中期评估"
     body = body_of(message)
-    assert body.startswith("请于周五前寄出盖章纸质表。\n\n——\n《南通市全民科学素质行动规划（2021-2035年）》实施情况“十四五”中期评估（南通中期评估），截止时间：2026-12-15 17:00（UTC+08:00）")
+    assert body.startswith(
+        "请于周五前寄出盖章纸质表。\n\n——\n《南通市全民科学素质行动规划（2021-2035年）》实施情况“十四五”中期评估（南通中期评估），截止时间：2026-12-15 17:00（UTC+08:00）"
+    )
     assert re.search(r"崇川区：已答 0/\d+ 题\n填报链接：", body)
     assert await unit_of_link(harness, body) == "崇川区"
     assert sum("请于周五前寄出盖章纸质表。" in (m.text or "") for m in telegram_user.messages) == 1
@@ -215,8 +228,11 @@ async def test_550__marks_the_address_unreachable_in_status_and_the_progress_she
     await coordinator.send_command("/status")
     assert f"海门区：{gone}" in await text_of(coordinator)
     result = await export_campaign(
-        database=database_of(harness), campaign_id=harness.campaign_id, workbook_path=tmp_path / "out.xlsx",
-        data_dir=harness.data_dir, now=harness.clock(),
+        database=database_of(harness),
+        campaign_id=harness.campaign_id,
+        workbook_path=tmp_path / "out.xlsx",
+        data_dir=harness.data_dir,
+        now=harness.clock(),
     )
     sheet = load_workbook(result.workbook)["进度"]
     header = [cell.value for cell in sheet[1]]
@@ -254,3 +270,26 @@ async def test_a_server_that_does_not_answer__is_a_transient_failure(harness: Bo
 
     assert (stats.sent, stats.retried, stats.failed) == (0, 1, 0)
     assert await statuses(harness, channel="email") == {address: DeliveryStatus.PENDING}
+
+
+async def test_reminder_and_broadcast_emails__speak_the_language_of_the_units_people(
+    harness: BotHarness, smtp: LocalSmtpServer
+) -> None:
+    """海门区's respondent reads English: its contact's e-mails are in English; 通州区 has nobody yet: Chinese."""
+    english = harness.fake.user(9301, "Wang Fang", language_code="en")
+    await english.send_command("/start", harness.tokens["海门区"][0])
+    haimen = await add_contact(harness, "海门区", "zhangwei@haimen.example.cn")
+    tongzhou = await add_contact(harness, "通州区", "lilei@tongzhou.example.cn")
+    harness.clock.now = SLOT_3D
+    await scheduler(harness).tick()
+    await email_sender(harness, smtp).drain()
+
+    subjects = {message["To"]: message["Subject"] for message in smtp.mailbox.messages}
+    assert subjects[haimen].startswith("Reminder: ") and subjects[tongzhou].startswith("填报提醒：")
+    [english_body] = [body_of(m) for m in smtp.mailbox.messages if m["To"] == haimen]
+    assert "填报链接" not in english_body and await unit_of_link(harness, english_body) == "海门区"
+
+    await broadcast(harness, "请于周五前提交。")
+    await email_sender(harness, smtp, name="mail-2").drain()
+    broadcasts = {m["To"]: m["Subject"] for m in smtp.mailbox.messages[2:]}
+    assert broadcasts[haimen].startswith("Notice: ") and not broadcasts[tongzhou].startswith("Notice: ")

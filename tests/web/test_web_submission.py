@@ -18,6 +18,8 @@ async def test_submit_then_change_until_the_deadline__second_version_then_read_o
     assert status == 200 and "请检查您的回答" in texts(review)
     receipt = await world.press(token, review, "✅ 提交")
     assert "已提交！提交时间：2026-12-01 10:00（第 1 版，海门区）" in texts(receipt)
+    # The web has no commands: the receipt points to the review button, not to /review.
+    assert "点“查看全部回答”" in texts(receipt) and "/review" not in texts(receipt)
 
     # Still before the deadline: change an answer from the review and submit again.
     status, review = await world.post(token, {"type": "review"}, position=receipt["position"])
