@@ -207,21 +207,14 @@ async def _wecom_transport(settings: Settings) -> AsyncIterator[Transport | None
 
     import aiohttp
 
-    from handlers.wecom.api import WeComApi
     from handlers.wecom.outbox_transport import WeComTransport
     from handlers.wecom.pacing import MemberPacer
+    from handlers.wecom.setup import WeComSetupError, wecom_api
 
-    assert settings.wecom_corp_id is not None and settings.wecom_agent_id is not None and settings.wecom_secret is not None
     async with aiohttp.ClientSession() as session:
         try:
-            api = WeComApi(
-                session=session,
-                corp_id=settings.wecom_corp_id,
-                agent_id=settings.wecom_agent_id,
-                secret=settings.wecom_secret,
-                base_url=settings.wecom_api_url,
-            )
-        except ValueError as error:
+            api = wecom_api(settings, session)
+        except WeComSetupError as error:
             raise CommandError(str(error), exit_code=2) from None
         yield WeComTransport(api, MemberPacer(clock=time.monotonic))
 

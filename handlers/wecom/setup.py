@@ -60,6 +60,21 @@ def callback_crypto(settings: Settings) -> CallbackCrypto:
         raise WeComSetupError(str(error)) from None
 
 
+def wecom_api(settings: Settings, session: ClientSession) -> WeComApi:
+    """The server API client of the app the settings name (the channel's, or ``surveybot remind --send``'s)."""
+    assert settings.wecom_corp_id is not None and settings.wecom_agent_id is not None and settings.wecom_secret is not None
+    try:
+        return WeComApi(
+            session=session,
+            corp_id=settings.wecom_corp_id,
+            agent_id=settings.wecom_agent_id,
+            secret=settings.wecom_secret,
+            base_url=settings.wecom_api_url,
+        )
+    except ValueError as error:
+        raise WeComSetupError(str(error)) from None
+
+
 @dataclass
 class WeComChannel:
     """The running channel: its inbox (recover at start, then periodically) and its routes."""
@@ -82,18 +97,8 @@ def build_wecom_channel(
     access: ConsoleAccess,
     download_dir: Path,
 ) -> WeComChannel:
-    assert settings.wecom_corp_id is not None and settings.wecom_agent_id is not None and settings.wecom_secret is not None
     crypto = callback_crypto(settings)
-    try:
-        api = WeComApi(
-            session=session,
-            corp_id=settings.wecom_corp_id,
-            agent_id=settings.wecom_agent_id,
-            secret=settings.wecom_secret,
-            base_url=settings.wecom_api_url,
-        )
-    except ValueError as error:
-        raise WeComSetupError(str(error)) from None
+    api = wecom_api(settings, session)
     replies = WeComReplies(api=api, pacer=pacer)
     accounts = AccountState(database=service.database, channel=CHANNEL, telegram_admin_ids=settings.admin_ids)
     coordinator = WeComCoordinator(

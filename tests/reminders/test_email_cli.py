@@ -115,3 +115,41 @@ async def test_run_without_telegram__sends_a_queued_broadcast_by_email(
     [message] = smtp.mailbox.messages
     assert message["To"] == "zhangwei@haimen.example.cn" and message["Subject"] == "通知：南通中期评估"
     assert message.get_content().startswith("请周五前提交")
+
+
+async def test_remind__with_the_wecom_settings_sends_to_the_wecom_member_from_the_command_line(
+    cli: BotHarness, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """`surveybot remind` builds its own WeCom transport: a member bound in WeCom gets the reminder there."""
+    from handlers.wecom.crypto import CallbackCrypto
+    from storage.respondents import bind_respondent, get_or_create_respondent
+    from tests.fakes.wecom import FakeWeCom
+    from tests.wecom.conftest import TOKEN, generated_key
+
+    assert cli.database is not None
+    async with cli.database.transaction() as session:
+        unit = await get_unit(session=session, campaign=cli.campaign_id, name="海安市")
+        respondent = await get_or_create_respondent(
+            session=session, channel="wecom", external_id="zhangsan", display_name="张三", language="zh-hans"
+        )
+        await bind_respondent(session=session, respondent=respondent, unit=unit)
+    async with FakeWeCom(members=["zhangsan"]) as wecom:
+        aes_key = generated_key()
+        CallbackCrypto(token=TOKEN, encoding_aes_key=aes_key, receiver_id=wecom.corp_id)  # a key the channel accepts
+        for name, value in (
+            ("CORP_ID", wecom.corp_id),
+            ("AGENT_ID", str(wecom.agent_id)),
+            ("SECRET", wecom.secret),
+            ("TOKEN", TOKEN),
+            ("AES_KEY", aes_key),
+            ("API_URL", wecom.url),
+        ):
+            monkeypatch.setenv(f"SURVEYBOT_WECOM_{name}", value)
+        capsys.readouterr()
+
+        code, out, err = await run(capsys, "remind", "--campaign", str(cli.campaign_id))
+
+        assert (code, err) == (0, []), err
+        assert out[-1].startswith("sent 1/1"), out
+        [reminder] = [text for text in wecom.texts_to("zhangsan") if text]
+        assert "海安市" in reminder
