@@ -121,8 +121,15 @@ class Inbox:
             task.add_done_callback(self._tasks.discard)
 
     async def recover(self, *, at_start: bool = False) -> int:
-        """Claim and handle the pending entries (at start-up: every unhandled one); how many were claimed."""
+        """Claim and handle the pending entries (at start-up: every unhandled one); how many were claimed.
+
+        At start-up every page ignores the leases of the processes before
+        this one (a killed process leaves its claims for :attr:`lease`), and
+        pages by id so that an entry this pass handled or released is not
+        taken again; after that, entries go by their leases.
+        """
         total = 0
+        after_id: int | None = None
         while True:
             now = self.clock()
             async with self.database.transaction() as session:
@@ -134,6 +141,7 @@ class Inbox:
                     max_failures=self.max_failures,
                     max_attempts=self.max_attempts,
                     ignore_leases=at_start,
+                    after_id=after_id,
                 )
             if not entries:
                 return total
@@ -141,7 +149,8 @@ class Inbox:
             logger.info("handling %d recorded update(s) of %s left unhandled", len(entries), self.channel)
             # Started in order, so the channel's per-chat ordering holds.
             await asyncio.gather(*(self._handle_logged(entry) for entry in entries))
-            at_start = False  # what is claimed now is ours; later pages go by their leases
+            if at_start:
+                after_id = max(entry.id for entry in entries)
 
     async def run_recovery(self, stop: asyncio.Event, *, interval: float = RECOVERY_INTERVAL_SECONDS) -> None:
         """Until ``stop``: now and then, handle what failed before or what a dead process left."""

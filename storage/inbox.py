@@ -117,12 +117,15 @@ async def claim_pending(
     max_attempts: int,
     limit: int = 100,
     ignore_leases: bool = False,
+    after_id: int | None = None,
 ) -> list[InboxEntry]:
     """Claim the recorded updates nobody is handling, oldest first; give up on the ones tried too often.
 
     A row is pending when it is neither handled nor failed and its lease has
     run out (or ``ignore_leases``: on start-up, what an earlier process of
-    this deployment left is taken at once). A row whose handler raised
+    this deployment left is taken at once; ``after_id`` pages through it, so
+    that a start-up recovery of more than ``limit`` rows takes them all without
+    taking its own earlier pages again). A row whose handler raised
     ``max_failures`` times, or whose handling was started ``max_attempts``
     times (a process killed in the middle counts: an update that kills the
     process must not do so forever), is marked failed instead and logged: it
@@ -143,6 +146,8 @@ async def claim_pending(
     )
     if not ignore_leases:
         query = query.where(or_(InboundUpdate.claimed_until.is_(None), InboundUpdate.claimed_until <= now))
+    if after_id is not None:
+        query = query.where(InboundUpdate.id > after_id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = list(await session.scalars(query))

@@ -120,6 +120,27 @@ async def test_inbox__what_a_killed_process_left_is_handled_at_start(database: D
     assert await restarted.recover(at_start=True) == 0
 
 
+async def test_inbox__more_than_a_page_left_by_a_killed_process__all_handled_at_start(database: Database) -> None:
+    """A start-up recovery pages through every entry a killed process claimed, not only the first page.
+
+    The killed process's claims hold their leases for minutes: a start-up that
+    took the first page and then went by leases left the rest waiting that long.
+    """
+    clock = Clock(NOW)
+    handled: list[str] = []
+
+    async def handler(entry: InboxEntry) -> None:
+        handled.append(entry.dedup_key)
+
+    killed = Inbox(database=database, channel="telegram", handler=handler, clock=clock)
+    keys = [str(100000 + index) for index in range(130)]  # more than claim_pending's page of 100
+    await killed.record(arrived(*keys))
+    restarted = Inbox(database=database, channel="telegram", handler=handler, clock=clock)
+    assert await restarted.recover(at_start=True) == 130
+    assert sorted(handled) == keys  # each once
+    assert all(row.handled_at is not None for row in (await rows(database)).values())
+
+
 async def test_inbox__an_update_that_kills_the_process_every_time_is_given_up(database: Database) -> None:
     clock = Clock(NOW)
 
