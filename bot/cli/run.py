@@ -399,6 +399,7 @@ def console_app(settings: Any, database: Any, surveys: Any = None, *, outreach: 
         ),
         secure_cookies=(settings.public_url or "").lower().startswith("https://"),
         outreach=outreach,
+        surveys=surveys,
     )
 
 
@@ -421,7 +422,7 @@ def console_outreach(
     from handlers.telegram.outbox_rendering import render_outbox
     from storage.types import utc_now
 
-    public_url = settings.public_url or "http://127.0.0.1:8443"
+    public_url = settings.public_url or f"http://{DEFAULT_LISTEN}"
 
     def email_text(content: ReminderContent | BroadcastContent) -> str:
         email = render_email(content, public_url=public_url)

@@ -33,6 +33,7 @@ from bot.campaign_progress import ProgressService
 from bot.console_access import CONSOLE_PREFIX, ConsoleAccess, ConsoleUser
 from bot.coordination import CoordinatorService, NotCoordinatorError
 from bot.core.catalog import BOT_LANGUAGES, bot_language, translate
+from bot.survey_cache import SurveyCache
 from handlers.console.downloads import register as register_downloads
 from handlers.console.invitations import register as register_invitations
 from handlers.console.presenting import campaign_row, local_time
@@ -278,11 +279,14 @@ def make_console_app(
     coordination: CoordinatorService,
     secure_cookies: bool,
     outreach: OutreachSetup | None = None,
+    surveys: SurveyCache | None = None,
 ) -> web.Application:
     """The console as an aiohttp application; mount it under ``/admin`` with :func:`mount`.
 
     With ``outreach``, the reminder and notice pages too (:mod:`handlers.console.outreach`).
+    ``surveys`` is the process's compiled-survey cache (one of its own without).
     """
+    surveys = surveys if surveys is not None else SurveyCache()
     console = Console(access=access, coordination=coordination, secure_cookies=secure_cookies)
     app = web.Application(middlewares=[console.guard], client_max_size=64 * 1024)
     aiohttp_jinja2.setup(
@@ -292,7 +296,7 @@ def make_console_app(
         undefined=jinja2.StrictUndefined,
     )
     app.router.add_get("/", console.campaigns)
-    register_progress(app, console=console, progress=ProgressService(coordination=coordination))
+    register_progress(app, console=console, progress=ProgressService(coordination=coordination, surveys=surveys))
     register_downloads(app, console=console, coordination=coordination, temporary_dir=coordination.settings.data_dir / "tmp")
     app.router.add_get("/sign-in", console.sign_in_page)
     app.router.add_get("/login/{token}", console.login_page)
@@ -303,7 +307,7 @@ def make_console_app(
     app.router.add_get("/assets/{name}", console.asset)
     from handlers.console import setup  # after this module: it builds on Console
 
-    setup.register(app, console)
+    setup.register(app, console, surveys=surveys)
     register_invitations(app, console)
     if outreach is not None:
         from handlers.console.outreach import register as register_outreach

@@ -45,6 +45,7 @@ from bot.core.catalog import translate
 from bot.core.durations import DurationRejection, parse_reminder_offsets
 from bot.core.file_content import HEAD_BYTES, is_executable
 from bot.core.loading import DefinitionError
+from bot.survey_cache import SurveyCache
 from bot.survey_files import SUFFIXES, SurveyFile, load_survey_data, load_survey_file
 from handlers.console.app import PREFIX, Console, same_origin
 from storage.errors import CampaignNotFoundError
@@ -558,7 +559,7 @@ def deadline_offset(campaign: CampaignSummary) -> str:
     return utc_offset(campaign.deadline)
 
 
-def register(app: web.Application, console: Console) -> None:
+def register(app: web.Application, console: Console, *, surveys: SurveyCache | None = None) -> None:
     """Add the create form and the lifecycle actions to the console app (and ``ts`` to its templates)."""
     environment = aiohttp_jinja2.get_env(app)
     environment.globals["ts"] = setup_text
@@ -566,7 +567,7 @@ def register(app: web.Application, console: Console) -> None:
     coordination = console.coordination
     pages = CampaignSetupPages(
         console=console,
-        setup=CampaignSetup(database=coordination.database),
+        setup=CampaignSetup(database=coordination.database, surveys=surveys),
         surveys_dir=coordination.settings.surveys_dir,
         default_zone=coordination.settings.timezone,
     )
