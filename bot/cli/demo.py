@@ -3,8 +3,11 @@
 Creates (or reuses) a SQLite database in ``--data-dir`` with a campaign on the
 shipped Nantong survey and Nantong's county-level units in mixed states, made
 through the service as real answers: two submitted, two half done, three not
-started. Prints each unit's web chat link and the command that compiles the
-coordinator's workbook, then serves the web chat until Ctrl-C.
+started. Prints each unit's web chat link, a sign-in link to the coordinator
+console (``/admin``: progress, the workbook, reminders) for the demo's
+coordinator account ``web:demo``, and the command that compiles the workbook,
+then serves the web chat and the console until Ctrl-C. Each start prints a
+fresh sign-in link: it works once, for :data:`CONSOLE_LINK_TTL`.
 
 The demo keeps its links in ``DATA_DIR/demo-links.tsv`` (tokens are stored
 hashed, so this file is the only way to show them again on the next start):
@@ -46,6 +49,10 @@ UNITS: tuple[tuple[str, int | str | None], ...] = (
     ("如东县", None),
 )
 LINKS_FILE = "demo-links.tsv"
+#: The demo's coordinator: a web account, since the demo runs no chat channel.
+COORDINATOR_CHANNEL, COORDINATOR_ID = "web", "demo"
+#: How long the printed console sign-in link works (once): a newcomer may read the output later.
+CONSOLE_LINK_TTL = timedelta(hours=12)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,6 +71,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def handle_demo(args: argparse.Namespace) -> int:
     from bot.cli.run import _serve
+    from bot.console_access import login_url
     from bot.logs import add_log_file
     from bot.settings import SettingsError, load_settings
 
@@ -82,22 +90,43 @@ def handle_demo(args: argparse.Namespace) -> int:
         raise CommandError(f"{SURVEY_FILE} is missing; run the demo from a checkout (pip install -e .)", exit_code=2)
     base = settings.public_url or f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}"
     links = asyncio.run(prepare(settings))
+    console_token = asyncio.run(console_login_token(settings))
     print("surveybot demo: 南通市《规划》实施情况中期评估 (Nantong survey), seven units")
     print()
     for name, token, state in links:
         print(f"  {name}\t{state}\t{base}/s/{token}")
     print()
     print("Open a link on a phone-sized browser window (or in WeChat) and answer to 已提交 (submitted).")
+    print()
+    print("The coordinator console (progress, the workbook, reminders): open this sign-in link on a desktop browser;")
+    print(f"it works once, for {CONSOLE_LINK_TTL.total_seconds() / 3600:g} hours (`surveybot demo` prints a new one each start):")
+    print(f"  {login_url(base, console_token)}")
     print("The coordinator's workbook, any time, in another terminal:")
     print(f"  SURVEYBOT_DATA_DIR={data_dir} surveybot export --campaign {links_campaign(settings)} -o nantong.xlsx")
     print()
-    print(f"Serving the web chat on {host}:{port}; press Ctrl-C to stop.", flush=True)
+    print(f"Serving the web chat and the console on {host}:{port}; press Ctrl-C to stop.", flush=True)
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger().setLevel(logging.INFO)
     add_log_file(data_dir / "logs")
     asyncio.run(_serve(settings, None, None, telegram=False, web_chat=(host, port)))
     print("Stopped. Run `surveybot demo` again to continue where you left off.")
     return 0
+
+
+async def console_login_token(settings: Settings) -> str:
+    """A one-time console sign-in token for the demo's coordinator (made a coordinator on first use)."""
+    from bot.console_access import ConsoleAccess
+    from storage.coordinators import add_coordinator
+    from storage.database import Database
+
+    database = Database.from_settings(settings)
+    try:
+        async with database.transaction() as session:
+            await add_coordinator(session=session, channel=COORDINATOR_CHANNEL, external_id=COORDINATOR_ID)
+        access = ConsoleAccess(database=database, settings=settings)
+        return await access.issue_login_link(channel=COORDINATOR_CHANNEL, external_id=COORDINATOR_ID, ttl=CONSOLE_LINK_TTL)
+    finally:
+        await database.dispose()
 
 
 def links_campaign(settings: Settings) -> int:

@@ -128,13 +128,28 @@ async def test_demo__prints_seven_links_serves_them_and_reuses_its_campaign(tmp_
         states = [line.split("\t")[1] for line in lines if "/s/" in line]
         assert states == ["submitted", "submitted", "in_progress", "in_progress", "not_started", "not_started", "not_started"]
         assert any("surveybot export --campaign 1" in line for line in lines)
+        [console_link] = [line.strip() for line in lines if "/admin/login/" in line]
+        assert console_link.startswith(f"http://127.0.0.1:{port}/admin/login/")
         assert (await wait_until_served(links[2], process)).status == 200
         async with aiohttp.ClientSession() as session, session.get(f"{links[2]}/state") as response:
             assert response.status == 200 and "欢迎回来" in (await response.json())["messages"][0]["text"]
+        # The printed sign-in link opens the console on the demo campaign, with its units' progress.
+        origin = {"Origin": f"http://127.0.0.1:{port}"}
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:  # keeps 127.0.0.1's cookie
+            async with session.post(console_link, headers=origin) as response:
+                assert response.status == 200 and response.url.path == "/admin/"
+                assert "南通市《规划》实施情况中期评估（演示）" in await response.text()
+            async with session.get(f"http://127.0.0.1:{port}/admin/campaigns/1") as response:
+                page = await response.text()
+                assert response.status == 200 and all(name in page for name in ("崇川区", "海门区", "如东县"))
+            async with session.post(console_link, headers=origin) as response:
+                assert response.status == 410  # once only
         process.send_signal(signal.SIGINT)
         rest, _ = await asyncio.wait_for(process.communicate(), timeout=30)
         assert process.returncode == 0 and "Stopped" in rest.decode()
-        return [link.rsplit("/", 1)[1] for link in links]
+        return [link.rsplit("/", 1)[1] for link in links] + [console_link]
 
     first = await demo()
-    assert await demo() == first  # the same campaign and links the second time
+    second = await demo()
+    assert second[:7] == first[:7]  # the same campaign and links the second time
+    assert second[7] != first[7]  # and a fresh console sign-in link
