@@ -47,7 +47,7 @@ from storage.models import (
     RespondentUnit,
     Unit,
 )
-from storage.rows import aware_now, insert_unless_exists, is_row_id
+from storage.rows import aware_now, insert_unless_exists, is_integer_id
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ async def find_batch(*, session: AsyncSession, campaign_id: int, key: str) -> Ou
 
 
 async def get_batch(*, session: AsyncSession, batch_id: int, for_update: bool = False) -> OutboxBatch:
-    if not is_row_id(batch_id):  # forged button data
+    if not is_integer_id(batch_id):  # typed or forged: outbox_batches.id is an INTEGER
         raise OutboxBatchNotFoundError(batch_id)
     statement = select(OutboxBatch).where(OutboxBatch.id == batch_id)
     if for_update:

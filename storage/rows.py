@@ -88,16 +88,6 @@ def require_in_session(session: AsyncSession, row: object, name: str) -> None:
         )
 
 
-#: The largest row id any of our databases can hold (a signed 64-bit integer).
-MAX_ROW_ID = 2**63 - 1
-
-
-def is_row_id(value: int) -> bool:
-    """Whether ``value`` can be a row id at all: a number typed by a person may not be
-    (the database drivers raise OverflowError for it)."""
-    return 0 < value <= MAX_ROW_ID
-
-
 #: The largest id of a table keyed by a 32-bit ``INTEGER`` on PostgreSQL (campaigns, units, attachments).
 MAX_INTEGER_ID = 2**31 - 1
 

@@ -12,12 +12,14 @@ from storage.database import Database
 from storage.models import Campaign, DeliveryStatus, OutboxBatch, OutboxBatchStatus, OutboxKind
 from storage.outbox import (
     INTERRUPTED_REASON,
+    OutboxBatchNotFoundError,
     claim_messages,
     complete_batch,
     create_batch,
     delivery_counts,
     enqueue_messages,
     finish_message,
+    get_batch,
     has_due_messages,
     recover_interrupted,
     reminders_sent_by_unit,
@@ -183,3 +185,14 @@ async def test_claims_by_channel__a_channel_claims_checks_and_recovers_only_its_
         assert await recover_interrupted(session=session, now=later, channel="email", lease=lease) == 2
         counts = await delivery_counts(session=session, batch_id=email_rows[0].batch_id)
     assert (counts[DeliveryStatus.FAILED], counts[DeliveryStatus.SENDING]) == (2, 2)  # Telegram's still its own
+
+
+@pytest.mark.parametrize("batch_id", [0, 2**31, 2**40, 2**63])
+async def test_get_batch__an_id_no_batch_row_can_have_is_not_found_on_either_database(
+    database: Database, batch_id: int  # noqa: F811
+) -> None:
+    # Typed in WeCom (确认 N), forged in a Telegram button or a console URL: outbox_batches.id
+    # is a 32-bit INTEGER on PostgreSQL, whose driver refuses a larger number outright.
+    async with database.read() as session:
+        with pytest.raises(OutboxBatchNotFoundError):
+            await get_batch(session=session, batch_id=batch_id)
