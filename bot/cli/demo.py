@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import shlex
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -102,7 +104,7 @@ def handle_demo(args: argparse.Namespace) -> int:
     print(f"it works once, for {CONSOLE_LINK_TTL.total_seconds() / 3600:g} hours (`surveybot demo` prints a new one each start):")
     print(f"  {login_url(base, console_token)}")
     print("The coordinator's workbook, any time, in another terminal:")
-    print(f"  SURVEYBOT_DATA_DIR={data_dir} surveybot export --campaign {links_campaign(settings)} -o nantong.xlsx")
+    print(f"  SURVEYBOT_DATA_DIR={shlex.quote(str(data_dir))} {this_command()} export --campaign {links_campaign(settings)} -o nantong.xlsx")
     print()
     print(f"Serving the web chat and the console on {host}:{port}; press Ctrl-C to stop.", flush=True)
     if not logging.getLogger().isEnabledFor(logging.INFO):
@@ -127,6 +129,14 @@ async def console_login_token(settings: Settings) -> str:
         return await access.issue_login_link(channel=COORDINATOR_CHANNEL, external_id=COORDINATOR_ID, ttl=CONSOLE_LINK_TTL)
     finally:
         await database.dispose()
+
+
+def this_command() -> str:
+    """How to run surveybot again as it was run now: ``.venv/bin/surveybot`` is often not on the PATH."""
+    script = Path(sys.argv[0])
+    if script.name == "surveybot" and script.is_file():
+        return shlex.quote(str(script.absolute()))
+    return f"{shlex.quote(sys.executable)} -m bot.cli"
 
 
 def links_campaign(settings: Settings) -> int:

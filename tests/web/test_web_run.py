@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+import openpyxl
 
 from tests.fakes.telegram import FakeTelegram
 from tests.storage.conftest import Backend, backend  # noqa: F401  (fixture)
@@ -127,7 +128,7 @@ async def test_demo__prints_seven_links_serves_them_and_reuses_its_campaign(tmp_
         assert len(links) == 7 and all(link.startswith(f"http://127.0.0.1:{port}/s/") for link in links)
         states = [line.split("\t")[1] for line in lines if "/s/" in line]
         assert states == ["submitted", "submitted", "in_progress", "in_progress", "not_started", "not_started", "not_started"]
-        assert any("surveybot export --campaign 1" in line for line in lines)
+        [export_command] = [line.strip() for line in lines if " export --campaign 1 -o nantong.xlsx" in line]
         [console_link] = [line.strip() for line in lines if "/admin/login/" in line]
         assert console_link.startswith(f"http://127.0.0.1:{port}/admin/login/")
         assert (await wait_until_served(links[2], process)).status == 200
@@ -144,6 +145,14 @@ async def test_demo__prints_seven_links_serves_them_and_reuses_its_campaign(tmp_
                 assert response.status == 200 and all(name in page for name in ("崇川区", "海门区", "如东县"))
             async with session.post(console_link, headers=origin) as response:
                 assert response.status == 410  # once only
+        # The printed export command works as printed, beside the running demo.
+        exporting = await asyncio.create_subprocess_shell(
+            export_command, cwd=str(tmp_path), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        _, errors = await asyncio.wait_for(exporting.communicate(), timeout=120)
+        assert exporting.returncode == 0, errors.decode()
+        workbook = openpyxl.load_workbook(tmp_path / "nantong.xlsx", read_only=True)
+        assert {"崇川区", "通州区"} <= {row[0] for row in workbook.worksheets[0].iter_rows(values_only=True)}
         process.send_signal(signal.SIGINT)
         rest, _ = await asyncio.wait_for(process.communicate(), timeout=30)
         assert process.returncode == 0 and "Stopped" in rest.decode()
