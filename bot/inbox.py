@@ -85,7 +85,8 @@ class Inbox:
         take them: the channel must then not acknowledge the delivery.
         """
         now = self.clock()
-        async with self.database.transaction() as session:
+        # Urgent: the sender waits for this commit, ahead of the survey steps queued meanwhile.
+        async with self.database.transaction(urgent=True) as session:
             return await record_updates(
                 session=session, channel=self.channel, updates=updates, now=now, claimed_until=now + self.lease
             )

@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from storage.errors import DatabaseUnavailableError
 from storage.group_commit import GroupCommit
 from storage.sqlite_connection import sqlite_connector
+from storage.write_queue import WriteQueue
 
 
 class DatabaseLocation(Protocol):
@@ -187,11 +188,12 @@ class Database:
         if self.is_sqlite:
             _install_sqlite_hooks(self.engine)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
-        # SQLite has one writer at a time. Within this process, writers queue on
-        # this lock in arrival order; otherwise they would poll in SQLite's busy
+        # SQLite has one writer at a time. Within this process, writers queue
+        # here in arrival order (recording an inbound update first, see
+        # storage.write_queue); otherwise they would poll in SQLite's busy
         # handler, whose growing sleeps (up to 100 ms each) make latency spiky.
         # Other processes are still held off by BEGIN IMMEDIATE and busy_timeout.
-        self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        self._write_lock: WriteQueue | None = WriteQueue() if self.is_sqlite else None
         #: SQLite: writers queued together share one COMMIT (see :meth:`grouped`).
         self.group_commit: GroupCommit | None = (
             GroupCommit(write_lock=self._write_lock, connect=self._open_connection, alone=self.transaction)
@@ -247,16 +249,18 @@ class Database:
         return options
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
         """A session in a write transaction: committed at the end, rolled back on error.
 
         On SQLite the transaction holds the database's write lock from its
         start; on PostgreSQL lock the rows you read-then-write with
-        ``with_for_update()``.
+        ``with_for_update()``. ``urgent``: a short transaction somebody outside
+        waits for (recording an inbound update before acknowledging it); on
+        SQLite it goes before the ordinary writers this process has queued.
         """
         async with contextlib.AsyncExitStack() as stack:
             if self._write_lock is not None:
-                await stack.enter_async_context(self._write_lock)
+                await stack.enter_async_context(self._write_lock.urgent() if urgent else self._write_lock)
             session = await stack.enter_async_context(self._sessions())
             await stack.enter_async_context(session.begin())
             await self._connect(session)

@@ -72,7 +72,7 @@ class GroupCommit:
     def __init__(
         self,
         *,
-        write_lock: asyncio.Lock,
+        write_lock: AbstractAsyncContextManager[None],
         connect: Callable[[], Awaitable[AsyncConnection]],
         alone: Callable[[], AbstractAsyncContextManager[AsyncSession]],
         max_size: int = MAX_GROUP_SIZE,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -11,6 +13,7 @@ from sqlalchemy import select
 from bot.inbox import Inbox
 from storage.database import Database
 from storage.inbox import ArrivedUpdate, InboxEntry, claim_pending, record_updates
+from storage.migrate import ensure_schema
 from storage.models import InboundUpdate
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -161,3 +164,44 @@ async def test_inbox__an_update_that_kills_the_process_every_time_is_given_up(da
         )
     assert claimed == []
     assert (await rows(database))["1"].failed_at is not None
+
+
+async def test_record__on_sqlite_goes_before_the_writes_already_queued(tmp_path: Path) -> None:
+    """The sender waits for the record's commit (WeCom retries after 5 s): it must not queue behind survey steps.
+
+    SQLite only: PostgreSQL has no in-process writer queue (its transactions run side by side).
+    """
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}")
+    await ensure_schema(database)
+    inbox = Inbox(database=database, channel="wecom", handler=lambda entry: None, clock=Clock(NOW))  # type: ignore[arg-type,return-value]
+    done: list[str] = []
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def long_step() -> None:
+        async with database.transaction():
+            holding.set()
+            await release.wait()
+        done.append("step 0")
+
+    async def queued_step(number: int) -> None:
+        async with database.transaction() as session:
+            await session.scalar(select(InboundUpdate.id))
+        done.append(f"step {number}")
+
+    async def record() -> None:
+        await inbox.record(arrived("77"))
+        done.append("recorded")
+
+    first = asyncio.create_task(long_step())
+    await holding.wait()
+    steps = [asyncio.create_task(queued_step(number)) for number in (1, 2, 3)]
+    await asyncio.sleep(0.05)  # the steps are queued
+    recording = asyncio.create_task(record())
+    await asyncio.sleep(0.05)
+    release.set()
+    try:
+        await asyncio.gather(first, *steps, recording)
+        assert done == ["step 0", "recorded", "step 1", "step 2", "step 3"]
+        assert list(await rows(database)) == ["77"]
+    finally:
+        await database.dispose()
