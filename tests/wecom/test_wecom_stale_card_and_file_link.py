@@ -1,0 +1,113 @@
+"""A card pressed after the response moved on elsewhere changes nothing, and the member is shown where the answers are."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.core.actions import Action, AnswerText
+from bot.core.outcome import Outcome
+from bot.core.state import SessionState
+from bot.service import ChannelUser, LinkStatus, SurveyService
+from storage.models import Response, Unit
+from tests.wecom.conftest import WeComWorld
+from tests.wecom.test_wecom_survey import HEADER, USER, bind, latest_card, press, vote
+
+UNIT = "海门区"
+
+
+class AnotherDeviceFirst(SurveyService):
+    """The real service, with another device's move landing just before the next step is applied.
+
+    ``before_next_act`` runs once, between a WeCom callback being read and its
+    step's transaction: the window in which the web chat (or Telegram, on the
+    same unit) may move the response on.
+    """
+
+    before_next_act: Callable[[], Awaitable[Any]] | None = None
+
+    async def act(self, *, user: ChannelUser, update_id: str | None, action: Action) -> Outcome:
+        move, self.before_next_act = self.before_next_act, None
+        if move is not None:
+            await move()
+        return await super().act(user=user, update_id=update_id, action=action)
+
+
+async def stored_state(world: WeComWorld) -> SessionState:
+    async with world.database.read() as session:
+        response = (await session.scalars(select(Response).join(Unit).where(Unit.name == UNIT))).one()
+    assert response.state is not None
+    return SessionState.from_dict(response.state)
+
+
+async def to_q4_by(world: WeComWorld) -> None:
+    """Bound, the header typed, q1–q4 answered by card: q4_by's vote card is the newest."""
+    await bind(world)
+    for text in HEADER:
+        await world.send(USER, text)
+    await press(world, "是")  # q1
+    await press(world, "否")  # q2
+    await world.send(USER, "2")  # q3
+    await press(world, "是")  # q4 → q4_by, a multiple choice as a vote card
+    assert (await stored_state(world)).current == "q4_by"
+
+
+@pytest.mark.parametrize(("cards", "service_type"), [(True, AnotherDeviceFirst)])
+async def test_vote_card_pressed_after_the_web_chat_answered_its_question__nothing_stored_and_the_current_question_shown(
+    world: WeComWorld,
+) -> None:
+    await to_q4_by(world)
+    q4_by_card = latest_card(world)
+    service = world.service
+    assert isinstance(service, AnotherDeviceFirst)
+
+    async def web_chat_answers_q4_by() -> None:
+        moved = await service.act_on_link(
+            token=world.tokens[UNIT], key="web-1", action=AnswerText(text="1"), expected_position="q:q4_by"
+        )
+        assert moved.status is LinkStatus.APPLIED and moved.position == "q:q5_body", moved
+
+    # The press is received while q4_by is current; the web chat answers q4_by before the press is applied.
+    service.before_next_act = web_chat_answers_q4_by
+    texts_before = len(world.texts(USER))
+    await vote(world, ("o1",))  # "2": 政府 for q4_by, but q5_body's second option if applied to the current question
+
+    assert service.before_next_act is None  # the other move did happen in between
+    state = await stored_state(world)
+    assert state.answers["q4_by"] == ["party_committee"]  # the web chat's answer stands
+    assert "q5_body" not in state.answers  # the stale press answered nothing
+    assert state.current == "q5_body"
+    assert q4_by_card.updates and q4_by_card.updates[-1]["button"]["replace_name"] == "已失效"
+    said = "\n".join(world.texts(USER)[texts_before:])
+    assert "这张卡片已过期" in said and "没有保存" in said
+    assert "5. 是否建立全民科学素质纲要实施工作组织协调机构" in said  # the current question, shown again
+    assert latest_card(world).card["main_title"]["title"].startswith("5.")  # type: ignore[index]  # with its own card
+
+
+@pytest.mark.parametrize("cards", [True])
+async def test_button_card_pressed_after_a_typed_answer_moved_on__refused_and_the_current_question_shown(
+    world: WeComWorld,
+) -> None:
+    await bind(world)
+    for text in HEADER:
+        await world.send(USER, text)
+    q1_card = latest_card(world)
+    await world.send(USER, "1")  # q1 typed: the card's question is answered
+    texts_before = len(world.texts(USER))
+    card = q1_card.card or {}
+    assert q1_card.response_code is not None
+    xml = world.callbacks.card_press_xml(
+        USER,
+        key=card["button_list"][1]["key"],  # 否
+        card_type="button_interaction",
+        task_id=card["task_id"],
+        response_code=q1_card.response_code,
+    )
+    await world.deliver(xml)
+    state = await stored_state(world)
+    assert state.answers["q1_econ_plan"] == "yes" and "q2_tech_plan" not in state.answers
+    said = "\n".join(world.texts(USER)[texts_before:])
+    assert "这张卡片已过期" in said and "2. " in said, said
