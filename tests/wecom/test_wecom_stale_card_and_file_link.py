@@ -1,22 +1,25 @@
-"""A card pressed after the response moved on elsewhere changes nothing, and the member is shown where the answers are."""
+"""A card pressed after the response moved on elsewhere changes nothing; a file question shown again sends the same link."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.core.actions import Action, AnswerText
 from bot.core.outcome import Outcome
 from bot.core.state import SessionState
 from bot.service import ChannelUser, LinkStatus, SurveyService
-from storage.models import Response, Unit
-from tests.wecom.conftest import WeComWorld
-from tests.wecom.test_wecom_survey import HEADER, USER, bind, latest_card, press, vote
+from storage.invitations import find_invitation, revoke_invitations
+from storage.models import Invitation, Response, Unit
+from tests.wecom.conftest import PUBLIC_URL, WeComWorld
+from tests.wecom.test_wecom_survey import HEADER, REPORT, USER, bind, latest_card, press, vote
 
 UNIT = "海门区"
+LINK = re.compile(re.escape(PUBLIC_URL) + r"/s/(\S+)")
 
 
 class AnotherDeviceFirst(SurveyService):
@@ -41,6 +44,12 @@ async def stored_state(world: WeComWorld) -> SessionState:
         response = (await session.scalars(select(Response).join(Unit).where(Unit.name == UNIT))).one()
     assert response.state is not None
     return SessionState.from_dict(response.state)
+
+
+async def invitation_rows(world: WeComWorld) -> int:
+    async with world.database.read() as session:
+        count = await session.scalar(select(func.count()).select_from(Invitation).join(Unit).where(Unit.name == UNIT))
+    return int(count or 0)
 
 
 async def to_q4_by(world: WeComWorld) -> None:
@@ -111,3 +120,49 @@ async def test_button_card_pressed_after_a_typed_answer_moved_on__refused_and_th
     assert state.answers["q1_econ_plan"] == "yes" and "q2_tech_plan" not in state.answers
     said = "\n".join(world.texts(USER)[texts_before:])
     assert "这张卡片已过期" in said and "2. " in said, said
+
+
+async def to_file_question(world: WeComWorld) -> str:
+    """Typed through to the stamped table (a file question); the link it was shown with."""
+    await bind(world)
+    for text in (*HEADER, "1", "2", "2", "2", "2", "1", "12", "3"):
+        await world.send(USER, text)
+    for text in REPORT:
+        await world.send(USER, text)
+        await world.send(USER, "完成")
+    return shown_link(world)
+
+
+def shown_link(world: WeComWorld) -> str:
+    found = LINK.search(world.last_text(USER))
+    assert found, world.last_text(USER)
+    return found.group(0)
+
+
+async def test_file_question_shown_again__the_same_link_and_one_invitation_row(world: WeComWorld) -> None:
+    rows_before = await invitation_rows(world)
+    first = await to_file_question(world)
+    await world.send(USER, "上一题")  # back to the last report text
+    assert LINK.search(world.last_text(USER)) is None
+    await world.send(USER, "完成")  # kept as it was: the file question again
+    assert shown_link(world) == first
+    assert await invitation_rows(world) == rows_before + 1
+    async with world.database.read() as session:
+        invitation = await find_invitation(session=session, token=first.rsplit("/", 1)[1])
+    assert invitation is not None and invitation.unit.name == UNIT  # the link opens the unit's web chat
+
+
+async def test_file_question_after_its_link_was_revoked__a_new_link_that_works(world: WeComWorld) -> None:
+    first = await to_file_question(world)
+    async with world.database.transaction() as session:
+        unit = (await session.scalars(select(Unit).where(Unit.name == UNIT))).one()
+        revoked = await revoke_invitations(session=session, unit=unit)
+    assert revoked  # the link sent for the file question was among them
+    rows_before = await invitation_rows(world)
+    await world.send(USER, "上一题")
+    await world.send(USER, "完成")
+    second = shown_link(world)
+    assert second != first and await invitation_rows(world) == rows_before + 1
+    async with world.database.read() as session:
+        invitation = await find_invitation(session=session, token=second.rsplit("/", 1)[1])
+    assert invitation is not None and invitation.revoked_at is None
