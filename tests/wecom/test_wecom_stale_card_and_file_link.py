@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +13,9 @@ from sqlalchemy import func, select
 from bot.core.actions import Action, AnswerText
 from bot.core.outcome import Outcome
 from bot.core.state import SessionState
+from bot.invitation_links import LINK_REUSE_LIFETIME
 from bot.service import ChannelUser, LinkStatus, SurveyService
+from handlers.wecom.account_state import AccountState
 from storage.invitations import find_invitation, revoke_invitations
 from storage.models import Invitation, Response, Unit
 from tests.wecom.conftest import PUBLIC_URL, WeComWorld
@@ -166,3 +169,17 @@ async def test_file_question_after_its_link_was_revoked__a_new_link_that_works(w
     async with world.database.read() as session:
         invitation = await find_invitation(session=session, token=second.rsplit("/", 1)[1])
     assert invitation is not None and invitation.revoked_at is None
+
+
+async def test_unit_link_remembered_for_12_hours__then_one_new_link(world: WeComWorld) -> None:
+    now = [datetime(2026, 11, 28, 8, 0, tzinfo=UTC)]
+    accounts = AccountState(database=world.database, channel="wecom", clock=lambda: now[0])
+    async with world.database.read() as session:
+        unit_id = (await session.scalars(select(Unit.id).where(Unit.name == UNIT))).one()
+    rows_before = await invitation_rows(world)
+    first = await accounts.web_link(public_url=PUBLIC_URL, unit_id=unit_id)
+    now[0] += LINK_REUSE_LIFETIME
+    assert await accounts.web_link(public_url=PUBLIC_URL, unit_id=unit_id) == first
+    now[0] += timedelta(seconds=1)
+    later = await accounts.web_link(public_url=PUBLIC_URL, unit_id=unit_id)
+    assert later != first and await invitation_rows(world) == rows_before + 2
