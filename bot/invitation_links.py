@@ -3,11 +3,23 @@
 One token works in both channels. ``surveybot invite`` prints these links and
 the console's invitations page shows them (with their QR codes); neither can
 show a token again later, since storage keeps only its hash.
+
+:class:`RememberedLinks` keeps, in this process's memory and for a bounded
+time, the plain token a channel issued for a unit's link, so that a message
+shown again (a WeCom member going back to a file question) carries the same
+link instead of a new invitation row each time.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+#: How long a remembered link is sent again: as long as the console shows the links it issued (a console session).
+LINK_REUSE_LIFETIME = timedelta(hours=12)
+#: Units whose link is remembered at once; the least recently issued are forgotten first.
+MAX_REMEMBERED_UNITS = 10_000
 
 
 def telegram_link(username: str | None, token: str) -> str:
@@ -46,3 +58,47 @@ def unit_links(*, public_url: str, bot_username: str | None, token: str) -> Unit
         web=web_link(public_url, token),
         telegram=telegram_link(bot_username, token) if bot_username else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RememberedLink:
+    """A plain token this process issued for a unit's link, and when."""
+
+    unit_id: int
+    token: str
+    issued_at: datetime
+
+
+class RememberedLinks:
+    """The token issued for each unit's link, kept in memory for ``lifetime``; nothing of it is stored or logged.
+
+    A restart, the lifetime's end or the bound on units forgets a token (its
+    link keeps working); the caller then issues a new one. The caller checks
+    a recalled token against storage before it sends it (it may have been
+    revoked since).
+    """
+
+    def __init__(self, *, lifetime: timedelta = LINK_REUSE_LIFETIME, max_units: int = MAX_REMEMBERED_UNITS) -> None:
+        self.lifetime = lifetime
+        self.max_units = max_units
+        self._links: OrderedDict[int, RememberedLink] = OrderedDict()
+
+    def recall(self, unit_id: int, *, now: datetime) -> str | None:
+        """The token issued for ``unit_id`` within the lifetime, or None."""
+        remembered = self._links.get(unit_id)
+        if remembered is None:
+            return None
+        if now - remembered.issued_at > self.lifetime:
+            del self._links[unit_id]
+            return None
+        return remembered.token
+
+    def keep(self, unit_id: int, token: str, *, now: datetime) -> None:
+        """Remember ``token``, just issued for ``unit_id`` (in place of any earlier one)."""
+        self._links.pop(unit_id, None)
+        self._links[unit_id] = RememberedLink(unit_id=unit_id, token=token, issued_at=now)
+        while len(self._links) > self.max_units:
+            self._links.popitem(last=False)
+
+    def forget(self, unit_id: int) -> None:
+        self._links.pop(unit_id, None)

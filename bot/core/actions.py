@@ -14,10 +14,16 @@ from enum import StrEnum
 
 @dataclass(frozen=True, slots=True)
 class AnswerText:
-    """Typed text. ``part_id`` names the chat message, so that editing it can update a long-text draft."""
+    """Typed text. ``part_id`` names the chat message, so that editing it can update a long-text draft.
+
+    ``question_id``, when given, is the question the text was made for (a
+    WeCom vote card's numbers): the text is refused as stale unless that
+    question is the current one.
+    """
 
     text: str
     part_id: str | None = None
+    question_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

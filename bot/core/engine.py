@@ -778,6 +778,8 @@ def _join_draft(parts: list[list[str]]) -> str:
 
 def _answer_text(walk: _Walk, action: AnswerText) -> None:
     state = walk.state
+    if action.question_id is not None:
+        walk.check_button(action.question_id)  # made for a question that is no longer current: refused as stale
     if state.status is not SessionStatus.ANSWERING:
         number = parsing.parse_number(action.text)
         if number is not None and number == number.to_integral_value():

@@ -1,23 +1,28 @@
 """What the WeCom channel reads about an account before it decides what a message means.
 
 Reads only (one short read transaction each), except :meth:`AccountState.web_link`,
-which issues the unit's personal web link (a fresh invitation token, like an
-e-mail reminder's: tokens are stored hashed, so a message that carries a link
-needs a token of its own).
+which may issue the unit's personal web link. Tokens are stored hashed, so a
+link can be sent again only while the process remembers its plain token
+(:class:`~bot.invitation_links.RememberedLinks`, 12 hours): within that time
+every file question of the unit carries the same link; after a restart or
+the 12 hours, one new invitation is issued for the unit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.core.catalog import bot_language
 from bot.core.state import SessionState, SessionStatus
+from bot.invitation_links import RememberedLinks, web_link
 from storage.coordinators import is_coordinator
 from storage.database import Database
 from storage.invitations import find_invitation, issue_link_token
 from storage.models import Response
 from storage.respondents import find_respondent, list_bindings
+from storage.types import utc_now
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +38,21 @@ class Standing:
 
 
 class AccountState:
-    def __init__(self, *, database: Database, channel: str, telegram_admin_ids: Collection[int] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        channel: str,
+        telegram_admin_ids: Collection[int] = (),
+        links: RememberedLinks | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.database = database
         self.channel = channel
         self.telegram_admin_ids = telegram_admin_ids
+        #: The units' links this process issued, sent again while remembered.
+        self.links = links if links is not None else RememberedLinks()
+        self.clock = clock
 
     async def standing(self, user_id: str) -> Standing:
         async with self.database.read() as session:
@@ -68,7 +84,22 @@ class AccountState:
             )
 
     async def web_link(self, *, public_url: str, unit_id: int) -> str:
-        """The unit's personal web chat link, ``{public_url}/s/{token}``, with a token of its own."""
-        async with self.database.transaction() as session:
-            token = await issue_link_token(session=session, unit_id=unit_id)
-        return f"{public_url.rstrip('/')}/s/{token}"
+        """The unit's personal web chat link, ``{public_url}/s/{token}``: the one sent before while remembered, else a new one.
+
+        A remembered token is sent again only while its invitation is still
+        live (the coordinator may have revoked the unit's links since).
+        """
+        now = self.clock()
+        token = self.links.recall(unit_id, now=now)
+        if token is not None:
+            async with self.database.read() as session:
+                invitation = await find_invitation(session=session, token=token)
+                live = invitation is not None and invitation.unit_id == unit_id and invitation.revoked_at is None
+            if not live:
+                self.links.forget(unit_id)
+                token = None
+        if token is None:
+            async with self.database.transaction() as session:
+                token = await issue_link_token(session=session, unit_id=unit_id, now=now)
+            self.links.keep(unit_id, token, now=now)
+        return web_link(public_url, token)

@@ -9,7 +9,9 @@ choice, is a ``vote_interaction`` card (a checkbox, mode 0 single or 1
 multiple, at most 20 options) with a submit button keyed
 ``s<mode>|<question>``; option ids are ``o<index>``. The options' texts start
 with the number the text message gives them, so the card and the typed
-number agree.
+number agree. A vote is applied as those numbers for the card's question
+(``AnswerText`` with its ``question_id``), so the engine refuses it as stale
+too, in the step's own transaction, once the response has moved on.
 
 Card structure (模板卡片消息 in 发送应用消息, document/path/90236; button
 text up to 10 characters suggested, keys up to 1024 bytes, option ids up to

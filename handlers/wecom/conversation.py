@@ -19,14 +19,15 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from bot.core.actions import Action, AnswerText, ChooseOption, Finish, InputKind, Resume, ShowReview, Unsupported, Upload
 from bot.core.catalog import translate
 from bot.core.definition import QuestionType
-from bot.core.events import Prompt, Rejected, RejectionCode
+from bot.core.events import Event, Prompt, Rejected, RejectionCode
 from bot.core.file_content import fits_extension
-from bot.core.outcome import Outcome, UnitChoices
+from bot.core.outcome import Notice, Outcome, UnitChoices
 from bot.service import ChannelUser, SurveyService
 from handlers.wecom.account_state import AccountState
 from handlers.wecom.api import MediaDownloaded, MediaTooLarge, WeComApi
@@ -201,7 +202,13 @@ class WeComConversation:
             logger.info("menu click %r of %s: not a key of this app's menu", event.event_key, user_id)
 
     async def card_press(self, user_id: str, event: TemplateCardEvent, *, update_id: str) -> None:
-        """A card press counts like the typed number; the card then shows the choice."""
+        """A card press counts like the typed number, for the card's question only; the card then shows the choice.
+
+        The action carries the card's question and the engine checks it in the
+        step's own write transaction: a press after the response moved on (a
+        typed answer, another device or channel) changes nothing, and the
+        member is told the card is out of date and shown where the answers are.
+        """
         press = read_press(event)
         if press is None:
             logger.info("template card press %r of %s: not a card of this survey", event.event_key, user_id)
@@ -212,15 +219,10 @@ class WeComConversation:
             shown = press.shown
         else:
             assert isinstance(press, MultipleChoicePress)
-            standing = await self.accounts.standing(user_id)
-            if standing.current_question != press.question_id:
-                await self.replies.update_card(
-                    user_id, response_code=event.response_code, replace_name=translate(standing.language, "wecom.card_stale")
-                )
-                await self.replies.send_text(user_id, translate(standing.language, "engine.stale_button"))
-                return
             numbers = " ".join(str(number) for number in press.numbers)
-            action = AnswerText(text=numbers) if numbers else Finish(question_id=press.question_id)
+            action = (
+                AnswerText(text=numbers, question_id=press.question_id) if numbers else Finish(question_id=press.question_id)
+            )
             shown = "、".join(str(number) for number in press.numbers) or "—"
         outcome = await self.service.act(user=channel_user(user_id), update_id=update_id, action=action)
         if outcome.duplicate:
@@ -236,6 +238,7 @@ class WeComConversation:
             await self.replies.update_card(
                 user_id, response_code=event.response_code, replace_name=translate(outcome.language, "wecom.card_stale")
             )
+            outcome = out_of_date(outcome, rejection)
         await self.send(user_id, outcome)
 
     # -- steps ----------------------------------------------------------------------------
@@ -298,6 +301,20 @@ class WeComConversation:
             if not self._waiting[user_id]:
                 del self._waiting[user_id]
                 self._locks.pop(user_id, None)
+
+
+def out_of_date(outcome: Outcome, stale: Rejected) -> Outcome:
+    """A stale card press's reply: the card is out of date, then the current question (with its card) or the review's way on."""
+    language = outcome.language
+    events: list[Event | Notice] = []
+    for event in outcome.events:
+        if event is stale:
+            events.append(replace(stale, reason=translate(language, "wecom_card_press.out_of_date"), prompt=None))
+            if stale.prompt is not None:
+                events.append(stale.prompt)
+        else:
+            events.append(event)
+    return replace(outcome, events=tuple(events))
 
 
 def _photo_type(content: bytes) -> tuple[str, str]:

@@ -100,7 +100,9 @@ def build_wecom_channel(
     crypto = callback_crypto(settings)
     api = wecom_api(settings, session)
     replies = WeComReplies(api=api, pacer=pacer)
-    accounts = AccountState(database=service.database, channel=CHANNEL, telegram_admin_ids=settings.admin_ids)
+    accounts = AccountState(
+        database=service.database, channel=CHANNEL, telegram_admin_ids=settings.admin_ids, clock=service.clock
+    )
     coordinator = WeComCoordinator(
         coordination=coordination, outreach=outreach, access=access, replies=replies, public_url=settings.public_url
     )

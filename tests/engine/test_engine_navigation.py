@@ -504,6 +504,22 @@ def test_buttons__in_the_review_are_stale() -> None:
     assert chat(Finish()) == ["reject stale: 这个按钮属于之前的问题，已忽略；请回答当前问题"]
 
 
+def test_answer_text__made_for_another_question_is_stale_and_changes_nothing() -> None:
+    chat = Chat(CHAIN)
+    chat.send("否")  # members is current now
+    old_state = chat.state
+    step = chat.send(AnswerText("1", question_id="has_body"))  # a card's numbers for the first question
+    assert trace(step.events) == ["reject stale: 这个按钮属于之前的问题，已忽略；请回答当前问题"]
+    assert step.state.to_dict() == old_state.to_dict()
+    assert chat(AnswerText("12", question_id="members"))[0] == "set members: None -> 12"  # for the current question: applied
+
+
+def test_answer_text__made_for_a_question_is_stale_in_the_review_not_a_go_to() -> None:
+    chat = Chat(CHAIN)
+    chat.send("否", "12")
+    assert chat(AnswerText("1", question_id="members")) == ["reject stale: 这个按钮属于之前的问题，已忽略；请回答当前问题"]
+
+
 def test_choose_option__in_english_the_stale_reason_is_english() -> None:
     chat = Chat(CHAIN, language="en")
     assert chat(ChooseOption("yes", question_id="members")) == [

@@ -213,7 +213,15 @@ def cards() -> bool:
 
 
 @pytest.fixture
-async def world(backend: Backend, tmp_path: Path, cards: bool) -> AsyncIterator[WeComWorld]:
+def service_type() -> type[SurveyService]:
+    """The survey service the channel is built with; a test may give a subclass that adds a step of its own."""
+    return SurveyService
+
+
+@pytest.fixture
+async def world(
+    backend: Backend, tmp_path: Path, cards: bool, service_type: type[SurveyService]
+) -> AsyncIterator[WeComWorld]:
     database = backend.open()
     campaign_id, tokens = await make_campaign(
         database, Clock(datetime.now(UTC)), deadline=datetime(2099, 12, 15, 9, 0, tzinfo=UTC)
@@ -224,7 +232,7 @@ async def world(backend: Backend, tmp_path: Path, cards: bool) -> AsyncIterator[
     async with FakeWeCom(clock=clock) as fake, aiohttp.ClientSession() as http:
         aes_key = generated_key()
         settings = wecom_settings(backend, fake, tmp_path, aes_key=aes_key, cards=cards)
-        service = SurveyService(database=database, settings=settings, surveys=SurveyCache())
+        service = service_type(database=database, settings=settings, surveys=SurveyCache())
         coordination = CoordinatorService(
             database=database,
             settings=settings,
