@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.previous import compare_surveys
 from bot.core.survey import Survey
-from bot.reminders import QUIET_HOURS, QuietHours, ReminderSlot, reminder_slots, spent_by_deadline_move
+from bot.reminders import QUIET_HOURS, QuietHours, ReminderSlot, campaign_slots, spent_by_deadline_move
 from bot.survey_cache import SurveyCache
 from storage.campaigns import TITLE_MAX_LENGTH, close_campaign, create_campaign, get_campaign, reopen_campaign
 from storage.contacts import add_email_contact
@@ -261,11 +261,8 @@ class CampaignSetup:
             campaign.deadline = deadline
             campaign.spent_reminder_offsets = spent
             await session.flush()
-            upcoming = reminder_slots(
-                deadline=deadline,
-                offsets=[offset for offset in campaign.reminder_offsets or () if offset not in spent],
-                zone=zone,
-                quiet=self.quiet,
+            upcoming = campaign_slots(
+                deadline=deadline, offsets=campaign.reminder_offsets or (), spent=spent, zone=zone, quiet=self.quiet
             )
         logger.info(
             "campaign %s: deadline moved from %s to %s; reminder offsets spent: %s",
