@@ -163,7 +163,7 @@ class ScheduleEntry:
     status: SlotStatus
     #: How quiet hours moved it.
     move: SlotMove = SlotMove.NONE
-    #: Sent under an earlier deadline (before the deadline moved).
+    #: Sent under an earlier deadline or reminder setting (its slot is no longer in the schedule).
     earlier_deadline: bool = False
 
 
@@ -174,7 +174,7 @@ class ReminderSchedule:
     campaign: CampaignSummary
     #: Seconds before the deadline, largest first, as set.
     offsets: tuple[int, ...]
-    #: Offsets a deadline move spent: never sent again.
+    #: Offsets (of those set) a deadline move or a change of reminders spent: never sent again.
     spent_offsets: tuple[int, ...]
     #: The slots of the current deadline and the reminders sent for an earlier one, by send time
     #: (empty for a closed campaign: the scheduler sends nothing for it).
@@ -314,7 +314,7 @@ class ProgressService:
             sent = await scheduled_reminder_times(session=session, campaign_id=campaign_id)
             campaign = campaign_summary(stored)
             offsets = tuple(stored.reminder_offsets or ())
-            spent = tuple(stored.spent_reminder_offsets or ())
+            spent = tuple(offset for offset in stored.spent_reminder_offsets or () if offset in offsets)
             created_at = stored.created_at
         entries: list[ScheduleEntry] = []
         if campaign.is_open:

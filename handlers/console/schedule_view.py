@@ -51,7 +51,7 @@ def schedule_view(language: str, schedule: ReminderSchedule) -> ScheduleView:
     if not campaign.is_open:
         return ScheduleView(summary=_text(language, "closed"), rows=(), notes=())
     if not schedule.offsets:
-        return ScheduleView(summary=_text(language, "none_set"), rows=(), notes=())
+        return ScheduleView(summary=_text(language, "none_set", id=campaign.id), rows=(), notes=())
     rows = []
     for entry in schedule.entries:
         note = _text(language, "earlier_deadline") if entry.earlier_deadline else ""

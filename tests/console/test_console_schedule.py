@@ -7,16 +7,20 @@ after moving the clock, and the page's text read back.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bot.campaign_setup import CampaignSetup
+from bot.cli import main
 from bot.reminder_scheduler import ReminderScheduler
 from tests.console.conftest import ConsoleWorld
 from tests.console.test_console_progress import table_rows
 from tests.console.test_console_setup import NANTONG_YAML, create_form, created_id, page_text, post_create
+from tests.storage.conftest import Backend
 
 ROOT = Path(__file__).resolve().parents[2]
 SHANGHAI = "（UTC+08:00，Asia/Shanghai）"
@@ -84,10 +88,10 @@ async def test_schedule__a_reminder_spent_before_the_deadline_moved_stays_sent_a
 
     page = await campaign_page(console, campaign_id)
     assert table_rows(page, "schedule-table") == [
-        [f"2026-12-18 17:00{SHANGHAI} （调整截止时间之前发送）", "已发送"],
+        [f"2026-12-18 17:00{SHANGHAI} （按之前的截止时间或提醒设定发送）", "已发送"],
         [f"2026-12-21 11:00{SHANGHAI}", "待发送"],
     ]
-    assert "调整截止时间时已发送或已错过的提醒不再发送：截止前 2d。" in page_text(page)
+    assert "调整截止时间或提醒设定时已发送或已错过的提醒不再发送：截止前 2d。" in page_text(page)
 
 
 async def test_schedule__after_downtime_the_older_slot_is_skipped_and_the_due_one_is_what_the_scheduler_sends(
@@ -136,13 +140,55 @@ async def test_schedule__a_closed_campaign_says_reminders_are_off(console: Conso
     assert "Automatic reminders are off: the campaign is closed, so no reminder is sent." in english
 
 
-async def test_schedule__a_campaign_without_reminders_says_none_is_set_and_what_to_do(console: ConsoleWorld) -> None:
+async def test_schedule__without_reminders_the_page_says_how_to_set_them_and_campaign_set_does(
+    console: ConsoleWorld,
+    backend: Backend,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     csrf = await console.sign_in()
-    campaign_id = await create(console, csrf, remind="none")
+    campaign_id = await create(console, csrf, remind="none", deadline="2099-12-20T17:00")
     page = await campaign_page(console, campaign_id)
-    assert "没有设定自动提醒" in page_text(page)
+    assert f"没有设定自动提醒。可在服务器上运行 surveybot campaign set {campaign_id} --remind 3d,1d,2h 设定" in page_text(page)
     assert 'id="schedule-table"' not in page
-    assert "No automatic reminders are set" in page_text(await campaign_page(console, campaign_id, lang="en"))
+    english = page_text(await campaign_page(console, campaign_id, lang="en"))
+    assert f"No automatic reminders are set. Set them on the server with surveybot campaign set {campaign_id} --remind" in english
+
+    monkeypatch.setenv("SURVEYBOT_DATABASE_URL", backend.url_with_schema)
+    monkeypatch.setenv("SURVEYBOT_DATA_DIR", str(tmp_path / "cli-data"))
+    code = await asyncio.to_thread(main, ["campaign", "set", str(campaign_id), "--remind", "2d,6h"])
+    out = capsys.readouterr().out.splitlines()
+    assert (code, out) == (
+        0,
+        [
+            f"campaign {campaign_id}: reminders 2d, 6h before the deadline",
+            "reminders to come: 2099-12-18 17:00, 2099-12-20 11:00 (Asia/Shanghai)",
+        ],
+    )
+    assert table_rows(await campaign_page(console, campaign_id), "schedule-table") == [
+        [f"2099-12-18 17:00{SHANGHAI}", "待发送"],
+        [f"2099-12-20 11:00{SHANGHAI}", "待发送"],
+    ]
+
+    assert await asyncio.to_thread(main, ["campaign", "set", str(campaign_id)]) == 2  # neither option: nothing to set
+    assert "give --remind TIMES or --wecom-group-webhook" in capsys.readouterr().err
+
+
+async def test_set_reminders__a_time_already_past_is_not_sent_late(console: ConsoleWorld) -> None:
+    csrf = await console.sign_in()
+    campaign_id = await create(console, csrf, remind="none")  # deadline 20 Dec 17:00 Shanghai
+    console.clock.now = datetime(2026, 12, 19, 10, 0, tzinfo=UTC)  # 19 Dec 18:00: the 2d time has passed
+    changed = await CampaignSetup(database=console.database).set_reminders(
+        campaign_id=campaign_id, offsets=(2 * 86400, 6 * 3600), now=console.clock()
+    )
+    assert changed.spent_offsets == (2 * 86400,)
+    assert await ReminderScheduler(database=console.database, clock=console.clock).tick() == []  # no belated reminder
+
+    await console.sign_in()
+    page = await campaign_page(console, campaign_id)
+    assert table_rows(page, "schedule-table") == [[f"2026-12-20 11:00{SHANGHAI}", "待发送"]]
+    assert "截止前 2d。" in page_text(page)
 
 
 # -- last period ------------------------------------------------------------------------
