@@ -164,7 +164,7 @@ class ScheduleEntry:
     #: How quiet hours moved it.
     move: SlotMove = SlotMove.NONE
     #: Sent under an earlier deadline or reminder setting (its slot is no longer in the schedule).
-    earlier_deadline: bool = False
+    earlier_setting: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +327,7 @@ class ProgressService:
             entries = [ScheduleEntry(send_at=item.slot.send_at, status=item.status, move=item.slot.move) for item in statuses]
             current = {slot.key for slot in slots}
             entries += [
-                ScheduleEntry(send_at=at, status=SlotStatus.SENT, earlier_deadline=True)
+                ScheduleEntry(send_at=at, status=SlotStatus.SENT, earlier_setting=True)
                 for key, at in sent.items()
                 if key not in current
             ]

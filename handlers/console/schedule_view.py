@@ -54,7 +54,7 @@ def schedule_view(language: str, schedule: ReminderSchedule) -> ScheduleView:
         return ScheduleView(summary=_text(language, "none_set", id=campaign.id), rows=(), notes=())
     rows = []
     for entry in schedule.entries:
-        note = _text(language, "earlier_deadline") if entry.earlier_deadline else ""
+        note = _text(language, "earlier_setting") if entry.earlier_setting else ""
         if entry.move in _MOVE_NOTES:
             note = _text(language, _MOVE_NOTES[entry.move])
         rows.append(
