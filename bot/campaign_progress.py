@@ -20,22 +20,25 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.coordination import CoordinatorService, campaign_summary
 from bot.core.actions import ShowReview
 from bot.core.campaigns import CampaignSummary, UnitState
 from bot.core.engine import format_answer, resume
 from bot.core.events import ReviewShown
+from bot.core.previous import MismatchKind, compare_surveys
 from bot.core.state import SessionState
 from bot.core.statistics import Statistics, TextAnswers, text_answers
 from bot.core.survey import Survey
+from bot.reminders import QUIET_HOURS, QuietHours, SlotMove, SlotStatus, campaign_slots, slot_statuses
 from bot.service import ChannelUser
 from bot.survey_cache import SurveyCache
 from storage.attachments import attachment_file
 from storage.campaigns import get_campaign
-from storage.errors import StorageError
+from storage.errors import CampaignNotFoundError, StorageError
 from storage.models import Attachment
-from storage.outbox import reminders_sent_by_unit
+from storage.outbox import reminders_sent_by_unit, scheduled_reminder_times
 from storage.progress import list_unit_progress
 from storage.responses import split_submitted_values
 from storage.unit_detail import (
@@ -152,6 +155,52 @@ class CampaignSummaries:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleEntry:
+    """One reminder of the campaign page's schedule."""
+
+    #: When it is (or was) sent, UTC.
+    send_at: datetime
+    status: SlotStatus
+    #: How quiet hours moved it.
+    move: SlotMove = SlotMove.NONE
+    #: Sent under an earlier deadline or reminder setting (its slot is no longer in the schedule).
+    earlier_setting: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderSchedule:
+    """The campaign's scheduled reminders as the scheduler sees them now (:func:`bot.reminders.slot_statuses`)."""
+
+    campaign: CampaignSummary
+    #: Seconds before the deadline, largest first, as set.
+    offsets: tuple[int, ...]
+    #: Offsets (of those set) a deadline move or a change of reminders spent: never sent again.
+    spent_offsets: tuple[int, ...]
+    #: The slots of the current deadline and the reminders sent for an earlier one, by send time
+    #: (empty for a closed campaign: the scheduler sends nothing for it).
+    entries: tuple[ScheduleEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UnmatchedQuestion:
+    """A question whose answers do not carry over between the periods, worded."""
+
+    question_id: str
+    #: Its label (this period's survey; last period's for a dropped question).
+    label: str
+    kind: MismatchKind
+
+
+@dataclass(frozen=True, slots=True)
+class LastPeriodLink:
+    """The campaign of last period and the questions without a counterpart there (:func:`compare_surveys`)."""
+
+    previous_id: int
+    previous_title: str
+    unmatched: tuple[UnmatchedQuestion, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryEntry:
     """One answer change, worded: ``question`` changed from ``old`` to ``new``."""
 
@@ -199,8 +248,12 @@ class DownloadableFile:
 class ProgressService:
     """The console's reads of a campaign's progress; every call checks the asking account."""
 
-    def __init__(self, *, coordination: CoordinatorService, surveys: SurveyCache | None = None) -> None:
+    def __init__(
+        self, *, coordination: CoordinatorService, surveys: SurveyCache | None = None, quiet: QuietHours = QUIET_HOURS
+    ) -> None:
         self.coordination = coordination
+        #: The scheduler's quiet hours (``surveybot run`` uses the default for both).
+        self.quiet = quiet
         self.database = coordination.database
         self.surveys = surveys if surveys is not None else SurveyCache()
 
@@ -252,6 +305,55 @@ class ProgressService:
             for collected in texts:
                 collected.add(unit, answers.get(collected.question.id))
         return CampaignSummaries(campaign=campaign, survey=survey, statistics=statistics, texts=tuple(texts))
+
+    async def reminder_schedule(self, *, user: ChannelUser, campaign_id: int) -> ReminderSchedule:
+        """Each reminder slot: sent, due, upcoming or skipped, as :class:`bot.reminder_scheduler.ReminderScheduler` decides."""
+        await self.coordination.authorize(user=user, command="progress")
+        async with self.database.read() as session:
+            stored = await get_campaign(session=session, campaign_id=campaign_id)
+            sent = await scheduled_reminder_times(session=session, campaign_id=campaign_id)
+            campaign = campaign_summary(stored)
+            offsets = tuple(stored.reminder_offsets or ())
+            spent = tuple(offset for offset in stored.spent_reminder_offsets or () if offset in offsets)
+            created_at = stored.created_at
+        entries: list[ScheduleEntry] = []
+        if campaign.is_open:
+            slots = campaign_slots(
+                deadline=campaign.deadline, offsets=offsets, spent=spent, zone=ZoneInfo(campaign.timezone), quiet=self.quiet
+            )
+            statuses = slot_statuses(
+                slots, now=self.coordination.clock(), deadline=campaign.deadline, not_before=created_at, sent_keys=sent
+            )
+            entries = [ScheduleEntry(send_at=item.slot.send_at, status=item.status, move=item.slot.move) for item in statuses]
+            current = {slot.key for slot in slots}
+            entries += [
+                ScheduleEntry(send_at=at, status=SlotStatus.SENT, earlier_setting=True)
+                for key, at in sent.items()
+                if key not in current
+            ]
+            entries.sort(key=lambda entry: entry.send_at)
+        return ReminderSchedule(campaign=campaign, offsets=offsets, spent_offsets=spent, entries=tuple(entries))
+
+    async def last_period(self, *, user: ChannelUser, campaign_id: int, language: str) -> LastPeriodLink | None:
+        """The previous campaign and the questions that do not carry over (``None``: not linked, or it is gone)."""
+        await self.coordination.authorize(user=user, command="progress")
+        async with self.database.read() as session:
+            stored = await get_campaign(session=session, campaign_id=campaign_id)
+            if stored.previous_campaign_id is None:
+                return None
+            try:
+                previous = await get_campaign(session=session, campaign_id=stored.previous_campaign_id)
+            except CampaignNotFoundError:
+                return None
+            survey = self.surveys.compiled(version=stored.survey_version)
+            earlier = self.surveys.compiled(version=previous.survey_version)
+            previous_id, previous_title = previous.id, previous.title
+        unmatched = []
+        for mismatch in compare_surveys(survey, earlier).unmatched:
+            asked_in = earlier if mismatch.kind is MismatchKind.DROPPED else survey
+            label = _question_label(asked_in, mismatch.question_id, asked_in.language_for(language))
+            unmatched.append(UnmatchedQuestion(question_id=mismatch.question_id, label=label, kind=mismatch.kind))
+        return LastPeriodLink(previous_id=previous_id, previous_title=previous_title, unmatched=tuple(unmatched))
 
     async def unit(self, *, user: ChannelUser, campaign_id: int, unit_id: int, language: str) -> UnitDetail:
         """One unit: its answers as the respondent's review words them, its history and its files.
@@ -361,11 +463,15 @@ def _unit_file(survey: Survey, attachment: Attachment, language: str) -> UnitFil
 __all__ = [
     "CampaignSummaries",
     "DownloadableFile",
+    "LastPeriodLink",
     "ProgressService",
     "ProgressSort",
     "ProgressTable",
+    "ReminderSchedule",
+    "ScheduleEntry",
     "StatusFilter",
     "UnitDetail",
     "UnitNotInCampaignError",
     "UnitProgressRow",
+    "UnmatchedQuestion",
 ]

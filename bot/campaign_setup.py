@@ -1,6 +1,6 @@
-"""Setting a campaign up and running its lifecycle: create, close, reopen, move the deadline.
+"""Setting a campaign up and running its lifecycle: create, close, reopen, move the deadline, set reminders.
 
-One service for ``surveybot campaign create|close|reopen|deadline`` and the
+One service for ``surveybot campaign create|close|reopen|deadline|set --remind`` and the
 coordinator console's forms, so the two cannot drift. What a coordinator typed
 wrong (an empty title, a past deadline, a previous campaign that shares no
 question) is an expected outcome, returned as a :class:`SetupRejection` with
@@ -22,9 +22,16 @@ from zoneinfo import ZoneInfo
 
 from bot.core.previous import compare_surveys
 from bot.core.survey import Survey
-from bot.reminders import QUIET_HOURS, QuietHours, ReminderSlot, reminder_slots, spent_by_deadline_move
+from bot.reminders import QUIET_HOURS, QuietHours, ReminderSlot, campaign_slots, spent_by_deadline_move
 from bot.survey_cache import SurveyCache
-from storage.campaigns import TITLE_MAX_LENGTH, close_campaign, create_campaign, get_campaign, reopen_campaign
+from storage.campaigns import (
+    TITLE_MAX_LENGTH,
+    close_campaign,
+    create_campaign,
+    get_campaign,
+    normalize_reminder_offsets,
+    reopen_campaign,
+)
 from storage.contacts import add_email_contact
 from storage.database import Database
 from storage.errors import CampaignNotFoundError
@@ -112,6 +119,20 @@ class DeadlineMove:
     new_deadline: datetime
     timezone: str
     #: Offsets never to be sent for this campaign any more (sent, or passed).
+    spent_offsets: tuple[int, ...]
+    #: The reminders still to come, in send order.
+    upcoming: tuple[ReminderSlot, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderChange:
+    """A campaign's new reminder offsets and the reminders that now lie ahead."""
+
+    campaign_id: int
+    timezone: str
+    #: Seconds before the deadline, largest first, as now stored.
+    offsets: tuple[int, ...]
+    #: Offsets never to be sent for this campaign (sent, or their time passed).
     spent_offsets: tuple[int, ...]
     #: The reminders still to come, in send order.
     upcoming: tuple[ReminderSlot, ...]
@@ -239,6 +260,41 @@ class CampaignSetup:
             campaign = await get_campaign(session=session, campaign_id=campaign_id, for_update=True)
             return await reopen_campaign(session=session, campaign=campaign)
 
+    async def set_reminders(self, *, campaign_id: int, offsets: tuple[int, ...], now: datetime) -> ReminderChange:
+        """Replace the reminder offsets; one whose time under the deadline has passed is spent, never sent late.
+
+        The rule is a deadline move's that keeps the deadline
+        (:func:`bot.reminders.spent_by_deadline_move`): a reminder already sent
+        stays sent, and a new one whose time is past is not sent at once.
+        """
+        async with self.database.transaction() as session:
+            campaign = await get_campaign(session=session, campaign_id=campaign_id, for_update=True)
+            zone = ZoneInfo(campaign.timezone)
+            stored = normalize_reminder_offsets(offsets)
+            spent = spent_by_deadline_move(
+                offsets=stored,
+                spent=campaign.spent_reminder_offsets or (),
+                old_deadline=campaign.deadline,
+                new_deadline=campaign.deadline,
+                created_at=campaign.created_at,
+                now=now,
+                zone=zone,
+                quiet=self.quiet,
+            )
+            campaign.reminder_offsets = stored
+            campaign.spent_reminder_offsets = spent
+            await session.flush()
+            upcoming = campaign_slots(deadline=campaign.deadline, offsets=stored, spent=spent, zone=zone, quiet=self.quiet)
+            timezone = campaign.timezone
+        logger.info("campaign %s: reminder offsets set to %s; spent: %s", campaign_id, stored, spent)
+        return ReminderChange(
+            campaign_id=campaign_id,
+            timezone=timezone,
+            offsets=tuple(stored),
+            spent_offsets=tuple(spent),
+            upcoming=tuple(slot for slot in upcoming if slot.send_at > now),
+        )
+
     async def move_deadline(self, *, campaign_id: int, deadline: datetime, now: datetime) -> DeadlineMove | SetupRejection:
         """Move the deadline; the reminders not yet due move with it, those sent or passed are never sent again."""
         past = check_deadline(deadline, now=now)
@@ -261,11 +317,8 @@ class CampaignSetup:
             campaign.deadline = deadline
             campaign.spent_reminder_offsets = spent
             await session.flush()
-            upcoming = reminder_slots(
-                deadline=deadline,
-                offsets=[offset for offset in campaign.reminder_offsets or () if offset not in spent],
-                zone=zone,
-                quiet=self.quiet,
+            upcoming = campaign_slots(
+                deadline=deadline, offsets=campaign.reminder_offsets or (), spent=spent, zone=zone, quiet=self.quiet
             )
         logger.info(
             "campaign %s: deadline moved from %s to %s; reminder offsets spent: %s",

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.pacing import after_busy_minutes
-from bot.reminders import QUIET_HOURS, QuietHours, ReminderSlot, due_slot, may_send_now, reminder_slots
+from bot.reminders import QUIET_HOURS, QuietHours, ReminderSlot, campaign_slots, due_slot, may_send_now
 from storage.audience import DEFAULT_OUTBOX_CHANNELS, reminder_audience
 from storage.database import Database
 from storage.models import Campaign, CampaignStatus, OutboxBatchStatus, OutboxKind
@@ -87,10 +87,10 @@ class ReminderScheduler:
 
     def slots(self, campaign: Campaign) -> list[ReminderSlot]:
         """The campaign's schedule for its current deadline, without the offsets a deadline move spent."""
-        spent = set(campaign.spent_reminder_offsets or ())
-        return reminder_slots(
+        return campaign_slots(
             deadline=campaign.deadline,
-            offsets=[offset for offset in campaign.reminder_offsets or () if offset not in spent],
+            offsets=campaign.reminder_offsets or (),
+            spent=campaign.spent_reminder_offsets or (),
             zone=ZoneInfo(campaign.timezone),
             quiet=self.quiet,
         )

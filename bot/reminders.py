@@ -17,12 +17,16 @@ so that every rule below is unit-tested directly.
   latest slot is sent, never a burst of the older ones.
 * A due slot is **held during quiet hours** too: a reminder that fell due
   while the bot was down and comes back at 23:00 waits until quiet hours end.
+* A campaign's **current schedule** (:func:`campaign_slots`) leaves out the
+  offsets a deadline move spent; :func:`slot_statuses` says of each slot what
+  the scheduler did or will do with it (sent, due, upcoming, skipped), for the
+  coordinator console's campaign page.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
@@ -127,6 +131,70 @@ def due_slot(slots: Sequence[ReminderSlot], *, now: datetime, deadline: datetime
         return None
     due = [slot for slot in slots if not_before < slot.send_at <= now]
     return max(due, key=lambda slot: slot.send_at) if due else None
+
+
+def campaign_slots(
+    *,
+    deadline: datetime,
+    offsets: Iterable[int],
+    spent: Iterable[int],
+    zone: ZoneInfo,
+    quiet: QuietHours = QUIET_HOURS,
+) -> list[ReminderSlot]:
+    """The campaign's schedule for its current deadline, without the offsets a deadline move spent."""
+    spent_offsets = set(spent)
+    return reminder_slots(
+        deadline=deadline,
+        offsets=[offset for offset in offsets if offset not in spent_offsets],
+        zone=zone,
+        quiet=quiet,
+    )
+
+
+class SlotStatus(StrEnum):
+    """What became, or becomes, of one slot of an open campaign's schedule."""
+
+    #: Its batch exists: the scheduler sent it.
+    SENT = "sent"
+    #: Its time has come and it is the one :func:`due_slot` picks: the next tick sends it (after quiet hours).
+    DUE = "due"
+    #: Its time is still ahead.
+    UPCOMING = "upcoming"
+    #: Its time passed and it is never sent: before the campaign was created, passed over
+    #: by a later slot (after downtime), or the deadline passed.
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledSlot:
+    slot: ReminderSlot
+    status: SlotStatus
+
+
+def slot_statuses(
+    slots: Sequence[ReminderSlot],
+    *,
+    now: datetime,
+    deadline: datetime,
+    not_before: datetime,
+    sent_keys: Collection[str],
+) -> list[ScheduledSlot]:
+    """Each slot with what the scheduler did or does with it at ``now`` (``sent_keys``: the keys of its batches)."""
+    due = due_slot(slots, now=now, deadline=deadline, not_before=not_before)
+    result: list[ScheduledSlot] = []
+    for slot in slots:
+        if slot.key in sent_keys:
+            status = SlotStatus.SENT
+        elif slot.send_at <= not_before:
+            status = SlotStatus.SKIPPED
+        elif slot.send_at > now:  # always before the deadline (quiet_adjusted keeps it so)
+            status = SlotStatus.UPCOMING
+        elif due is not None and slot.key == due.key:
+            status = SlotStatus.DUE
+        else:
+            status = SlotStatus.SKIPPED
+        result.append(ScheduledSlot(slot=slot, status=status))
+    return result
 
 
 def may_send_now(now: datetime, *, zone: ZoneInfo, quiet: QuietHours = QUIET_HOURS) -> bool:

@@ -88,6 +88,18 @@ async def find_batch(*, session: AsyncSession, campaign_id: int, key: str) -> Ou
     )
 
 
+async def scheduled_reminder_times(*, session: AsyncSession, campaign_id: int) -> dict[str, datetime]:
+    """Key → send time of each scheduled reminder batch of the campaign (the slots the scheduler sent)."""
+    rows = await session.execute(
+        select(OutboxBatch.key, OutboxBatch.slot_at).where(
+            OutboxBatch.campaign_id == campaign_id,
+            OutboxBatch.kind == OutboxKind.REMINDER,
+            OutboxBatch.slot_at.is_not(None),
+        )
+    )
+    return {key: slot_at for key, slot_at in rows if slot_at is not None}
+
+
 async def get_batch(*, session: AsyncSession, batch_id: int, for_update: bool = False) -> OutboxBatch:
     if not is_integer_id(batch_id):  # typed or forged: outbox_batches.id is an INTEGER
         raise OutboxBatchNotFoundError(batch_id)

@@ -194,13 +194,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     setting = actions.add_parser(
         "set",
-        help="change a campaign's settings: the WeCom group robot webhook",
-        description="Change a campaign's settings.",
+        help="change a campaign's settings: its reminders, the WeCom group robot webhook",
+        description="Change a campaign's settings (at least one option).",
     )
     setting.add_argument("campaign_id", type=row_id, metavar="ID")
     setting.add_argument(
+        "--remind",
+        metavar="TIMES",
+        help="reminders before the deadline, comma-separated (3d,1d,2h), or none; "
+        "a reminder already sent is not sent again, one whose time has passed is not sent late",
+    )
+    setting.add_argument(
         "--wecom-group-webhook",
-        required=True,
         metavar="URL|none",
         help="the WeCom group robot's webhook that gets the digest of each reminder slot; none removes it",
     )
@@ -324,21 +329,46 @@ def webhook_text(url: str) -> str:
 def handle_set(args: argparse.Namespace) -> int:
     from bot.cli.database import cli_settings
 
+    if args.remind is None and args.wecom_group_webhook is None:
+        raise CommandError("campaign set: give --remind TIMES or --wecom-group-webhook URL|none", exit_code=2)
     settings = cli_settings()
-    value = args.wecom_group_webhook.strip()
-    webhook = None if value.lower() in {"none", "off", ""} else group_webhook(value, settings)
+    reminders = parse_reminders(args.remind) if args.remind is not None else None
+    webhook: str | None = None
+    if args.wecom_group_webhook is not None:
+        value = args.wecom_group_webhook.strip()
+        webhook = None if value.lower() in {"none", "off", ""} else group_webhook(value, settings)
 
-    async def operation(database: Database, settings: Settings) -> str:
+    async def operation(database: Database, settings: Settings) -> list[str]:
+        from bot.campaign_setup import CampaignSetup
         from storage.campaigns import get_campaign
 
-        async with database.transaction() as session:
-            campaign = await get_campaign(session=session, campaign_id=args.campaign_id, for_update=True)
-            campaign.wecom_group_webhook = webhook
-        if webhook is None:
-            return f"campaign {campaign.id}: no WeCom group digest any more"
-        return f"campaign {campaign.id}: each reminder slot posts a digest to the WeCom group ({webhook_text(webhook)})"
+        lines: list[str] = []
+        if args.wecom_group_webhook is not None:
+            async with database.transaction() as session:
+                campaign = await get_campaign(session=session, campaign_id=args.campaign_id, for_update=True)
+                campaign.wecom_group_webhook = webhook
+            if webhook is None:
+                lines.append(f"campaign {campaign.id}: no WeCom group digest any more")
+            else:
+                lines.append(
+                    f"campaign {campaign.id}: each reminder slot posts a digest to the WeCom group ({webhook_text(webhook)})"
+                )
+        if reminders is not None:
+            changed = await CampaignSetup(database=database).set_reminders(
+                campaign_id=args.campaign_id, offsets=tuple(reminders), now=datetime.now(UTC)
+            )
+            text = ", ".join(format_duration(offset) for offset in changed.offsets) or "none"
+            lines.append(f"campaign {changed.campaign_id}: reminders {text} before the deadline")
+            if changed.upcoming:
+                zone = parse_zone(changed.timezone)
+                times = ", ".join(f"{slot.send_at.astimezone(zone):%Y-%m-%d %H:%M}" for slot in changed.upcoming)
+                lines.append(f"reminders to come: {times} ({changed.timezone})")
+            else:
+                lines.append("no reminders to come")
+        return lines
 
-    print(run_with_database(operation, settings=settings))
+    for line in run_with_database(operation, settings=settings):
+        print(line)
     return 0
 
 

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from bot.core import answers as parsing
@@ -139,32 +140,70 @@ def fill_hint(hint: str, display: Callable[[str], str]) -> str:
     return HINT_REFERENCE.sub(lambda match: display(match.group(1)), hint)
 
 
+class MismatchKind(StrEnum):
+    """Why a question's answer of last period does not carry over."""
+
+    #: Asked this period only (or last period as a note, which takes no answer).
+    NEW = "new"
+    #: Asked in both periods, with another type last period.
+    TYPE_CHANGED = "type_changed"
+    #: Asked last period only.
+    DROPPED = "dropped"
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionMismatch:
+    """One question without a counterpart (same id and type) in the other period."""
+
+    question_id: str
+    kind: MismatchKind
+    #: This period's type (last period's for a dropped question).
+    type: QuestionType
+    #: Last period's type, when it changed.
+    earlier_type: QuestionType | None = None
+
+    @property
+    def line(self) -> str:
+        """The terminal's wording (``surveybot campaign create --previous``)."""
+        if self.kind is MismatchKind.NEW:
+            return f"question {self.question_id}: new this period; it is asked without a default"
+        if self.kind is MismatchKind.TYPE_CHANGED:
+            assert self.earlier_type is not None
+            return (
+                f"question {self.question_id}: {self.type.value} now but {self.earlier_type.value} last period; "
+                "it is asked without a default"
+            )
+        return f"question {self.question_id}: asked last period only; its answers are not carried over"
+
+
 @dataclass(frozen=True, slots=True)
 class SurveyComparison:
     """How this period's survey matches last period's: questions matched by id and type."""
 
     #: Question ids asked in both periods with the same type: their answers carry over.
     matched: tuple[str, ...]
-    #: One line per question that does not carry over, in this period's order, then last period's.
-    mismatches: tuple[str, ...]
+    #: Each question that does not carry over, in this period's order, then last period's.
+    unmatched: tuple[QuestionMismatch, ...]
+
+    @property
+    def mismatches(self) -> tuple[str, ...]:
+        """One line per question that does not carry over (:attr:`QuestionMismatch.line`)."""
+        return tuple(mismatch.line for mismatch in self.unmatched)
 
 
 def compare_surveys(current: Survey, earlier: Survey) -> SurveyComparison:
     """Which answers of ``earlier`` can be offered in ``current`` (notes take no answer and are left out)."""
     matched: list[str] = []
-    mismatches: list[str] = []
+    unmatched: list[QuestionMismatch] = []
     for question in current.answerable_questions:
         before = earlier.by_id.get(question.id)
         if before is None or not before.answerable:
-            mismatches.append(f"question {question.id}: new this period; it is asked without a default")
+            unmatched.append(QuestionMismatch(question.id, MismatchKind.NEW, question.type))
         elif before.type is not question.type:
-            mismatches.append(
-                f"question {question.id}: {question.type.value} now but {before.type.value} last period; "
-                "it is asked without a default"
-            )
+            unmatched.append(QuestionMismatch(question.id, MismatchKind.TYPE_CHANGED, question.type, before.type))
         else:
             matched.append(question.id)
     for question in earlier.answerable_questions:
         if question.id not in current.by_id:
-            mismatches.append(f"question {question.id}: asked last period only; its answers are not carried over")
-    return SurveyComparison(matched=tuple(matched), mismatches=tuple(mismatches))
+            unmatched.append(QuestionMismatch(question.id, MismatchKind.DROPPED, question.type))
+    return SurveyComparison(matched=tuple(matched), unmatched=tuple(unmatched))

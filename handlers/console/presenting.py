@@ -32,13 +32,19 @@ class CampaignRow:
 
 def deadline_text(language: str, campaign: CampaignSummary) -> str:
     """``2026-12-15 17:00 (UTC+08:00, Asia/Shanghai)``: the time, its offset and its zone."""
-    offset = campaign.deadline.strftime("%z")
+    return zoned_time_text(language, campaign.deadline, campaign.timezone)
+
+
+def zoned_time_text(language: str, moment: datetime, zone: str) -> str:
+    """``moment`` in ``zone`` as the deadline is shown: ``2026-12-15 17:00 (UTC+08:00, Asia/Shanghai)``."""
+    local = moment.astimezone(ZoneInfo(zone))
+    offset = local.strftime("%z")
     return translate(
         language,
         "console.deadline",
-        time=campaign.deadline.strftime("%Y-%m-%d %H:%M"),
+        time=local.strftime("%Y-%m-%d %H:%M"),
         offset=f"{offset[:3]}:{offset[3:]}",
-        zone=campaign.timezone,
+        zone=zone,
     )
 
 

@@ -6,7 +6,8 @@ belong together answers 404 and shows nothing:
 
 - ``GET /campaigns/{id}?status=&sort=&dir=``: the units table (filtered and
   sorted on the server, so it works without script), the per-question
-  summaries and the download links.
+  summaries, the download links, the reminder schedule and, for a campaign
+  linked to last period's, the questions that do not carry over.
 - ``GET /campaigns/{id}/progress?status=&sort=&dir=``: the table alone (an
   HTML fragment), fetched by ``static/progress.js`` every 15 seconds.
 - ``GET /campaigns/{id}/units/{unit_id}``: the unit's answers as its review
@@ -38,6 +39,7 @@ from handlers.console.progress_view import (
     summaries_view,
     unit_view_times,
 )
+from handlers.console.schedule_view import last_period_view, schedule_view
 from storage.attachments import sanitize_file_name
 from storage.errors import CampaignNotFoundError
 
@@ -141,6 +143,8 @@ class ProgressPages:
         user, table = found
         language = self.console.language(request)
         summaries = await self.progress.summaries(user=user.account, campaign_id=table.campaign.id)
+        schedule = await self.progress.reminder_schedule(user=user.account, campaign_id=table.campaign.id)
+        last_period = await self.progress.last_period(user=user.account, campaign_id=table.campaign.id, language=language)
         return render_page(
             self.console,
             request,
@@ -149,6 +153,8 @@ class ProgressPages:
             deadline=deadline_text(language, table.campaign),
             overdue=table.overdue,
             summaries=summaries_view(language, summaries),
+            schedule=schedule_view(language, schedule),
+            last_period=last_period_view(language, last_period) if last_period is not None else None,
             script_url=self.console.asset_urls["progress.js"],
             refresh_seconds=REFRESH_SECONDS,
             **self._table_context(request, table),

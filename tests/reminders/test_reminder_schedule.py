@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
-from bot.reminders import QuietHours, SlotMove, due_slot, may_send_now, quiet_adjusted, reminder_slots
+from bot.reminders import (
+    QuietHours,
+    SlotMove,
+    SlotStatus,
+    campaign_slots,
+    due_slot,
+    may_send_now,
+    quiet_adjusted,
+    reminder_slots,
+    slot_statuses,
+)
 from storage.campaigns import DEFAULT_REMINDER_OFFSETS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -118,3 +128,38 @@ def test_quiet_hours_can_be_configured() -> None:
     daytime = QuietHours(start=time(12, 0), end=time(13, 0))
     assert daytime.contains(local(2026, 1, 1, 12, 30), SHANGHAI)
     assert not daytime.contains(local(2026, 1, 1, 13, 0), SHANGHAI)
+
+
+def test_campaign_slots__leave_out_the_offsets_a_deadline_move_spent() -> None:
+    deadline = local(2026, 12, 15, 17, 0)
+    slots = campaign_slots(deadline=deadline, offsets=DEFAULT_REMINDER_OFFSETS, spent=[3 * DAY], zone=SHANGHAI)
+    assert [as_local(slot.send_at) for slot in slots] == ["12-14 17:00", "12-15 15:00"]
+
+
+def test_slot_statuses__sent_due_upcoming_and_skipped_as_the_scheduler_decides() -> None:
+    """Created 12-01; nothing ran between the 3-day slot (sent) and now, after the 1-day slot; the 1-day one is due."""
+    deadline = local(2026, 12, 15, 17, 0)
+    slots = reminder_slots(deadline=deadline, offsets=[5 * DAY, 3 * DAY, 2 * DAY, DAY, 2 * HOUR], zone=SHANGHAI)
+    now = local(2026, 12, 14, 18, 0)
+    statuses = slot_statuses(
+        slots, now=now, deadline=deadline, not_before=local(2026, 12, 1, 10, 0), sent_keys={"reminder@2026-12-12T09:00:00Z"}
+    )
+    assert [(as_local(item.slot.send_at), item.status) for item in statuses] == [
+        ("12-10 17:00", SlotStatus.SKIPPED),  # passed, never sent, an older slot than the due one
+        ("12-12 17:00", SlotStatus.SENT),
+        ("12-13 17:00", SlotStatus.SKIPPED),  # passed over after downtime
+        ("12-14 17:00", SlotStatus.DUE),
+        ("12-15 15:00", SlotStatus.UPCOMING),
+    ]
+    due = due_slot(slots, now=now, deadline=deadline, not_before=local(2026, 12, 1, 10, 0))
+    assert due is not None and as_local(due.send_at) == "12-14 17:00"  # the scheduler's pick is the one called due
+
+
+def test_slot_statuses__before_creation_and_after_the_deadline_nothing_is_due() -> None:
+    deadline = local(2026, 12, 15, 17, 0)
+    slots = reminder_slots(deadline=deadline, offsets=DEFAULT_REMINDER_OFFSETS, zone=SHANGHAI)
+    created = local(2026, 12, 13, 9, 0)  # after the 3-day slot
+    at_creation = slot_statuses(slots, now=created, deadline=deadline, not_before=created, sent_keys=())
+    assert [item.status for item in at_creation] == [SlotStatus.SKIPPED, SlotStatus.UPCOMING, SlotStatus.UPCOMING]
+    after = slot_statuses(slots, now=local(2026, 12, 16, 9, 0), deadline=deadline, not_before=created, sent_keys=())
+    assert [item.status for item in after] == [SlotStatus.SKIPPED] * 3
