@@ -31,6 +31,7 @@ from bot.core.previous import MismatchKind, compare_surveys
 from bot.core.state import SessionState
 from bot.core.statistics import Statistics, TextAnswers, text_answers
 from bot.core.survey import Survey
+from bot.name_order import name_sort_key
 from bot.reminders import QUIET_HOURS, QuietHours, SlotMove, SlotStatus, campaign_slots, slot_statuses
 from bot.service import ChannelUser
 from bot.survey_cache import SurveyCache
@@ -67,7 +68,7 @@ class StatusFilter(StrEnum):
 
 
 class ProgressSort(StrEnum):
-    """The table's order (``?sort=``); ties keep roster order."""
+    """The table's order (``?sort=``); ties keep roster order. ``unit`` is by pinyin (:mod:`bot.name_order`)."""
 
     ROSTER = "roster"
     UNIT = "unit"
@@ -133,7 +134,7 @@ def _matches(unit: UnitProgressRow, status: StatusFilter) -> bool:
 def _sort_key(sort: ProgressSort) -> Any:
     match sort:
         case ProgressSort.UNIT:
-            return lambda unit: unit.name
+            return lambda unit: name_sort_key(unit.name)  # by pinyin, as Chinese readers expect
         case ProgressSort.STATUS:
             return lambda unit: _STATUS_ORDER[unit.state]
         case ProgressSort.ANSWERED:

@@ -12,7 +12,8 @@ A draft may be for some units only (``unit_ids``, the console's selection):
 it keeps them, its confirmation looks for recipients among them only, and the
 composer speaks of them only. :meth:`OutreachService.inspect` shows a batch
 to the console: before confirmation who gets what (each recipient's message
-composed as it would be sent, links excepted), after it the delivery counts.
+composed as it would be sent, links excepted), after it the delivery counts,
+the recipients that failed or cannot be reached and the units no message went to.
 
 Every Telegram entry point checks the account through
 :class:`~bot.coordination.CoordinatorService` on every call.
@@ -50,13 +51,16 @@ from storage.campaigns import get_campaign
 from storage.database import Database
 from storage.models import Campaign, CampaignStatus, DeliveryStatus, OutboxBatchStatus, OutboxKind, Respondent, ResponseStatus
 from storage.outbox import (
+    DeliveryProblem,
     OutboxBatchNotFoundError,
     activate_batch,
     cancel_batch,
     create_batch,
     delivery_counts,
+    delivery_problems,
     enqueue_messages,
     get_batch,
+    units_without_messages,
 )
 from storage.types import utc_now
 
@@ -162,11 +166,14 @@ class BatchView:
     quiet_hours: bool
     #: A draft's units with at least one account to message, roster order (empty once confirmed).
     units: tuple[UnitPreview, ...]
-    #: A draft's units that nobody can be messaged for (to phone instead).
+    #: The units to phone instead: a draft's that nobody can be messaged for; a confirmed one's that no
+    #: message went to (nobody to message when it was confirmed). Empty for a cancelled batch.
     unreachable_units: tuple[str, ...]
     #: The messages of a confirmed batch by status (every status present; all zero for a draft).
     counts: dict[DeliveryStatus, int]
     total: int
+    #: A confirmed batch's failed and unreachable recipients so far, in the order they were queued.
+    problems: tuple[DeliveryProblem, ...] = ()
 
     @property
     def recipients(self) -> int:
@@ -425,6 +432,10 @@ class OutreachService:
             draft = batch.status is OutboxBatchStatus.DRAFT
             units: list[UnitPreview] = []
             unreachable: tuple[str, ...] = ()
+            problems: tuple[DeliveryProblem, ...] = ()
+            if batch.status in (OutboxBatchStatus.ACTIVE, OutboxBatchStatus.DONE):
+                unreachable = tuple(await units_without_messages(session=session, batch=batch))
+                problems = tuple(await delivery_problems(session=session, batch=batch))
             if draft:
                 concerned = await unit_audiences(
                     session=session,
@@ -449,6 +460,7 @@ class OutreachService:
                 unreachable_units=unreachable,
                 counts=await delivery_counts(session=session, batch_id=batch.id),
                 total=batch.total,
+                problems=problems,
             )
 
     # -- helpers ------------------------------------------------------------------------------

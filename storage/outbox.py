@@ -45,6 +45,8 @@ from storage.models import (
     OutboxMessage,
     Respondent,
     RespondentUnit,
+    Response,
+    ResponseStatus,
     Unit,
 )
 from storage.rows import aware_now, insert_unless_exists, is_integer_id
@@ -74,6 +76,8 @@ class DeliveryProblem:
 
     respondent_id: int
     name: str
+    #: The account's channel (``telegram``, ``email``...).
+    channel: str
     units: tuple[str, ...]
     status: DeliveryStatus
     reason: str
@@ -323,12 +327,34 @@ async def delivery_problems(*, session: AsyncSession, batch: OutboxBatch) -> lis
         DeliveryProblem(
             respondent_id=respondent_id,
             name=respondent.display_name or respondent.external_id,
+            channel=respondent.channel,
             units=tuple(units.get(respondent_id, ())),
             status=DeliveryStatus(status),
             reason=error or "",
         )
         for respondent_id, status, error, respondent in rows
     ]
+
+
+async def units_without_messages(*, session: AsyncSession, batch: OutboxBatch) -> list[str]:
+    """Names (roster order) of the batch's units that none of its messages went to: nobody to message then.
+
+    The batch's units are its picked ones (every unit of the campaign when none
+    were picked); for a reminder only those not submitted, which are the units a
+    reminder is for. A unit counts as reached when a message of the batch went
+    to one of the people bound to it, whatever became of the message.
+    """
+    messaged = (
+        select(RespondentUnit.unit_id)
+        .join(OutboxMessage, OutboxMessage.respondent_id == RespondentUnit.respondent_id)
+        .where(OutboxMessage.batch_id == batch.id, RespondentUnit.unit_id == Unit.id)
+    )
+    statement = select(Unit.name).where(Unit.campaign_id == batch.campaign_id, ~messaged.exists()).order_by(Unit.position)
+    if batch.unit_ids is not None:
+        statement = statement.where(Unit.id.in_([int(unit_id) for unit_id in batch.unit_ids]))
+    if batch.kind is not OutboxKind.BROADCAST:
+        statement = statement.join(Response, Response.unit_id == Unit.id).where(Response.status != ResponseStatus.SUBMITTED)
+    return list(await session.scalars(statement))
 
 
 async def reminders_sent_by_unit(*, session: AsyncSession, unit_ids: Sequence[int]) -> dict[int, int]:

@@ -14,7 +14,10 @@ Routes (relative to ``/admin``), added by :func:`register`:
 - ``POST /outreach/{batch}/confirm``, ``POST /outreach/{batch}/cancel``: the
   draft's confirmation happens at most once (a double click or a form sent
   again finds it handled and queues nothing more).
-- ``GET /outreach/{batch}/progress.json``: the counts, polled by ``static/outreach-progress.js``.
+- ``GET /outreach/{batch}/progress.json``: the counts, the recipients that failed
+  or cannot be reached (units, contact, channel, the reason in plain words and
+  the provider's own) and the units no message went to (nobody to message),
+  polled by ``static/outreach-progress.js``, which rewrites the page with them.
 
 Every page and action checks the session (otherwise 303 to the sign-in) and
 every POST its CSRF token (otherwise 403, nothing stored). A reminder of a
@@ -53,6 +56,7 @@ from bot.outreach import (
 from handlers.console.app import PREFIX, Console
 from storage.errors import CampaignNotFoundError
 from storage.models import DeliveryStatus, OutboxBatchStatus, OutboxKind, ResponseStatus
+from storage.outbox import DeliveryProblem
 
 logger = logging.getLogger(__name__)
 
@@ -101,10 +105,15 @@ class OutreachPages:
         def o(key: str, **params: object) -> str:
             return translate(language, f"console_outreach.{key}", **params)
 
+        def p(key: str, **params: object) -> str:
+            return translate(language, f"console_outreach_problems.{key}", **params)
+
         def channel_name(channel: str) -> str:
             return o(f"channel_{channel}") if channel in NAMED_CHANNELS else channel
 
-        return self.console.render(request, template, user=user, status=status, o=o, channel_name=channel_name, **context)
+        return self.console.render(
+            request, template, user=user, status=status, o=o, p=p, channel_name=channel_name, **context
+        )
 
     def text(self, request: web.Request, user: ConsoleUser, status: int, text: str, *, back: str) -> web.Response:
         """A page with one sentence and a link back."""
@@ -233,7 +242,7 @@ class OutreachPages:
             "view": view,
             "broadcast": view.kind is OutboxKind.BROADCAST,
             "notice": notice if notice in NOTICES else None,
-            "progress": progress_of(view),
+            "progress": progress_of(view, self.console.language(request)),
         }
         if view.status is OutboxBatchStatus.DRAFT:
             refusal = None
@@ -311,7 +320,7 @@ class OutreachPages:
         return see_other(f"{PREFIX}/outreach/{batch_id}?notice={'cancelled' if cancelled else 'already_handled'}")
 
     async def progress_json(self, request: web.Request) -> web.StreamResponse:
-        """``GET /outreach/{batch}/progress.json``: the counts (queued, sent, failed, unreachable, skipped)."""
+        """``GET /outreach/{batch}/progress.json``: the counts (queued, sent, failed, unreachable, skipped) and who to phone."""
         user = await self.console.user(request)
         if user is None:
             return self.console.to_sign_in()
@@ -322,7 +331,7 @@ class OutreachPages:
         if view is None:
             return web.json_response({"error": "not_found"}, status=404)
         language = self.console.language(request)
-        progress = progress_of(view)
+        progress = progress_of(view, language)
         return web.json_response(
             {
                 **progress,
@@ -346,8 +355,10 @@ def default_selection(choices: UnitChoices, kind: OutboxKind) -> frozenset[int]:
     )
 
 
-def progress_of(view: BatchView) -> dict[str, Any]:
-    """The counts the progress page and its JSON show; ``state``: draft, cancelled, sending or done."""
+def progress_of(view: BatchView, language: str) -> dict[str, Any]:
+    """What the progress page and its JSON show: the counts, ``state`` (draft, cancelled, sending or done),
+    ``problems`` (the recipients that failed or cannot be reached, worded) and ``no_contact`` (the units no
+    message went to), each list with its heading."""
     counts = view.counts
     if view.status is OutboxBatchStatus.DRAFT:
         state = "draft"
@@ -357,6 +368,9 @@ def progress_of(view: BatchView) -> dict[str, Any]:
         state = "sending"
     else:
         state = "done"
+    confirmed = state in ("sending", "done")
+    problems = [problem_row(problem, language) for problem in view.problems] if confirmed else []
+    no_contact = list(view.unreachable_units) if confirmed else []
     return {
         "state": state,
         "total": view.total,
@@ -366,6 +380,27 @@ def progress_of(view: BatchView) -> dict[str, Any]:
         "unreachable": counts[DeliveryStatus.UNREACHABLE],
         "skipped": counts[DeliveryStatus.SKIPPED],
         "done": state in ("done", "cancelled"),
+        "problems": problems,
+        "problems_heading": translate(language, "console_outreach_problems.heading", count=len(problems)),
+        "no_contact": no_contact,
+        "no_contact_heading": translate(language, "console_outreach_problems.no_contact_heading", count=len(no_contact)),
+    }
+
+
+def problem_row(problem: DeliveryProblem, language: str) -> dict[str, str]:
+    """One recipient the send did not reach, in the coordinator's words (plain text: the page escapes it)."""
+    if problem.status is DeliveryStatus.UNREACHABLE:
+        key = f"unreachable_{problem.channel}" if problem.channel in NAMED_CHANNELS else "unreachable_other"
+    else:
+        key = "failed"
+    return {
+        "units": translate(language, "console_progress.list_separator").join(problem.units) or "—",
+        "name": problem.name,
+        "channel": translate(language, f"console_outreach.channel_{problem.channel}")
+        if problem.channel in NAMED_CHANNELS
+        else problem.channel,
+        "reason": translate(language, f"console_outreach_problems.{key}"),
+        "detail": translate(language, "console_outreach_problems.detail", detail=problem.reason) if problem.reason else "",
     }
 
 

@@ -19,7 +19,9 @@ from typing import Any
 
 import pytest
 
+from storage.campaigns import get_campaign
 from storage.models import DeliveryStatus
+from storage.rosters import add_units
 from tests.console.outreach_world import FORM_ID_FIELD, PUBLIC_URL, OutreachWorld, outreach_world
 from tests.storage.conftest import Backend, backend  # noqa: F401  (fixture)
 
@@ -153,6 +155,10 @@ async def test_confirm_twice__each_recipient_gets_one_message(world: OutreachWor
         "skipped": 0,
         "done": True,
         "state_text": "",
+        "problems": [],
+        "problems_heading": "发送失败或无法送达（0）",
+        "no_contact": [],
+        "no_contact_heading": "没有发送的单位（0）",
     }
     assert progress["state_text"] == "已完成"
     [mail] = world.smtp.mailbox.messages
@@ -301,6 +307,65 @@ async def test_progress__counts_an_address_the_server_refuses_as_unreachable(wor
     assert re.search(r'<dt>无法送达</dt><dd data-field="unreachable">1</dd>', shown)
     assert '<a href="' + page + '" class="refresh">刷新</a>' in shown  # without JavaScript
     assert re.search(r'<script src="/admin/assets/outreach-progress\.[0-9a-f]{10}\.js" defer></script>', shown)
+
+
+async def test_progress__names_the_unit_whose_address_is_refused_with_the_reason_and_not_the_delivered_ones(
+    world: OutreachWorld,
+) -> None:
+    async with world.database.transaction() as session:
+        campaign = await get_campaign(session=session, campaign_id=world.campaign_id)
+        await add_units(session=session, campaign=campaign, names=["港闸区<b>老城</b>"])  # unit names are user text
+    telegram_user = await world.add_telegram("崇川区", 9201, "王芳")
+    await world.add_email("通州区", "lilei@tongzhou.example.cn")
+    await world.add_email("港闸区<b>老城</b>", "gone@gangzha.example.cn")
+    world.smtp.mailbox.script("gone@gangzha.example.cn", "550 5.1.1 no such user")
+    csrf = await world.sign_in()
+    page = await preview(world, csrf, ["崇川区", "通州区", "港闸区<b>老城</b>"])
+
+    await confirm(world, csrf, page)
+    progress = await finished(world, page)
+    raw = await (await world.client.get(page)).text()
+    shown = html.unescape(raw)
+
+    assert (progress["sent"], progress["unreachable"]) == (2, 1)
+    assert progress["problems"] == [
+        {
+            "units": "港闸区<b>老城</b>",
+            "name": "gone@gangzha.example.cn",
+            "channel": "电子邮件",
+            "reason": "邮件服务器拒收此地址（地址不存在或已停用）",
+            "detail": "详情：SMTP 550 5.1.1 no such user",
+        }
+    ]
+    assert progress["problems_heading"] == "发送失败或无法送达（1）" and progress["no_contact"] == []
+    # The page lists it under the counts, escaped; the delivered ones are not listed.
+    assert "港闸区&lt;b&gt;老城&lt;/b&gt;" in raw and "<b>老城</b>" not in raw
+    heading = shown.index("发送失败或无法送达（1）")
+    assert heading > shown.index('data-field="skipped"')
+    listed = shown[shown.index('<ul class="problems"', heading) : shown.index("</ul>", heading)]
+    [row] = re.findall(r"<li>(.*?)</li>", listed, re.S)
+    assert "港闸区<b>老城</b>" in row and "gone@gangzha.example.cn" in row and "电子邮件" in row
+    assert "邮件服务器拒收此地址（地址不存在或已停用）" in row and "SMTP 550 5.1.1 no such user" in row
+    assert "崇川区" not in listed and "通州区" not in listed and "lilei@" not in listed
+    assert sum("⏰ 填报提醒" in (message.text or "") for message in telegram_user.messages) == 1
+
+
+async def test_progress__lists_the_picked_units_with_nobody_to_message_to_phone_them(world: OutreachWorld) -> None:
+    await world.add_email("通州区", "lilei@tongzhou.example.cn")
+    csrf = await world.sign_in()
+    page = await preview(world, csrf, ["通州区", "海门区"])
+
+    await confirm(world, csrf, page)
+    progress = await finished(world, page)
+    shown = await page_text(await world.client.get(page))
+
+    assert progress["no_contact"] == ["海门区"] and progress["no_contact_heading"] == "没有发送的单位（1）"
+    assert progress["problems"] == []
+    no_contact = shown[shown.index("没有发送的单位（1）") :]
+    assert "<li>海门区</li>" in no_contact and "通州区" not in no_contact[: no_contact.index("</ul>")]
+    assert re.search(r'data-list-section="problems" hidden>', shown)  # nothing failed: that list stays hidden
+    english = await (await world.client.get(f"{page}/progress.json?lang=en")).json()
+    assert english["no_contact_heading"] == "Units not messaged (1)"
 
 
 async def test_cancel__drops_the_draft_and_a_later_confirmation_sends_nothing(world: OutreachWorld) -> None:

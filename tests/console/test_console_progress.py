@@ -24,6 +24,8 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.core.actions import AnswerText
+from bot.survey_files import load_survey
+from storage.campaigns import create_campaign
 from storage.models import (
     Attachment,
     DeliveryStatus,
@@ -35,8 +37,11 @@ from storage.models import (
     RespondentUnit,
     Unit,
 )
+from storage.rosters import add_units
+from storage.surveys import store_survey
 from tests.console.conftest import ConsoleWorld
 from tests.exports.export_world import ExportWorld, answer_fully, answer_minimal
+from tests.web.conftest import NANTONG
 
 PDF = b"%PDF-1.4 console test"
 
@@ -162,6 +167,27 @@ async def test_table__filters_by_status_and_sorts_on_the_server(console: Console
     # Nonsense in the query is the default view, not an error.
     names = [row[0] for row in table_rows(await campaign_page(console, survey, "?status=%27;drop&sort=x&dir=y"))]
     assert names == ["崇川区", "海门区", "如皋市", "启东市"]
+
+
+async def test_table__sorted_by_unit_is_by_pinyin_and_descending_reverses_it(console: ConsoleWorld) -> None:
+    # Code point order would be 启东市, 如东县, 崇川区, 海门区, 通州区; a Chinese reader expects pinyin.
+    async with console.database.transaction() as session:
+        version = await store_survey(session=session, survey=load_survey(NANTONG))
+        campaign = await create_campaign(
+            session=session, survey_version=version, title="南通各区县", deadline=console.clock() + timedelta(days=14), now=console.clock()
+        )
+        await add_units(session=session, campaign=campaign, names=["海门区", "崇川区", "通州区", "如东县", "启东市"])
+        campaign_id = campaign.id
+    await console.sign_in()
+
+    async def names(query: str) -> list[str]:
+        response = await console.client.get(f"/admin/campaigns/{campaign_id}{query}")
+        assert response.status == 200, await response.text()
+        return [row[0] for row in table_rows(await response.text())]
+
+    assert await names("?sort=unit") == ["崇川区", "海门区", "启东市", "如东县", "通州区"]  # chong, hai, qi, ru, tong
+    assert await names("?sort=unit&dir=desc") == ["通州区", "如东县", "启东市", "海门区", "崇川区"]
+    assert await names("") == ["海门区", "崇川区", "通州区", "如东县", "启东市"]  # roster order by default
 
 
 async def test_table__marks_overdue_units_after_the_deadline(console: ConsoleWorld, survey: ExportWorld) -> None:
