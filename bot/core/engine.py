@@ -780,6 +780,10 @@ def _answer_text(walk: _Walk, action: AnswerText) -> None:
     state = walk.state
     if action.question_id is not None:
         walk.check_button(action.question_id)  # made for a question that is no longer current: refused as stale
+        if state.awaiting_other:
+            # A card's choice numbers while the "other" name is awaited: a new choice, never the name.
+            state.awaiting_other = False
+            state.selection = None
     if state.status is not SessionStatus.ANSWERING:
         number = parsing.parse_number(action.text)
         if number is not None and number == number.to_integral_value():

@@ -591,6 +591,22 @@ def test_select_multiple__selecting_while_naming_other_keeps_choice_order() -> N
     ]
 
 
+def test_select_multiple__a_cards_numbers_while_naming_other_are_a_new_choice_not_the_name() -> None:
+    # WeCom: "4" typed (other) asks for the name; the old vote card, still live, then sends "1 2".
+    chat = Chat(SELECT_MULTIPLE)
+    chat.send("4、2")
+    assert chat.state.awaiting_other
+    assert chat(AnswerText("1 2", question_id="by")) == [
+        "set by: None -> ['party_committee', 'government']",
+        "ask channels 2/2",
+    ]
+    assert "by" not in chat.state.others
+    # Typed text without a card is still the name.
+    chat = Chat(SELECT_MULTIPLE)
+    chat.send("4、2")
+    assert chat("1 2") == ["set by: None -> ['government', 'other'] other None -> '1 2'", "ask channels 2/2"]
+
+
 def test_select_multiple__asked_again_starts_from_the_stored_answer() -> None:
     chat = Chat(SELECT_MULTIPLE)
     chat.send("1,2", ToggleOption("web"), Finish())
