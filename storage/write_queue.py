@@ -12,12 +12,15 @@ answer to in 5 s, and the delivery is then late for everyone.
 So :class:`WriteQueue` has two lanes: an *urgent* writer (``async with
 queue.urgent():``) goes before every ordinary one still waiting (``async
 with queue:``); within a lane, arrival order. Urgent writers are short (one
-INSERT of the updates that arrived) and come at the rate of deliveries,
-which the survey steps they cause follow, so the ordinary lane is delayed,
-never starved.
+INSERT of the updates that arrived). So that a burst of them (Telegram's
+webhook records each delivery on its own) cannot hold the survey steps off
+for long, after :data:`MAX_URGENT_IN_A_ROW` urgent writers in a row one
+ordinary writer waiting goes next.
 
 The holder hands the queue to the next waiter directly, so nobody who
-arrives meanwhile can overtake a woken waiter.
+arrives meanwhile can overtake a woken waiter. An urgent writer does not
+interrupt a holder: a group of web answers (``storage.group_commit``) runs
+its items, up to its maximum size, before the queue moves on.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 
 
+#: Urgent writers handed the queue one after another before a waiting ordinary writer gets a turn.
+MAX_URGENT_IN_A_ROW = 8
+
+
 class WriteQueue:
     """A lock with an urgent lane; ``async with queue`` like :class:`asyncio.Lock`."""
 
@@ -36,6 +43,8 @@ class WriteQueue:
         self._held = False
         self._urgent: deque[asyncio.Future[None]] = deque()
         self._ordinary: deque[asyncio.Future[None]] = deque()
+        #: Urgent writers handed the queue in a row while ordinary ones waited.
+        self._urgent_streak = 0
 
     def locked(self) -> bool:
         return self._held
@@ -64,12 +73,16 @@ class WriteQueue:
     def release(self) -> None:
         if not self._held:
             raise RuntimeError("WriteQueue.release() without a holder")
-        for lane in (self._urgent, self._ordinary):
+        ordinary_turn = self._urgent_streak >= MAX_URGENT_IN_A_ROW
+        for lane in (self._ordinary, self._urgent) if ordinary_turn else (self._urgent, self._ordinary):
             while lane:
                 waiter = lane.popleft()
                 if not waiter.done():
+                    urgent = lane is self._urgent
+                    self._urgent_streak = self._urgent_streak + 1 if urgent and self._ordinary else 0
                     waiter.set_result(None)  # still held: it passes to this waiter
                     return
+        self._urgent_streak = 0
         self._held = False
 
     async def __aenter__(self) -> None:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from storage.write_queue import WriteQueue
+from storage.write_queue import MAX_URGENT_IN_A_ROW, WriteQueue
 
 
 async def test_urgent_writers_go_before_the_ordinary_ones_waiting_in_arrival_order() -> None:
@@ -61,3 +61,21 @@ async def test_a_writer_cancelled_after_being_handed_the_queue_passes_it_on() ->
 async def test_release_without_a_holder_is_a_bug() -> None:
     with pytest.raises(RuntimeError, match="without a holder"):
         WriteQueue().release()
+
+
+async def test_a_burst_of_urgent_writers_lets_a_waiting_ordinary_one_through_every_few() -> None:
+    queue = WriteQueue()
+    order: list[str] = []
+
+    async def writer(name: str, *, urgent: bool) -> None:
+        async with queue.urgent() if urgent else queue:
+            order.append(name)
+
+    await queue.acquire()
+    tasks = [asyncio.create_task(writer("step", urgent=False))]
+    tasks += [asyncio.create_task(writer(f"u{i}", urgent=True)) for i in range(MAX_URGENT_IN_A_ROW + 2)]
+    await asyncio.sleep(0.01)
+    queue.release()
+    await asyncio.gather(*tasks)
+    urgent_first = [f"u{i}" for i in range(MAX_URGENT_IN_A_ROW)]
+    assert order == [*urgent_first, "step", f"u{MAX_URGENT_IN_A_ROW}", f"u{MAX_URGENT_IN_A_ROW + 1}"]
