@@ -31,7 +31,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
 
-
 #: Urgent writers handed the queue one after another before a waiting ordinary writer gets a turn.
 MAX_URGENT_IN_A_ROW = 8
 
