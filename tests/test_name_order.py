@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from bot.name_order import name_sort_key
 
 
@@ -18,3 +22,14 @@ def test_latin_without_case_and_numbers_by_their_value() -> None:
 
 def test_names_reading_alike_keep_a_fixed_order() -> None:
     assert sorted(["通州区", "同州区"], key=name_sort_key) == sorted(["同州区", "通州区"], key=name_sort_key)
+
+
+def test_pypinyin_is_loaded_by_the_first_sort_not_by_serving() -> None:
+    # Its phrase data is about 55 MB: a `surveybot run` that never sorts by name must not carry it.
+    code = (
+        "import sys, bot.cli.run, handlers.console.app, bot.campaign_progress, bot.name_order\n"
+        "assert 'pypinyin' not in sys.modules, 'loaded at import'\n"
+        "bot.name_order.name_sort_key('海门区')\n"
+        "assert 'pypinyin' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])

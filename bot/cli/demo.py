@@ -104,7 +104,9 @@ def handle_demo(args: argparse.Namespace) -> int:
     print(f"it works once, for {CONSOLE_LINK_TTL.total_seconds() / 3600:g} hours (`surveybot demo` prints a new one each start):")
     print(f"  {login_url(base, console_token)}")
     print("The coordinator's workbook, any time, in another terminal:")
-    print(f"  SURVEYBOT_DATA_DIR={shlex.quote(str(data_dir))} {this_command()} export --campaign {links_campaign(settings)} -o nantong.xlsx")
+    # The database URL too: a SURVEYBOT_DATABASE_URL of the shell or a .env would win over the data directory.
+    environment = f"SURVEYBOT_DATABASE_URL={shlex.quote(str(settings.database_url))} SURVEYBOT_DATA_DIR={shlex.quote(str(data_dir))}"
+    print(f"  {environment} {this_command()} export --campaign {links_campaign(settings)} -o nantong.xlsx")
     print()
     print(f"Serving the web chat and the console on {host}:{port}; press Ctrl-C to stop.", flush=True)
     if not logging.getLogger().isEnabledFor(logging.INFO):

@@ -145,9 +145,11 @@ async def test_demo__prints_seven_links_serves_them_and_reuses_its_campaign(tmp_
                 assert response.status == 200 and all(name in page for name in ("崇川区", "海门区", "如东县"))
             async with session.post(console_link, headers=origin) as response:
                 assert response.status == 410  # once only
-        # The printed export command works as printed, beside the running demo.
+        # The printed export command works as printed, beside the running demo, even in a
+        # shell whose own SURVEYBOT_DATABASE_URL names another database.
+        elsewhere = {**env, "SURVEYBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'elsewhere.db'}"}
         exporting = await asyncio.create_subprocess_shell(
-            export_command, cwd=str(tmp_path), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+            export_command, cwd=str(tmp_path), env=elsewhere, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
         )
         _, errors = await asyncio.wait_for(exporting.communicate(), timeout=120)
         assert exporting.returncode == 0, errors.decode()
