@@ -260,6 +260,12 @@ class CampaignSetup:
             campaign = await get_campaign(session=session, campaign_id=campaign_id, for_update=True)
             return await reopen_campaign(session=session, campaign=campaign)
 
+    async def reminder_offsets(self, *, campaign_id: int) -> tuple[int, ...]:
+        """The campaign's reminder offsets as stored (seconds before the deadline, largest first)."""
+        async with self.database.read() as session:
+            campaign = await get_campaign(session=session, campaign_id=campaign_id)
+            return tuple(campaign.reminder_offsets or ())
+
     async def set_reminders(self, *, campaign_id: int, offsets: tuple[int, ...], now: datetime) -> ReminderChange:
         """Replace the reminder offsets; one whose time under the deadline has passed is spent, never sent late.
 

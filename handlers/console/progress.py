@@ -39,7 +39,7 @@ from handlers.console.progress_view import (
     summaries_view,
     unit_view_times,
 )
-from handlers.console.schedule_view import last_period_view, schedule_view
+from handlers.console.schedule_view import last_period_view, reminders_notice, schedule_view
 from storage.attachments import sanitize_file_name
 from storage.errors import CampaignNotFoundError
 
@@ -145,6 +145,9 @@ class ProgressPages:
         summaries = await self.progress.summaries(user=user.account, campaign_id=table.campaign.id)
         schedule = await self.progress.reminder_schedule(user=user.account, campaign_id=table.campaign.id)
         last_period = await self.progress.last_period(user=user.account, campaign_id=table.campaign.id, language=language)
+        notice = ""
+        if request.query.get("notice") == "reminders":  # back from the reminders form
+            notice = reminders_notice(language, schedule.offsets, request.query.get("was"))
         return render_page(
             self.console,
             request,
@@ -153,7 +156,7 @@ class ProgressPages:
             deadline=deadline_text(language, table.campaign),
             overdue=table.overdue,
             summaries=summaries_view(language, summaries),
-            schedule=schedule_view(language, schedule),
+            schedule=schedule_view(language, schedule, notice=notice),
             last_period=last_period_view(language, last_period) if last_period is not None else None,
             script_url=self.console.asset_urls["progress.js"],
             refresh_seconds=REFRESH_SECONDS,

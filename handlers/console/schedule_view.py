@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.campaign_progress import LastPeriodLink, ReminderSchedule
 from bot.core.catalog import translate
-from bot.core.durations import format_reminder_offsets
+from bot.core.durations import DurationRejection, format_reminder_offsets, parse_reminder_offsets
 from bot.reminders import SlotMove, SlotStatus
 from handlers.console.presenting import zoned_time_text
 
@@ -28,6 +28,10 @@ class ScheduleView:
     rows: tuple[ScheduleRow, ...]
     #: Further lines: the offsets a deadline move spent, that nothing is left to send.
     notes: tuple[str, ...]
+    #: An open campaign's reminders can be changed (the link to ``/campaigns/{id}/reminders``).
+    can_change: bool = False
+    #: After the reminders form: what changed (``?notice=reminders&was=...``), or "".
+    notice: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +49,39 @@ def _text(language: str, key: str, **params: object) -> str:
 _MOVE_NOTES = {SlotMove.MORNING: "moved_morning", SlotMove.EVENING: "moved_evening"}
 
 
-def schedule_view(language: str, schedule: ReminderSchedule) -> ScheduleView:
+def reminders_notice(language: str, offsets: tuple[int, ...], was: str | None) -> str:
+    """What the reminders form changed: ``was`` (the schedule before, as the redirect carries it) to ``offsets``.
+
+    ``offsets`` is what is stored now; a ``was`` that is no schedule is left out of the words.
+    """
+    before = parse_reminder_offsets(was) if was is not None else None
+    if isinstance(before, DurationRejection):
+        before = None
+    now = format_reminder_offsets(offsets)
+    if before is not None and tuple(before) == tuple(offsets):
+        return _reminders_text(language, "notice_unchanged")
+    if not offsets:
+        if before:
+            return _reminders_text(language, "notice_removed_from", was=format_reminder_offsets(before))
+        return _reminders_text(language, "notice_removed")
+    if before:
+        return _reminders_text(language, "notice_changed_from", was=format_reminder_offsets(before), offsets=now)
+    return _reminders_text(language, "notice_set", offsets=now)
+
+
+def _reminders_text(language: str, key: str, **params: object) -> str:
+    return translate(language, f"console_reminders.{key}", **params)
+
+
+def schedule_view(language: str, schedule: ReminderSchedule, *, notice: str = "") -> ScheduleView:
     """The schedule section: a closed campaign's reminders are off; otherwise each slot and its status."""
     campaign = schedule.campaign
     if not campaign.is_open:
-        return ScheduleView(summary=_text(language, "closed"), rows=(), notes=())
+        return ScheduleView(summary=_text(language, "closed"), rows=(), notes=(), notice=notice)
     if not schedule.offsets:
-        return ScheduleView(summary=_text(language, "none_set", id=campaign.id), rows=(), notes=())
+        return ScheduleView(
+            summary=_text(language, "none_set", id=campaign.id), rows=(), notes=(), can_change=True, notice=notice
+        )
     rows = []
     for entry in schedule.entries:
         note = _text(language, "earlier_setting") if entry.earlier_setting else ""
@@ -71,7 +101,7 @@ def schedule_view(language: str, schedule: ReminderSchedule) -> ScheduleView:
     if not any(entry.status in (SlotStatus.UPCOMING, SlotStatus.DUE) for entry in schedule.entries):
         notes.append(_text(language, "none_ahead"))
     summary = _text(language, "set", offsets=format_reminder_offsets(schedule.offsets), zone=campaign.timezone)
-    return ScheduleView(summary=summary, rows=tuple(rows), notes=tuple(notes))
+    return ScheduleView(summary=summary, rows=tuple(rows), notes=tuple(notes), can_change=True, notice=notice)
 
 
 def last_period_view(language: str, link: LastPeriodLink) -> LastPeriodView:

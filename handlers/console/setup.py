@@ -1,4 +1,4 @@
-"""The console's campaign setup: create a campaign, close, reopen, move its deadline.
+"""The console's campaign setup: create a campaign, close, reopen, move its deadline, change its reminders.
 
 Routes (relative to ``/admin``), added to the console app by :func:`register`:
 
@@ -10,6 +10,10 @@ Routes (relative to ``/admin``), added to the console app by :func:`register`:
   (browsers report a 4xx page in their console as an error).
 - ``POST /campaigns/{id}/close``, ``POST /campaigns/{id}/reopen``.
 - ``GET /campaigns/{id}/deadline``, ``POST /campaigns/{id}/deadline``.
+- ``GET /campaigns/{id}/reminders``, ``POST /campaigns/{id}/reminders``: the
+  automatic reminders' times before the deadline (``3d,1d,2h``; empty for
+  none), refused for a closed campaign; back on the campaign page a notice
+  says what changed (``?notice=reminders&was=...``).
 
 Every page and action needs the session (else 303 to the sign-in page), every
 POST its CSRF token (else 403, nothing changed), and the account must still be
@@ -30,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
@@ -42,7 +47,7 @@ from bot.console_access import ConsoleUser
 from bot.coordination import NotCoordinatorError
 from bot.core.campaigns import CampaignSummary
 from bot.core.catalog import translate
-from bot.core.durations import DurationRejection, parse_reminder_offsets
+from bot.core.durations import DurationRejection, format_reminder_offsets, parse_reminder_offsets
 from bot.core.file_content import HEAD_BYTES, is_executable
 from bot.core.loading import DefinitionError
 from bot.survey_cache import SurveyCache
@@ -548,6 +553,86 @@ class CampaignSetupPages:
         )
         return self.to_campaign(campaign_id)
 
+    # -- the automatic reminders ------------------------------------------------------------
+
+    def remind_message(self, request: web.Request, rejection: DurationRejection) -> str:
+        """The create form's words for a schedule that does not parse (``console_setup.remind_*``)."""
+        return self.t(request, f"remind_{rejection.problem.value}", text=rejection.text)
+
+    async def reminders_page(self, request: web.Request) -> web.StreamResponse:
+        """``GET /campaigns/{id}/reminders``: the form, holding the reminders set now."""
+        user = await self.console.user(request)
+        if user is None or not await self.authorized(request, user, "campaign set --remind"):
+            return self.console.to_sign_in()
+        return await self.render_reminders(request, user, int(request.match_info["id"]), typed=None, error=None)
+
+    async def render_reminders(
+        self, request: web.Request, user: ConsoleUser, campaign_id: int, *, typed: str | None, error: str | None
+    ) -> web.Response:
+        """The form (a closed campaign's page says why it has none); ``typed`` and ``error`` when shown again."""
+        try:
+            campaign = await self.console.coordination.pick_campaign(
+                user=user.account, command="campaign set --remind", campaign_id=campaign_id
+            )
+            offsets = await self.setup.reminder_offsets(campaign_id=campaign_id)
+        except CampaignNotFoundError:
+            return self.console.message(request, 404, "console.not_found", user=user)
+        assert isinstance(campaign, CampaignSummary)
+        current = format_reminder_offsets(offsets) if offsets else ""
+        language = self.console.language(request)
+
+        def tr(key: str, **params: object) -> str:
+            return translate(language, f"console_reminders.{key}", **params)
+
+        return self.console.render(
+            request,
+            "campaign_reminders.html",
+            user=user,
+            tr=tr,
+            campaign=campaign,
+            remind_value=typed if typed is not None else current,
+            current=current,
+            error=error,
+        )
+
+    async def set_reminders(self, request: web.Request) -> web.StreamResponse:
+        """``POST /campaigns/{id}/reminders``: the new schedule (empty: none); an open campaign's only."""
+        user, refusal = await self.lifecycle_user(request, "campaign set --remind")
+        if refusal is not None:
+            return refusal
+        assert user is not None
+        campaign_id = int(request.match_info["id"])
+        typed = str((await request.post()).get("remind", ""))
+        try:
+            campaign = await self.console.coordination.pick_campaign(
+                user=user.account, command="campaign set --remind", campaign_id=campaign_id
+            )
+            before = await self.setup.reminder_offsets(campaign_id=campaign_id)
+        except CampaignNotFoundError:
+            return self.console.message(request, 404, "console.not_found", user=user)
+        assert isinstance(campaign, CampaignSummary)
+        if not campaign.is_open:  # the page says so; nothing is changed
+            logger.info("console: reminders of closed campaign %s not changed", campaign_id)
+            return await self.render_reminders(request, user, campaign_id, typed=typed, error=None)
+        offsets = parse_reminder_offsets(typed)
+        if isinstance(offsets, DurationRejection):
+            return await self.render_reminders(
+                request, user, campaign_id, typed=typed, error=self.remind_message(request, offsets)
+            )
+        changed = await self.setup.set_reminders(campaign_id=campaign_id, offsets=tuple(offsets), now=self.now)
+        logger.info(
+            "console: %s account %s set the reminders of campaign %s to %s (%d to come)",
+            user.channel,
+            user.external_id,
+            campaign_id,
+            format_reminder_offsets(changed.offsets),
+            len(changed.upcoming),
+        )
+        query = urlencode({"notice": "reminders", "was": format_reminder_offsets(before)})
+        return web.Response(
+            status=303, headers={"Location": f"{PREFIX}/campaigns/{campaign_id}?{query}#schedule-heading"}
+        )
+
 
 @jinja2.pass_context
 def setup_text(context: Context, key: str, **params: object) -> str:
@@ -577,6 +662,8 @@ def register(app: web.Application, console: Console, *, surveys: SurveyCache | N
     app.router.add_post(r"/campaigns/{id:\d{1,18}}/reopen", pages.reopen)
     app.router.add_get(r"/campaigns/{id:\d{1,18}}/deadline", pages.deadline_page)
     app.router.add_post(r"/campaigns/{id:\d{1,18}}/deadline", pages.move_deadline)
+    app.router.add_get(r"/campaigns/{id:\d{1,18}}/reminders", pages.reminders_page)
+    app.router.add_post(r"/campaigns/{id:\d{1,18}}/reminders", pages.set_reminders)
 
 
 __all__ = ["CampaignSetupPages", "register"]

@@ -150,10 +150,10 @@ async def test_schedule__without_reminders_the_page_says_how_to_set_them_and_cam
     csrf = await console.sign_in()
     campaign_id = await create(console, csrf, remind="none", deadline="2099-12-20T17:00")
     page = await campaign_page(console, campaign_id)
-    assert f"没有设定自动提醒。可在服务器上运行 surveybot campaign set {campaign_id} --remind 3d,1d,2h 设定" in page_text(page)
+    assert f"点下方的“更改自动提醒”设定截止前的提醒时间（例如 3d,1d,2h：d 天、h 小时），也可在服务器上运行 surveybot campaign set {campaign_id} --remind 3d,1d,2h" in page_text(page)
     assert 'id="schedule-table"' not in page
     english = page_text(await campaign_page(console, campaign_id, lang="en"))
-    assert f"No automatic reminders are set. Set them on the server with surveybot campaign set {campaign_id} --remind" in english
+    assert f"or on the server with surveybot campaign set {campaign_id} --remind" in english
 
     monkeypatch.setenv("SURVEYBOT_DATABASE_URL", backend.url_with_schema)
     monkeypatch.setenv("SURVEYBOT_DATA_DIR", str(tmp_path / "cli-data"))
