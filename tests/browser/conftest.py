@@ -8,11 +8,13 @@ test saves a screenshot to a temporary directory and prints its path.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -109,3 +111,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     report = outcome.get_result()
     if report.when == "call" and report.failed:
         item.failed_call = True  # type: ignore[attr-defined]
+
+
+async def sign_in_as_coordinator(page: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """Open the console in ``page`` with the link `surveybot admin login-link` prints for the tests' coordinator."""
+    from bot.cli import main
+    from tests.console.conftest import ADMIN_ID
+
+    code = await asyncio.to_thread(main, ["admin", "login-link", "--telegram-id", str(ADMIN_ID)])
+    link = capsys.readouterr().out.strip()
+    assert code == 0, link
+    await page.goto(link)
+    await page.get_by_role("button", name="登录").click()
+    await page.wait_for_url("**/admin/")

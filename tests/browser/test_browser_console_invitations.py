@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
-from bot.cli import main
-from tests.browser.conftest import page  # noqa: F401  (fixture)
+from tests.browser.conftest import page, sign_in_as_coordinator  # noqa: F401  (fixture)
 from tests.browser.test_browser_console import console_site  # noqa: F401  (fixture)
-from tests.console.conftest import ADMIN_ID
 from tests.storage.conftest import backend  # noqa: F401  (fixture)
 from tests.web.conftest import UNITS
-
-
-async def sign_in(page: Any, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
-    code = await asyncio.to_thread(main, ["admin", "login-link", "--telegram-id", str(ADMIN_ID)])
-    assert code == 0
-    await page.goto(capsys.readouterr().out.strip())
-    await page.get_by_role("button", name="登录").click()
-    await page.wait_for_url("**/admin/")
 
 
 async def test_invitations__qr_codes_copy_all_a_link_that_opens_and_the_print_sheet(
@@ -28,7 +17,7 @@ async def test_invitations__qr_codes_copy_all_a_link_that_opens_and_the_print_sh
     page: Any,  # noqa: F811
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    await sign_in(page, capsys)
+    await sign_in_as_coordinator(page, capsys)
     await page.get_by_role("link", name="南通中期评估").click()
     await page.get_by_role("link", name="邀请链接与二维码").click()
     assert await page.get_by_role("heading", level=1).inner_text() == "邀请链接：南通中期评估"

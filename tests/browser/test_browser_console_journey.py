@@ -23,7 +23,6 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from openpyxl import load_workbook
 
-from bot.cli import main
 from bot.cli.run import console_app, console_outreach
 from bot.outbox_compose import OutboxComposer
 from bot.outbox_sender import OutboxSender, SenderSettings
@@ -38,7 +37,7 @@ from handlers.email.outbox_transport import EmailTransport, SmtpServer
 from handlers.web.access_log import RedactingAccessLogger
 from handlers.web.app import make_web_app, mount
 from storage.migrate import ensure_schema
-from tests.browser.conftest import page  # noqa: F401  (fixture)
+from tests.browser.conftest import page, sign_in_as_coordinator  # noqa: F401  (fixture)
 from tests.browser.test_browser_journey import settled, type_answer
 from tests.console.conftest import ADMIN_ID
 from tests.fakes.smtp import SmtpServer as LocalSmtpServer
@@ -123,11 +122,7 @@ async def test_console__a_whole_collection_from_sign_in_to_the_reminder_without_
     smtp = journey_site.smtp
 
     # Sign in with the printed link.
-    code = await asyncio.to_thread(main, ["admin", "login-link", "--telegram-id", str(ADMIN_ID)])
-    assert code == 0
-    await page.goto(capsys.readouterr().out.strip())
-    await page.get_by_role("button", name="登录").click()
-    await page.wait_for_url(f"{base_url}/admin/")
+    await sign_in_as_coordinator(page, capsys)
 
     # Create the campaign from the page, the roster pasted with the units' e-mails.
     await page.get_by_role("link", name="新建活动").click()

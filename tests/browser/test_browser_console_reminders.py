@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
 import pytest
 
-from bot.cli import main
 from storage.database import Database
 from storage.models import Campaign
-from tests.browser.conftest import page  # noqa: F401  (fixture)
+from tests.browser.conftest import page, sign_in_as_coordinator  # noqa: F401  (fixture)
 from tests.browser.test_browser_console_setup import setup_site  # noqa: F401  (fixture)
-from tests.console.conftest import ADMIN_ID
 from tests.storage.conftest import backend  # noqa: F401  (fixture)
 
 
@@ -25,12 +22,7 @@ async def test_console__changes_the_automatic_reminders_from_the_campaign_page(
     """The campaign of the fixture: deadline 2099-12-15 17:00 Shanghai, reminders 3d, 1d, 2h."""
     base_url, database = setup_site
     await page.set_viewport_size({"width": 1280, "height": 800})
-    code = await asyncio.to_thread(main, ["admin", "login-link", "--telegram-id", str(ADMIN_ID)])
-    link = capsys.readouterr().out.strip()
-    assert code == 0
-    await page.goto(link)
-    await page.get_by_role("button", name="登录").click()
-    await page.wait_for_url(f"{base_url}/admin/")
+    await sign_in_as_coordinator(page, capsys)
 
     await page.get_by_role("link", name="南通中期评估").first.click()
     await page.wait_for_url(re.compile(rf"{re.escape(base_url)}/admin/campaigns/\d+$"))

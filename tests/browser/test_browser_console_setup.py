@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -13,13 +12,12 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from bot.cli import main
 from bot.settings import Settings
 from handlers.web.access_log import RedactingAccessLogger
 from storage.database import Database
 from storage.models import Campaign, Unit
 from storage.types import utc_now
-from tests.browser.conftest import page  # noqa: F401  (fixture)
+from tests.browser.conftest import page, sign_in_as_coordinator  # noqa: F401  (fixture)
 from tests.console.conftest import ADMIN_ID, site_root
 from tests.storage.conftest import Backend, backend  # noqa: F401  (fixture)
 from tests.web.conftest import Clock, make_campaign
@@ -59,12 +57,7 @@ async def test_console__creates_a_campaign_from_the_page_with_a_pasted_roster(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     base_url, database = setup_site
-    code = await asyncio.to_thread(main, ["admin", "login-link", "--telegram-id", str(ADMIN_ID)])
-    link = capsys.readouterr().out.strip()
-    assert code == 0
-    await page.goto(link)
-    await page.get_by_role("button", name="登录").click()
-    await page.wait_for_url(f"{base_url}/admin/")
+    await sign_in_as_coordinator(page, capsys)
 
     await page.get_by_role("link", name="新建活动").click()
     assert await page.get_by_role("heading", level=1).inner_text() == "新建活动"
