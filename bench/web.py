@@ -140,25 +140,11 @@ async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}"
 
 
-def bare_app(canned: dict[str, Any]) -> web.Application:
-    """The baseline: the same routes, the body parsed, a canned reply of the same size; no database."""
-    text = json.dumps(canned, ensure_ascii=False)
+def bare_app(canned: dict[str, Any], *, floor: Database | None = None) -> web.Application:
+    """The baseline: the same routes, the body parsed, a canned reply of the same size; no database.
 
-    async def state(request: web.Request) -> web.Response:
-        return web.Response(text=text, content_type="application/json")
-
-    async def action(request: web.Request) -> web.Response:
-        await request.json()
-        return web.Response(text=text, content_type="application/json")
-
-    app = web.Application()
-    app.router.add_get("/s/{token}/state", state)
-    app.router.add_post("/s/{token}/action", action)
-    return app
-
-
-def floor_app(canned: dict[str, Any], database: Database) -> web.Application:
-    """The floor: the bare handler that also claims each request's key durably (one INSERT, group commit)."""
+    With ``floor``, the floor: each action's key is also claimed durably there (one INSERT, group commit).
+    """
     text = json.dumps(canned, ensure_ascii=False)
 
     async def state(request: web.Request) -> web.Response:
@@ -166,11 +152,12 @@ def floor_app(canned: dict[str, Any], database: Database) -> web.Application:
 
     async def action(request: web.Request) -> web.Response:
         key = (await request.json())["key"]
+        if floor is not None:
 
-        async def claim(session: AsyncSession) -> bool:
-            return await claim_update(session=session, channel="link", update_id=f"{request.match_info['token']}:{key}")
+            async def claim(session: AsyncSession) -> bool:
+                return await claim_update(session=session, channel="link", update_id=f"{request.match_info['token']}:{key}")
 
-        await database.grouped(claim)
+            await floor.grouped(claim)
         return web.Response(text=text, content_type="application/json")
 
     app = web.Application()
@@ -233,7 +220,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         database = Database(f"sqlite+aiosqlite:///{Path(directory) / 'floor.db'}")
         await ensure_schema(database)
-        floor, floor_url = await serve(floor_app(canned, database))
+        floor, floor_url = await serve(bare_app(canned, floor=database))
         try:
             floored, floor_cpu, _ = await run_load(floor_url, fake_tokens, think=0, bare=True)
         finally:

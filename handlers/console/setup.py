@@ -502,13 +502,9 @@ class CampaignSetupPages:
     async def render_deadline(
         self, request: web.Request, user: ConsoleUser, campaign_id: int, *, typed: str | None, error: str | None
     ) -> web.Response:
-        try:
-            campaign = await self.console.coordination.pick_campaign(
-                user=user.account, command="campaign deadline", campaign_id=campaign_id
-            )
-        except CampaignNotFoundError:
+        campaign = await self.campaign_summary(user, "campaign deadline", campaign_id)
+        if campaign is None:
             return self.console.message(request, 404, "console.not_found", user=user)
-        assert isinstance(campaign, CampaignSummary)
         return self.console.render(
             request,
             "campaign_deadline.html",
@@ -527,13 +523,9 @@ class CampaignSetupPages:
         assert user is not None
         campaign_id = int(request.match_info["id"])
         typed = str((await request.post()).get("deadline", ""))
-        try:
-            campaign = await self.console.coordination.pick_campaign(
-                user=user.account, command="campaign deadline", campaign_id=campaign_id
-            )
-        except CampaignNotFoundError:
+        campaign = await self.campaign_summary(user, "campaign deadline", campaign_id)
+        if campaign is None:
             return self.console.message(request, 404, "console.not_found", user=user)
-        assert isinstance(campaign, CampaignSummary)
         deadline = self.parse_local_deadline(typed, campaign.timezone)
         if deadline is None:
             return await self.render_deadline(
@@ -553,6 +545,17 @@ class CampaignSetupPages:
         )
         return self.to_campaign(campaign_id)
 
+    async def campaign_summary(self, user: ConsoleUser, command: str, campaign_id: int) -> CampaignSummary | None:
+        """The campaign ``user`` may run ``command`` on (checked on every call); None if there is none."""
+        try:
+            campaign = await self.console.coordination.pick_campaign(
+                user=user.account, command=command, campaign_id=campaign_id
+            )
+        except CampaignNotFoundError:
+            return None
+        assert isinstance(campaign, CampaignSummary)
+        return campaign
+
     # -- the automatic reminders ------------------------------------------------------------
 
     def remind_message(self, request: web.Request, rejection: DurationRejection) -> str:
@@ -570,14 +573,10 @@ class CampaignSetupPages:
         self, request: web.Request, user: ConsoleUser, campaign_id: int, *, typed: str | None, error: str | None
     ) -> web.Response:
         """The form (a closed campaign's page says why it has none); ``typed`` and ``error`` when shown again."""
-        try:
-            campaign = await self.console.coordination.pick_campaign(
-                user=user.account, command="campaign set --remind", campaign_id=campaign_id
-            )
-            offsets = await self.setup.reminder_offsets(campaign_id=campaign_id)
-        except CampaignNotFoundError:
+        campaign = await self.campaign_summary(user, "campaign set --remind", campaign_id)
+        if campaign is None:
             return self.console.message(request, 404, "console.not_found", user=user)
-        assert isinstance(campaign, CampaignSummary)
+        offsets = await self.setup.reminder_offsets(campaign_id=campaign_id)
         current = format_reminder_offsets(offsets) if offsets else ""
         language = self.console.language(request)
 
@@ -603,14 +602,10 @@ class CampaignSetupPages:
         assert user is not None
         campaign_id = int(request.match_info["id"])
         typed = str((await request.post()).get("remind", ""))
-        try:
-            campaign = await self.console.coordination.pick_campaign(
-                user=user.account, command="campaign set --remind", campaign_id=campaign_id
-            )
-            before = await self.setup.reminder_offsets(campaign_id=campaign_id)
-        except CampaignNotFoundError:
+        campaign = await self.campaign_summary(user, "campaign set --remind", campaign_id)
+        if campaign is None:
             return self.console.message(request, 404, "console.not_found", user=user)
-        assert isinstance(campaign, CampaignSummary)
+        before = await self.setup.reminder_offsets(campaign_id=campaign_id)
         if not campaign.is_open:  # the page says so; nothing is changed
             logger.info("console: reminders of closed campaign %s not changed", campaign_id)
             return await self.render_reminders(request, user, campaign_id, typed=typed, error=None)
