@@ -26,7 +26,7 @@ libraries the design fixes: the bare handler plus the least an exactly-once
 answer must do, one durable INSERT of the request's idempotency key through
 SQLAlchemy into SQLite (``claim_update``, in group commit like ours), and
 nothing else: no invitation, no engine, no answer row. Its ratio to the bare
-handler bounds what any web chat on this stack can reach.
+handler shows how little of the bare handler's rate is left for the answer itself.
 
     python bench/web.py [--respondents 50] [--rate 50] [--paced-seconds 20]
 """
